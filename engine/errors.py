@@ -1,0 +1,89 @@
+"""The engine's exception tree. Callers catch the level they care about.
+
+    ShepherdError
+    ├── InvalidInput            a value given to us is malformed (names the value)
+    │   ├── InvalidVersion
+    │   ├── InvalidRevision
+    │   ├── InvalidSchedule
+    │   └── InvalidScenario
+    ├── StateError              update.yaml or Shepherd's own state is unreadable/invalid
+    ├── SourceError             asking the cluster or a channel failed
+    │   ├── TransportError      DNS, refused, timeout, TLS, proxy, redirect
+    │   └── BadAnswer           the server answered, but not with what the protocol says
+    ├── ArtifactError           download, checksum, extraction, disk space
+    ├── LockTimeout             another updater holds the namespace lock
+    └── ServiceError            the service manager refused or failed
+
+Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
+``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactError",
+    "BadAnswer",
+    "InvalidInput",
+    "InvalidRevision",
+    "InvalidScenario",
+    "InvalidSchedule",
+    "InvalidVersion",
+    "LockTimeout",
+    "ServiceError",
+    "ShepherdError",
+    "SourceError",
+    "StateError",
+    "TransportError",
+]
+
+
+class ShepherdError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class InvalidInput(ShepherdError, ValueError):
+    """A value handed to the engine is malformed; the message names the value."""
+
+
+class InvalidVersion(InvalidInput):
+    pass
+
+
+class InvalidRevision(InvalidInput):
+    pass
+
+
+class InvalidSchedule(InvalidInput):
+    pass
+
+
+class InvalidScenario(InvalidInput):
+    pass
+
+
+class StateError(ShepherdError):
+    pass
+
+
+class SourceError(ShepherdError):
+    pass
+
+
+class TransportError(SourceError):
+    pass
+
+
+class BadAnswer(SourceError):
+    pass
+
+
+class ArtifactError(ShepherdError):
+    pass
+
+
+class LockTimeout(ShepherdError):
+    pass
+
+
+class ServiceError(ShepherdError):
+    pass
