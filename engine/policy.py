@@ -1,0 +1,501 @@
+"""The update decision: one pure function, no I/O.
+
+``decide(inputs)`` answers "should this agent be updated now, to what, and if not, why not
+and when will we look again?". It follows PROTOCOL §1.1 step by step, in that exact order:
+
+    1  no config / disabled        -> nothing (and the shell makes no request: see ``preflight``)
+    2  empty link directory        -> error
+    3  custom base URL not https   -> error
+    4  cluster unreachable         -> nothing, agent left running
+    5  pinned                      -> nothing
+    6  outside the cluster window  -> nothing (unless forced)          [v2]
+    7  empty target                -> error                            [v2]
+    8  target == active            -> nothing
+    9  target == skip              -> nothing, marked broken here
+       target remembered as bad    -> nothing, until the admin clears it   (Shepherd)
+       target incompatible         -> error (major above / > 1 behind the cluster)
+       local blackout / window     -> wait (forced and, by default, critical bypass them)
+   10  jitter                      -> update after a random delay in [0, jitter) unless forced
+
+v1 (PROTOCOL §4) replaces 6-7 with the channel's version and decides the trigger after the
+compatibility check: critical, inside an exported maintenance window, or the agent
+unhealthy (no future window) on two consecutive runs — the first run only sets a marker.
+
+Randomness comes from the injected ``random.Random``; time from ``inputs.now``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from engine.answers import AutoUpdate, ChannelAnswer, FindAnswer
+from engine.schedule import ExportedSchedule, Interval, LocalWindow, blackout_at, inside_any
+from engine.schedule import next_start as next_local_window
+from engine.versions import Flag, Revision, Version, compatibility_problem
+
+__all__ = [
+    "Action",
+    "AgentHealth",
+    "AgentState",
+    "ClusterView",
+    "Decision",
+    "DecisionInputs",
+    "LocalSettings",
+    "Reason",
+    "decide",
+    "preflight",
+]
+
+DEFAULT_POLL_INTERVAL = timedelta(minutes=5)
+
+
+class Action(StrEnum):
+    NOTHING = "nothing"
+    WAIT = "wait"
+    UPDATE = "update"
+    ERROR = "error"
+
+
+class Reason(StrEnum):
+    """Stable reason codes: clients and history key on these, never on the sentence."""
+
+    NOT_CONFIGURED = "not-configured"
+    DISABLED = "disabled"
+    NO_LINK_DIR = "no-link-dir"
+    INSECURE_BASE_URL = "insecure-base-url"
+    CLUSTER_UNREACHABLE = "cluster-unreachable"
+    PINNED = "pinned"
+    OUTSIDE_CLUSTER_WINDOW = "outside-cluster-window"
+    NO_TARGET = "no-target"
+    EDITION_UNAVAILABLE = "edition-unavailable"
+    CHANNEL_NO_VERSION = "channel-no-version"
+    UP_TO_DATE = "up-to-date"
+    TARGET_SKIPPED = "target-skipped"
+    TARGET_MARKED_BAD = "target-marked-bad"
+    INCOMPATIBLE_TARGET = "incompatible-target"
+    IN_BLACKOUT = "in-blackout"
+    OUTSIDE_LOCAL_WINDOW = "outside-local-window"
+    OUTSIDE_MAINTENANCE_WINDOW = "outside-maintenance-window"
+    UNHEALTHY_FIRST_STRIKE = "agent-unhealthy-first-strike"
+    UPDATE_FORCED = "update-forced"
+    UPDATE_IN_WINDOW = "update-in-window"
+    UPDATE_CRITICAL = "update-critical"
+    UPDATE_IN_MAINTENANCE_WINDOW = "update-in-maintenance-window"
+    UPDATE_AGENT_UNHEALTHY = "update-agent-unhealthy"
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """What the host decides (``update.yaml`` spec plus Shepherd's local settings)."""
+
+    enabled: bool = True
+    pinned: bool = False
+    link_dir: str = "/usr/local/bin"
+    base_url: str | None = None
+    group: str | None = None
+    local_windows: tuple[LocalWindow, ...] = ()
+    blackouts: tuple[LocalWindow, ...] = ()
+    critical_bypasses_local_window: bool = True
+    poll_interval: timedelta = DEFAULT_POLL_INTERVAL
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """What we stored about this agent (``update.yaml`` status plus Shepherd's own state)."""
+
+    active: Revision | None = None
+    backup: Revision | None = None
+    skip: Revision | None = None
+    bad: frozenset[Revision] = frozenset()
+    unhealthy_marked: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """What the cluster said: a v2 find answer, a v1 channel answer (with the find answer
+    when the proxy answered without ``auto_update``), or why asking failed."""
+
+    find: FindAnswer | None = None
+    channel: ChannelAnswer | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentHealth:
+    """Health signals the policy uses. v1: the schedule the agent exported
+    (None = the file is missing; an empty schedule = the agent lost its cluster)."""
+
+    exported_schedule: ExportedSchedule | None = None
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    settings: LocalSettings | None
+    state: AgentState
+    cluster: ClusterView
+    now: datetime
+    health: AgentHealth = field(default_factory=AgentHealth)
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: Reason
+    message: str  # answers "why", and "when next" where there is a next
+    target: Revision | None = None
+    delay: timedelta = timedelta(0)  # wait this long before updating (jitter)
+    next_check: datetime | None = None  # when the situation may change
+    mark_unhealthy: bool | None = None  # v1 two-strike marker: set, clear, or leave
+
+    @property
+    def updates(self) -> bool:
+        return self.action is Action.UPDATE
+
+
+_NOT_CONFIGURED = Decision(
+    Action.NOTHING,
+    Reason.NOT_CONFIGURED,
+    "No update configuration for this agent: Shepherd does nothing and asks no one.",
+)
+
+
+def preflight(settings: LocalSettings | None) -> Decision | None:
+    """Steps 1-3, which need no cluster answer. None means: go and ask the cluster."""
+    if settings is None:
+        return _NOT_CONFIGURED
+    if not settings.enabled:
+        return Decision(
+            Action.NOTHING,
+            Reason.DISABLED,
+            "Updates are disabled for this agent on this host; enable them to resume.",
+        )
+    if not settings.link_dir.strip():
+        return Decision(
+            Action.ERROR,
+            Reason.NO_LINK_DIR,
+            "The link directory (spec.path) is empty: set where the agent's binaries are linked.",
+        )
+    if settings.base_url is not None and not settings.base_url.startswith("https://"):
+        return Decision(
+            Action.ERROR,
+            Reason.INSECURE_BASE_URL,
+            f"The custom download base URL {settings.base_url!r} must use TLS (https://); "
+            "there is no plain-HTTP opt-out.",
+        )
+    return None
+
+
+def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
+    """Decide one update run. Pure: the same inputs and rng state give the same Decision."""
+    settings = inputs.settings
+    early = preflight(settings)
+    if early is not None or settings is None:
+        return early or _NOT_CONFIGURED
+    cluster = inputs.cluster
+    poll_at = inputs.now + settings.poll_interval
+
+    if cluster.failure is not None or (cluster.find is None and cluster.channel is None):
+        cause = cluster.failure or "no answer was obtained"
+        return Decision(
+            Action.NOTHING,
+            Reason.CLUSTER_UNREACHABLE,
+            f"Could not ask the cluster ({cause}); nothing changed and the agent keeps "
+            f"running. Next try at {_fmt(poll_at)}.",
+            next_check=poll_at,
+        )
+    if settings.pinned:
+        active = inputs.state.active
+        pinned_to = f" at {active.version}" if active else ""
+        return Decision(
+            Action.NOTHING,
+            Reason.PINNED,
+            f"This agent is pinned{pinned_to}: Shepherd will not update it until it is unpinned.",
+        )
+    if cluster.find is not None and cluster.find.auto_update is not None:
+        return _decide_v2(inputs, settings, cluster.find, cluster.find.auto_update, rng, poll_at)
+    if cluster.channel is not None:
+        return _decide_v1(inputs, settings, cluster.channel, cluster.find, poll_at)
+    return Decision(
+        Action.NOTHING,
+        Reason.CLUSTER_UNREACHABLE,
+        "The cluster does not manage agent versions and its v1 channel was not consulted; "
+        f"nothing changed. Next try at {_fmt(poll_at)}.",
+        next_check=poll_at,
+    )
+
+
+def _decide_v2(
+    inputs: DecisionInputs,
+    settings: LocalSettings,
+    find: FindAnswer,
+    auto: AutoUpdate,
+    rng: random.Random,
+    poll_at: datetime,
+) -> Decision:
+    group = settings.group or "default"
+    if not auto.agent_auto_update and not inputs.forced:
+        return Decision(
+            Action.NOTHING,
+            Reason.OUTSIDE_CLUSTER_WINDOW,
+            f"The cluster has not opened the update window for group {group!r}; "
+            f"checking again at {_fmt(poll_at)} (or use 'update now').",
+            next_check=poll_at,
+        )
+    if auto.agent_version is None:
+        return Decision(
+            Action.ERROR,
+            Reason.NO_TARGET,
+            "The cluster answered without an agent version to install.",
+            next_check=poll_at,
+        )
+    flags = _install_flags(find, settings)
+    if flags is None:
+        return Decision(
+            Action.ERROR,
+            Reason.EDITION_UNAVAILABLE,
+            f"The cluster's edition is {find.edition.value!r}: there are no such builds on "
+            "the public CDN; set a custom download base URL to update this agent.",
+        )
+    target = Revision(auto.agent_version, flags)
+    blocked = _common_checks(inputs, target, find.server_version, poll_at)
+    if blocked is not None:
+        return blocked
+    if inputs.forced:
+        return _forced_update(target)
+    local = _local_window_wait(inputs, settings, target, bypass=False)
+    if local is not None:
+        return local
+    delay = timedelta(seconds=rng.random() * max(auto.jitter_seconds, 0))
+    return Decision(
+        Action.UPDATE,
+        Reason.UPDATE_IN_WINDOW,
+        f"The cluster's window for group {group!r} is open: updating to {target} "
+        f"after a random delay of {delay.total_seconds():.0f} s "
+        f"(jitter up to {auto.jitter_seconds} s).",
+        target=target,
+        delay=delay,
+    )
+
+
+def _decide_v1(
+    inputs: DecisionInputs,
+    settings: LocalSettings,
+    channel: ChannelAnswer,
+    find: FindAnswer | None,
+    poll_at: datetime,
+) -> Decision:
+    if channel.version is None:
+        return Decision(
+            Action.NOTHING,
+            Reason.CHANNEL_NO_VERSION,
+            f"The version channel offers no version ('none'); checking again at {_fmt(poll_at)}.",
+            next_check=poll_at,
+        )
+    flags = _v1_flags(inputs.state, find, settings)
+    if flags is None:
+        return Decision(
+            Action.ERROR,
+            Reason.EDITION_UNAVAILABLE,
+            "The cluster's edition has no builds on the public CDN; set a custom download "
+            "base URL to update this agent.",
+        )
+    target = Revision(channel.version, flags)
+    blocked = _common_checks(
+        inputs, target, find.server_version if find is not None else None, poll_at
+    )
+    if blocked is not None:
+        return blocked
+    if inputs.forced:
+        return _forced_update(target)
+    if channel.critical:
+        local = _local_window_wait(
+            inputs, settings, target, bypass=settings.critical_bypasses_local_window
+        )
+        if local is not None:
+            return local
+        return Decision(
+            Action.UPDATE,
+            Reason.UPDATE_CRITICAL,
+            f"The channel marks {target.version} as critical: updating now, outside any "
+            "maintenance window.",
+            target=target,
+        )
+
+    schedule = inputs.health.exported_schedule
+    now = inputs.now
+    window = schedule.next_window(now) if schedule is not None else None
+    if window is not None:
+        if not window.contains(now):
+            return Decision(
+                Action.WAIT,
+                Reason.OUTSIDE_MAINTENANCE_WINDOW,
+                f"Update to {target} waits for the next maintenance window, "
+                f"{_fmt_interval(window)}.",
+                target=target,
+                next_check=window.start,
+                mark_unhealthy=False,
+            )
+        local = _local_window_wait(inputs, settings, target, bypass=False)
+        if local is not None:
+            return _with_marker(local, mark=False)
+        return Decision(
+            Action.UPDATE,
+            Reason.UPDATE_IN_MAINTENANCE_WINDOW,
+            f"Inside the maintenance window {_fmt_interval(window)}: updating to {target}.",
+            target=target,
+            mark_unhealthy=False,
+        )
+
+    missing = "is missing" if schedule is None else "has no upcoming window"
+    if not inputs.state.unhealthy_marked:
+        return Decision(
+            Action.WAIT,
+            Reason.UNHEALTHY_FIRST_STRIKE,
+            f"The agent's exported maintenance schedule {missing}, so the agent looks "
+            f"unhealthy. If it still does at the next run ({_fmt(poll_at)}), Shepherd "
+            f"updates to {target}.",
+            target=target,
+            next_check=poll_at,
+            mark_unhealthy=True,
+        )
+    local = _local_window_wait(inputs, settings, target, bypass=False)
+    if local is not None:
+        return local
+    return Decision(
+        Action.UPDATE,
+        Reason.UPDATE_AGENT_UNHEALTHY,
+        f"The agent's exported maintenance schedule {missing} on two consecutive runs: "
+        f"updating to {target} to restore a healthy agent.",
+        target=target,
+        mark_unhealthy=False,
+    )
+
+
+def _common_checks(
+    inputs: DecisionInputs, target: Revision, server_version: Version | None, poll_at: datetime
+) -> Decision | None:
+    """Steps 8 and 9, then Shepherd's bad-version memory and the compatibility rule."""
+    state = inputs.state
+    if state.active == target:
+        return Decision(
+            Action.NOTHING,
+            Reason.UP_TO_DATE,
+            f"Up to date: {target} is the cluster's target and is active. "
+            f"Next check at {_fmt(poll_at)}.",
+            target=target,
+            next_check=poll_at,
+        )
+    if state.skip == target:
+        return Decision(
+            Action.NOTHING,
+            Reason.TARGET_SKIPPED,
+            f"{target} failed its health check on this host and is marked broken; staying on "
+            f"{_describe(state.active)} until the cluster offers another version.",
+            target=target,
+            next_check=poll_at,
+        )
+    if target in state.bad:
+        return Decision(
+            Action.NOTHING,
+            Reason.TARGET_MARKED_BAD,
+            f"{target} was rolled back on this host and is remembered as bad; staying on "
+            f"{_describe(state.active)} until an admin clears it.",
+            target=target,
+            next_check=poll_at,
+        )
+    if server_version is not None:
+        problem = compatibility_problem(target.version, server_version)
+        if problem is not None:
+            return Decision(
+                Action.ERROR,
+                Reason.INCOMPATIBLE_TARGET,
+                f"Refusing to install {target}: {problem}.",
+                target=target,
+                next_check=poll_at,
+            )
+    return None
+
+
+def _forced_update(target: Revision) -> Decision:
+    return Decision(
+        Action.UPDATE,
+        Reason.UPDATE_FORCED,
+        f"Update requested now: updating to {target} without waiting for a window or jitter.",
+        target=target,
+    )
+
+
+def _local_window_wait(
+    inputs: DecisionInputs, settings: LocalSettings, target: Revision, *, bypass: bool
+) -> Decision | None:
+    """The host's own blackouts and windows, applied on top of the cluster's."""
+    if bypass:
+        return None
+    now = inputs.now
+    blackout = blackout_at(settings.blackouts, now)
+    if blackout is not None:
+        return Decision(
+            Action.WAIT,
+            Reason.IN_BLACKOUT,
+            f"Update to {target} is held by a local blackout until {_fmt(blackout.end)}.",
+            target=target,
+            next_check=blackout.end,
+        )
+    window = None
+    if settings.local_windows and inside_any(settings.local_windows, now) is None:
+        window = next_local_window(settings.local_windows, now)
+    if window is not None:
+        return Decision(
+            Action.WAIT,
+            Reason.OUTSIDE_LOCAL_WINDOW,
+            f"Update to {target} waits for this host's next maintenance window, "
+            f"{_fmt_interval(window)} (if the cluster still allows it then).",
+            target=target,
+            next_check=window.start,
+        )
+    return None
+
+
+def _with_marker(decision: Decision, *, mark: bool) -> Decision:
+    return Decision(
+        decision.action,
+        decision.reason,
+        decision.message,
+        target=decision.target,
+        delay=decision.delay,
+        next_check=decision.next_check,
+        mark_unhealthy=mark,
+    )
+
+
+def _install_flags(find: FindAnswer, settings: LocalSettings) -> frozenset[Flag] | None:
+    flags = find.flags()
+    if flags is None and settings.base_url is not None:
+        return frozenset()  # a custom mirror may carry builds the public CDN does not
+    return flags
+
+
+def _v1_flags(
+    state: AgentState, find: FindAnswer | None, settings: LocalSettings
+) -> frozenset[Flag] | None:
+    if find is not None:
+        return _install_flags(find, settings)
+    if state.active is not None:
+        return state.active.flags
+    return frozenset()
+
+
+def _describe(revision: Revision | None) -> str:
+    return str(revision) if revision is not None else "the current installation"
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _fmt_interval(window: Interval) -> str:
+    return f"{_fmt(window.start)} to {_fmt(window.end)}"

@@ -1,0 +1,103 @@
+"""The v2 find endpoint (PROTOCOL §1): ``GET https://<proxy>/webapi/find``.
+
+``parse_find_answer`` validates a decoded answer strictly (clear errors naming the field and
+value) and ignores fields it does not know, so newer proxies keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.answers import DEFAULT_JITTER_SECONDS, AutoUpdate, Edition, FindAnswer
+from engine.errors import BadAnswer, InvalidVersion
+from engine.versions import Version
+
+__all__ = ["parse_find_answer"]
+
+_EDITIONS = {"ent": Edition.ENTERPRISE, "community": Edition.COMMUNITY, "oss": Edition.OSS}
+_MAX_JITTER_SECONDS = 24 * 3600
+
+
+def parse_find_answer(data: Mapping[str, Any]) -> FindAnswer:
+    """Validate a decoded ``/webapi/find`` answer.
+
+    Raises:
+        BadAnswer: a field that matters has the wrong type or value (named).
+    """
+    if not isinstance(data, Mapping):
+        raise BadAnswer(f"find answer must be a JSON object, got {type(data).__name__}")
+    server_version = _version(data.get("server_version"), "server_version", allow_empty=False)
+    if server_version is None:
+        raise BadAnswer("find answer field 'server_version' is empty")
+    edition_raw = data.get("edition")
+    fips_raw = data.get("fips")
+    if edition_raw is not None and not isinstance(edition_raw, str):
+        raise BadAnswer(f"find answer field 'edition' must be a string, got {edition_raw!r}")
+    if fips_raw is not None and not isinstance(fips_raw, bool):
+        raise BadAnswer(f"find answer field 'fips' must be true or false, got {fips_raw!r}")
+    edition = (
+        Edition.COMMUNITY
+        if edition_raw is None
+        else _EDITIONS.get(edition_raw.strip().lower(), Edition.UNKNOWN)
+    )
+    cluster_name = data.get("cluster_name", "")
+    if not isinstance(cluster_name, str):
+        raise BadAnswer(f"find answer field 'cluster_name' must be a string, got {cluster_name!r}")
+    upgrades = data.get("automatic_upgrades", False)
+    if not isinstance(upgrades, bool):
+        raise BadAnswer(
+            f"find answer field 'automatic_upgrades' must be true or false, got {upgrades!r}"
+        )
+    return FindAnswer(
+        server_version=server_version,
+        edition=edition,
+        fips=bool(fips_raw),
+        edition_reported=edition_raw is not None,
+        auto_update=_auto_update(data.get("auto_update")),
+        cluster_name=cluster_name,
+        automatic_upgrades=upgrades,
+    )
+
+
+def _auto_update(block: Any) -> AutoUpdate | None:
+    if block is None:
+        return None
+    if not isinstance(block, Mapping):
+        raise BadAnswer(f"find answer field 'auto_update' must be an object, got {block!r}")
+    in_window = block.get("agent_auto_update", False)
+    if not isinstance(in_window, bool):
+        raise BadAnswer(
+            "find answer field 'auto_update.agent_auto_update' must be true or false, "
+            f"got {in_window!r}"
+        )
+    jitter = block.get("agent_update_jitter_seconds", DEFAULT_JITTER_SECONDS)
+    if (
+        isinstance(jitter, bool)
+        or not isinstance(jitter, int)
+        or not (0 <= jitter <= _MAX_JITTER_SECONDS)
+    ):
+        raise BadAnswer(
+            "find answer field 'auto_update.agent_update_jitter_seconds' must be an integer "
+            f"from 0 to {_MAX_JITTER_SECONDS}, got {jitter!r}"
+        )
+    return AutoUpdate(
+        agent_version=_version(
+            block.get("agent_version", ""), "auto_update.agent_version", allow_empty=True
+        ),
+        agent_auto_update=in_window,
+        jitter_seconds=jitter,
+    )
+
+
+def _version(value: Any, field: str, *, allow_empty: bool) -> Version | None:
+    if not isinstance(value, str):
+        raise BadAnswer(f"find answer field {field!r} must be a version string, got {value!r}")
+    if not value.strip():
+        if allow_empty:
+            return None
+        raise BadAnswer(f"find answer field {field!r} is empty")
+    try:
+        return Version.parse(value)
+    except InvalidVersion as e:
+        raise BadAnswer(f"find answer field {field!r}: {e}") from e
