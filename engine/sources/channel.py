@@ -2,10 +2,81 @@
 
 from __future__ import annotations
 
-from engine.errors import BadAnswer, InvalidVersion
+import time
+from collections.abc import Callable
+from urllib.parse import quote
+
+import httpx
+
+from engine.answers import ChannelAnswer
+from engine.errors import BadAnswer, InvalidInput, InvalidVersion
+from engine.sources.find import validate_proxy_address
+from engine.sources.transport import get_bounded
 from engine.versions import Version
 
-__all__ = ["parse_critical", "parse_version_text"]
+__all__ = ["DEFAULT_CHANNEL", "ChannelClient", "parse_critical", "parse_version_text"]
+
+DEFAULT_CHANNEL = "stable/cloud"
+CACHE_SECONDS = 60.0
+_MAX_CHANNEL_BODY = 4096
+
+
+class ChannelClient:
+    """Reads a v1 channel, caching the answer for a minute.
+
+    Either ``proxy_address`` (the proxy-hosted channel
+    ``https://<proxy>/v1/webapi/automaticupgrades/channel/<channel>``) or ``base_url`` (a full
+    public channel URL such as ``https://updates.releases.teleport.dev/v1/stable/cloud``).
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        proxy_address: str | None = None,
+        channel: str = DEFAULT_CHANNEL,
+        base_url: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if (proxy_address is None) == (base_url is None):
+            raise InvalidInput("a v1 channel needs exactly one of a proxy address or a base URL")
+        if base_url is not None:
+            if not base_url.startswith("https://"):
+                raise InvalidInput(f"v1 channel URL {base_url!r} must use https://")
+            self.base_url = base_url.rstrip("/")
+        else:
+            if not channel or ".." in channel.split("/") or channel.startswith("/"):
+                raise InvalidInput(f"invalid v1 channel name {channel!r}")
+            self.base_url = (
+                f"https://{validate_proxy_address(proxy_address or '')}"
+                f"/v1/webapi/automaticupgrades/channel/{quote(channel, safe='/')}"
+            )
+        self._client = client
+        self._clock = clock
+        self._cached: tuple[float, ChannelAnswer] | None = None
+
+    def get(self) -> ChannelAnswer:
+        """The channel's version and critical flag (cached for a minute).
+
+        Raises:
+            TransportError, BadAnswer: as for any request; the cache is not updated.
+        """
+        now = self._clock()
+        if self._cached is not None and now - self._cached[0] < CACHE_SECONDS:
+            return self._cached[1]
+        version = parse_version_text(self._text("version"))
+        critical = parse_critical(self._text("critical"))
+        answer = ChannelAnswer(version=version, critical=critical)
+        self._cached = (now, answer)
+        return answer
+
+    def _text(self, leaf: str) -> str:
+        body = get_bounded(self._client, f"{self.base_url}/{leaf}", max_bytes=_MAX_CHANNEL_BODY)
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadAnswer(f"{self.base_url}/{leaf} answered with non-text bytes") from e
+
 
 _TRUE = {"yes", "true"}
 _FALSE = {"no", "false"}

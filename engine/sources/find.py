@@ -6,14 +6,77 @@ value) and ignores fields it does not know, so newer proxies keep working.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
+
+import httpx
 
 from engine.answers import DEFAULT_JITTER_SECONDS, AutoUpdate, Edition, FindAnswer
-from engine.errors import BadAnswer, InvalidVersion
+from engine.errors import BadAnswer, InvalidInput, InvalidVersion
+from engine.sources.transport import DEFAULT_MAX_BODY_BYTES, get_bounded
 from engine.versions import Version
 
-__all__ = ["parse_find_answer"]
+__all__ = ["find", "find_url", "parse_find_answer", "validate_proxy_address"]
+
+DEFAULT_GROUP = "default"
+_PROXY_ADDRESS = re.compile(
+    r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>\d{1,5}))?$"
+)
+_GROUP = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def validate_proxy_address(address: str) -> str:
+    """``host[:port]`` of the cluster's proxy, without scheme or path.
+
+    Raises:
+        InvalidInput: anything else, naming it.
+    """
+    value = address.strip()
+    match = _PROXY_ADDRESS.match(value)
+    if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise InvalidInput(
+            f"invalid proxy address {address!r}: expected host[:port] such as "
+            "example.teleport.sh:443 (no scheme, no path)"
+        )
+    return value
+
+
+def find_url(proxy_address: str, group: str | None, update_id: str | None) -> str:
+    query = {"group": group or DEFAULT_GROUP}
+    if group is not None and not _GROUP.match(group):
+        raise InvalidInput(f"invalid update group {group!r}: letters, digits, '.', '_' and '-'")
+    if update_id:
+        query["update_id"] = update_id
+    return f"https://{validate_proxy_address(proxy_address)}/webapi/find?{urlencode(query)}"
+
+
+def find(
+    client: httpx.Client,
+    proxy_address: str,
+    *,
+    group: str | None = None,
+    update_id: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FindAnswer:
+    """Ask the cluster's proxy which agent version to run.
+
+    Raises:
+        InvalidInput: a bad proxy address or group (named).
+        TransportError: the proxy could not be reached (cause in words).
+        BadAnswer: the proxy answered with something that is not a valid find answer.
+    """
+    url = find_url(proxy_address, group, update_id)
+    body = get_bounded(client, url, max_bytes=max_bytes)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadAnswer(f"{url} did not answer with JSON: {e}") from e
+    return parse_find_answer(data)
+
 
 _EDITIONS = {"ent": Edition.ENTERPRISE, "community": Edition.COMMUNITY, "oss": Edition.OSS}
 _MAX_JITTER_SECONDS = 24 * 3600
