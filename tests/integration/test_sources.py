@@ -11,6 +11,7 @@ import pytest
 from engine.answers import Edition
 from engine.errors import BadAnswer, InvalidInput, TransportError
 from engine.sources.channel import ChannelClient
+from engine.sources.cluster import ask_cluster
 from engine.sources.find import find
 from engine.sources.transport import Secret, TransportConfig, make_client
 from engine.versions import Version
@@ -266,3 +267,29 @@ def test_missing_ca_bundle_is_named(tmp_path: Path) -> None:
 def test_proxy_url_with_credentials_is_refused() -> None:
     with pytest.raises(InvalidInput, match="must not contain credentials"):
         make_client(TransportConfig(proxy_url="http://bob:pw@127.0.0.1:3128"))
+
+
+def test_ask_cluster_uses_v2_when_the_cluster_manages_agents(
+    emulator: ClusterEmulator, client: httpx.Client
+) -> None:
+    view = ask_cluster(client, emulator.proxy_addr, group=None, update_id="u")
+    assert view.find is not None
+    assert view.channel is None
+    assert [r.path for r in emulator.requests()] == ["/webapi/find"]
+
+
+def test_ask_cluster_falls_back_to_the_v1_channel(
+    emulator: ClusterEmulator, client: httpx.Client
+) -> None:
+    emulator.set_cluster(manages_agents=False)
+    emulator.set_channel("stable/cloud", version="17.2.3", critical=True)
+    view = ask_cluster(client, emulator.proxy_addr, group=None, update_id="u")
+    assert view.channel is not None
+    assert view.channel.version == Version.parse("17.2.3")
+    assert view.find is not None  # kept for the edition and the compatibility rule
+
+
+def test_ask_cluster_reports_failures_instead_of_raising(client: httpx.Client) -> None:
+    view = ask_cluster(client, f"127.0.0.1:{free_port()}", group=None, update_id=None)
+    assert view.failure is not None
+    assert "refused" in view.failure
