@@ -42,12 +42,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 
 def safe_rmtree(path: Path, *, must_be_under: Path) -> None:
-    """Delete ``path`` recursively, but only if it resolves strictly inside ``must_be_under``."""
-    resolved = path.resolve()
+    """Delete ``path`` recursively, only if it sits strictly inside ``must_be_under``.
+
+    A symlink is removed itself, never followed.
+    """
     parent = must_be_under.resolve()
-    if resolved == parent or parent not in resolved.parents:
+    location = path.parent.resolve()
+    if path.name in {"", ".", ".."} or (location != parent and parent not in location.parents):
         raise ValueError(f"refusing to delete {str(path)!r}: not inside {str(must_be_under)!r}")
-    if path.is_symlink():
-        path.unlink()
+    target = location / path.name
+    if target.is_symlink() or not target.is_dir():
+        target.unlink(missing_ok=True)
         return
-    shutil.rmtree(resolved)
+    shutil.rmtree(target)

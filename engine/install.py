@@ -1,0 +1,231 @@
+"""Installed revisions: safe extraction into a version dir, listing, removal.
+
+A version dir holds ``bin/`` (the executables of the tarball's top dir), ``lib/systemd/
+system/teleport.service`` (from ``examples/systemd/teleport.service``), ``share/`` (README,
+CHANGELOG, VERSION, licence) and ``sha256``, the tarball's digest, written LAST: a dir
+without it is incomplete and gets reinstalled. Removal deletes ``sha256`` first.
+
+Extraction trusts nothing in the tarball: every entry is checked before anything is written
+(absolute paths, ``..``, device files, links out of the tree, an unpacked size beyond the cap
+all refuse the whole tarball); only regular files that the layout names are written;
+setuid/setgid bits are dropped. Work happens in a temp dir that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from engine.artifacts import SPACE_MARGIN, check_free_space
+from engine.errors import ArtifactError, InvalidInput
+from engine.fsutil import fsync_dir, safe_rmtree
+from engine.versions import Revision
+
+__all__ = [
+    "BINARIES",
+    "install_revision",
+    "installed_checksum",
+    "list_revisions",
+    "remove_revision",
+]
+
+BINARIES = ("teleport", "tctl", "tsh", "tbot", "fdpass-teleport", "teleport-update")
+TOP_DIRS = ("teleport", "teleport-ent")
+UNIT_SOURCE = "examples/systemd/teleport.service"
+UNIT_TARGET = "lib/systemd/system/teleport.service"
+SHARE_FILES = ("README.md", "CHANGELOG.md", "VERSION")
+DEFAULT_MAX_UNPACKED = 1 << 30
+_log = logging.getLogger(__name__)
+
+
+def installed_checksum(versions_dir: Path, revision: Revision) -> str | None:
+    marker = versions_dir / revision.dir_name / "sha256"
+    try:
+        return marker.read_text().strip().lower() or None
+    except OSError:
+        return None
+
+
+def _target_for(relative: PurePosixPath) -> str | None:
+    text = str(relative)
+    if len(relative.parts) == 1 and text in BINARIES:
+        return f"bin/{text}"
+    if text == UNIT_SOURCE:
+        return UNIT_TARGET
+    if len(relative.parts) == 1 and (text in SHARE_FILES or text.upper().startswith("LICENSE")):
+        return f"share/{text}"
+    return None
+
+
+def _check_member(member: tarfile.TarInfo) -> PurePosixPath | None:
+    """Validate one entry; return its path inside the top dir, or None for the top dir."""
+    name = member.name
+    path = PurePosixPath(name)
+    if path.is_absolute() or name.startswith("/"):
+        raise ArtifactError(f"refusing tarball: absolute path {name!r}")
+    if ".." in path.parts:
+        raise ArtifactError(f"refusing tarball: path {name!r} leaves the archive")
+    if member.isdev() or member.isfifo():
+        raise ArtifactError(f"refusing tarball: device or fifo entry {name!r}")
+    if member.islnk() or member.issym():
+        target = PurePosixPath(member.linkname)
+        if target.is_absolute() or ".." in target.parts:
+            raise ArtifactError(
+                f"refusing tarball: link {name!r} -> {member.linkname!r} points outside"
+            )
+    parts = [p for p in path.parts if p not in {"", "."}]
+    if not parts:
+        return None
+    if parts[0] not in TOP_DIRS:
+        raise ArtifactError(
+            f"refusing tarball: entry {name!r} is outside the expected top directory "
+            f"({' or '.join(TOP_DIRS)})"
+        )
+    if len(parts) == 1:
+        return None
+    return PurePosixPath(*parts[1:])
+
+
+def _scan(archive: Path, max_unpacked: int) -> dict[str, int]:
+    """Validate every entry; return {target path: size} of what will be written."""
+    wanted: dict[str, int] = {}
+    total = 0
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                relative = _check_member(member)
+                total += max(member.size, 0)
+                if total > max_unpacked:
+                    raise ArtifactError(
+                        f"refusing tarball: it unpacks to more than {max_unpacked} bytes "
+                        f"(entry {member.name!r} claims {member.size})"
+                    )
+                target = _target_for(relative) if relative is not None else None
+                if target is None:
+                    continue
+                if not member.isfile():
+                    raise ArtifactError(f"refusing tarball: {member.name!r} must be a regular file")
+                if target in wanted:
+                    raise ArtifactError(f"refusing tarball: {member.name!r} appears twice")
+                wanted[target] = member.size
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise ArtifactError(f"{archive.name} is not a readable .tar.gz: {e}") from e
+    if "bin/teleport" not in wanted:
+        raise ArtifactError(f"{archive.name} has no teleport executable in its top directory")
+    return wanted
+
+
+def install_revision(
+    archive: Path,
+    sha256: str,
+    versions_dir: Path,
+    revision: Revision,
+    *,
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED,
+) -> Path:
+    """Install a verified ``archive`` as ``versions_dir/<revision>``; return that dir.
+
+    Already installed with the same checksum: returns at once. Incomplete (no ``sha256``):
+    reinstalled.
+
+    Raises:
+        ArtifactError: hostile or broken tarball, not enough space (nothing is left behind).
+    """
+    final = versions_dir / revision.dir_name
+    if installed_checksum(versions_dir, revision) == sha256.lower():
+        return final
+    wanted = _scan(archive, max_unpacked_bytes)
+    versions_dir.mkdir(parents=True, exist_ok=True)
+    check_free_space(versions_dir, sum(wanted.values()) + SPACE_MARGIN)
+    temp = versions_dir / f".{revision.dir_name}.partial-{os.getpid()}"
+    if temp.exists():
+        safe_rmtree(temp, must_be_under=versions_dir)
+    try:
+        _extract(archive, temp, wanted)
+        marker = temp / "sha256"
+        with marker.open("w") as stream:
+            stream.write(sha256.lower() + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        if final.exists() or final.is_symlink():
+            _remove_dir(final, versions_dir)
+        temp.rename(final)
+        fsync_dir(versions_dir)
+    except BaseException as e:
+        with contextlib.suppress(OSError, ValueError):
+            safe_rmtree(temp, must_be_under=versions_dir)
+        if isinstance(e, OSError):
+            raise ArtifactError(f"cannot install {revision} into {versions_dir}: {e}") from e
+        raise
+    return final
+
+
+def _extract(archive: Path, temp: Path, wanted: dict[str, int]) -> None:
+    temp.mkdir(mode=0o755)
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            relative = _check_member(member)
+            target = _target_for(relative) if relative is not None else None
+            if target is None or not member.isfile():
+                continue
+            destination = temp / target
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            if source is None:
+                raise ArtifactError(f"cannot read {member.name!r} from {archive.name}")
+            written = 0
+            with source, destination.open("wb") as out:
+                while block := source.read(1 << 20):
+                    written += len(block)
+                    if written > wanted[target]:
+                        raise ArtifactError(f"entry {member.name!r} is larger than it claims")
+                    out.write(block)
+            mode = 0o755 if target.startswith("bin/") else 0o644
+            destination.chmod(mode & ~0o7000)
+
+
+def list_revisions(versions_dir: Path) -> list[Revision]:
+    """Complete installed revisions (those with a ``sha256`` marker)."""
+    if not versions_dir.is_dir():
+        return []
+    found = []
+    for child in sorted(versions_dir.iterdir()):
+        if child.name.startswith("."):
+            continue
+        try:
+            revision = Revision.parse_dir_name(child.name)
+        except InvalidInput:
+            _log.info("ignoring %s: not a revision directory", child)
+            continue
+        if (child / "sha256").is_file():
+            found.append(revision)
+    return found
+
+
+def remove_revision(versions_dir: Path, revision: Revision, *, linked: set[str]) -> None:
+    """Remove an installed revision: ``sha256`` first, then the dir.
+
+    Raises:
+        ArtifactError: the revision is linked (in use) or the path is not a version dir.
+    """
+    if revision.dir_name in linked:
+        raise ArtifactError(f"refusing to remove {revision}: it is linked (in use)")
+    target = versions_dir / revision.dir_name
+    if not target.exists():
+        return
+    _remove_dir(target, versions_dir)
+
+
+def _remove_dir(target: Path, versions_dir: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        (target / "sha256").unlink(missing_ok=True)
+        fsync_dir(target)
+    try:
+        safe_rmtree(target, must_be_under=versions_dir)
+    except ValueError as e:
+        raise ArtifactError(str(e)) from e
+    except OSError as e:
+        raise ArtifactError(f"cannot remove {target}: {e}") from e
