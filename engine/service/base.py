@@ -1,0 +1,58 @@
+"""The service-manager seam: a few operations with written contracts.
+
+Implementations: ``engine.service.systemd.Systemd`` (shells out to ``systemctl``) and
+``engine.service.supervisor.Supervisord`` (``supervisorctl``). Both are thin; the update
+logic lives in the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+__all__ = ["Reload", "ReloadOutcome", "ServiceManager"]
+
+
+class Reload(StrEnum):
+    RELOADED = "reloaded"  # the agent was told to re-exec (SIGHUP)
+    RESTARTED = "restarted"  # reload failed; try-restart worked
+    NOT_RUNNING = "not-running"  # inactive: left stopped, nothing to health-check
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    result: Reload
+    warning: str = ""
+
+
+class ServiceManager(Protocol):
+    name: str
+
+    def present(self) -> bool:
+        """Whether this manager is usable on the host."""
+
+    def is_active(self, unit: str) -> bool:
+        """True when the unit is running."""
+
+    def is_enabled(self, unit: str) -> bool:
+        """True when the unit starts at boot."""
+
+    def main_pid(self, unit: str) -> int | None:
+        """The PID the manager tracks, or None when not running."""
+
+    def reload(self, unit: str) -> ReloadOutcome:
+        """Make a running agent re-exec its (new) binary; PROTOCOL §3 step 4.
+
+        Reload first; if that fails, try-restart and say so in ``warning``. An inactive unit
+        is never started: returns ``Reload.NOT_RUNNING``.
+
+        Raises:
+            ServiceError: both reload and try-restart failed (names the unit and stderr).
+        """
+
+    def try_restart(self, unit: str) -> None:
+        """Restart the unit only if it is running. Raises ServiceError on failure."""
+
+    def daemon_reload(self) -> None:
+        """Tell the manager that unit files changed. Idempotent."""

@@ -1,0 +1,95 @@
+"""supervisord via ``supervisorctl``: for hosts without systemd, and the sandbox.
+
+The "unit" is the supervisord program name. Reload sends SIGHUP to the program (the agent
+re-execs); try-restart restarts it only when it is running.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from engine.errors import ServiceError
+from engine.service.base import Reload, ReloadOutcome
+
+__all__ = ["Supervisord"]
+
+_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+_ACTIVE = {"RUNNING", "STARTING"}
+
+
+class Supervisord:
+    name = "supervisord"
+
+    def __init__(self, config: Path, supervisorctl: str | None = None) -> None:
+        self._config = config
+        self._ctl = (
+            supervisorctl or shutil.which("supervisorctl", path=_ENV["PATH"]) or ("supervisorctl")
+        )
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self._ctl, "-c", str(self._config), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=_ENV,
+                timeout=120,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ServiceError(f"supervisorctl {' '.join(args)} could not run: {e}") from e
+
+    def _state(self, unit: str) -> tuple[str, int | None]:
+        fields = self._run("status", unit).stdout.split()
+        if len(fields) < 2 or fields[0] != unit:
+            return "UNKNOWN", None
+        pid = None
+        if "pid" in fields:
+            text = fields[fields.index("pid") + 1].rstrip(",")
+            pid = int(text) if text.isdigit() else None
+        return fields[1], pid
+
+    def present(self) -> bool:
+        return self._config.is_file() and self._run("pid").returncode == 0
+
+    def is_active(self, unit: str) -> bool:
+        return self._state(unit)[0] in _ACTIVE
+
+    def is_enabled(self, unit: str) -> bool:
+        return self._state(unit)[0] != "UNKNOWN"
+
+    def main_pid(self, unit: str) -> int | None:
+        state, pid = self._state(unit)
+        return pid if state == "RUNNING" else None
+
+    def reload(self, unit: str) -> ReloadOutcome:
+        if not self.is_active(unit):
+            return ReloadOutcome(Reload.NOT_RUNNING)
+        result = self._run("signal", "HUP", unit)
+        if result.returncode == 0 and "ERROR" not in result.stdout:
+            return ReloadOutcome(Reload.RELOADED)
+        warning = (
+            f"supervisorctl signal HUP {unit} failed ({(result.stdout + result.stderr).strip()}); "
+            "restarting it instead"
+        )
+        self.try_restart(unit)
+        return ReloadOutcome(Reload.RESTARTED, warning)
+
+    def try_restart(self, unit: str) -> None:
+        if not self.is_active(unit):
+            return
+        result = self._run("restart", unit)
+        if result.returncode != 0 or "ERROR" in result.stdout:
+            raise ServiceError(
+                f"supervisorctl restart {unit} failed: {(result.stdout + result.stderr).strip()}"
+            )
+
+    def daemon_reload(self) -> None:
+        return  # supervisord programs do not read the systemd unit file
+
+    def start(self, unit: str) -> None:
+        result = self._run("start", unit)
+        if result.returncode != 0:
+            raise ServiceError(f"supervisorctl start {unit} failed: {result.stdout.strip()}")

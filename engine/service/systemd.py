@@ -1,0 +1,81 @@
+"""systemd via ``systemctl``: the production service manager. Deliberately thin."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from engine.errors import ServiceError
+from engine.service.base import Reload, ReloadOutcome
+
+__all__ = ["Systemd"]
+
+_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+
+
+class Systemd:
+    name = "systemd"
+
+    def __init__(
+        self, systemctl: str | None = None, *, run_dir: Path = Path("/run/systemd/system")
+    ) -> None:
+        self._systemctl = systemctl or shutil.which("systemctl", path=_ENV["PATH"]) or "systemctl"
+        self._run_dir = run_dir
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self._systemctl, *args],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=_ENV,
+                timeout=120,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ServiceError(f"systemctl {' '.join(args)} could not run: {e}") from e
+
+    @staticmethod
+    def _unit(unit: str) -> str:
+        return unit if unit.endswith(".service") else f"{unit}.service"
+
+    def present(self) -> bool:
+        return self._run_dir.is_dir()
+
+    def is_active(self, unit: str) -> bool:
+        return self._run("is-active", "--quiet", self._unit(unit)).returncode == 0
+
+    def is_enabled(self, unit: str) -> bool:
+        return self._run("is-enabled", "--quiet", self._unit(unit)).returncode == 0
+
+    def main_pid(self, unit: str) -> int | None:
+        result = self._run("show", "-p", "MainPID", "--value", self._unit(unit))
+        text = result.stdout.strip()
+        return int(text) if result.returncode == 0 and text.isdigit() and int(text) > 0 else None
+
+    def reload(self, unit: str) -> ReloadOutcome:
+        if not self.is_active(unit):
+            return ReloadOutcome(Reload.NOT_RUNNING)
+        reloaded = self._run("reload", self._unit(unit))
+        if reloaded.returncode == 0:
+            return ReloadOutcome(Reload.RELOADED)
+        warning = (
+            f"systemctl reload {self._unit(unit)} failed ({reloaded.stderr.strip() or 'exit '}"
+            f"{reloaded.returncode}); restarting it instead"
+        )
+        self.try_restart(unit)
+        return ReloadOutcome(Reload.RESTARTED, warning)
+
+    def try_restart(self, unit: str) -> None:
+        result = self._run("try-restart", self._unit(unit))
+        if result.returncode != 0:
+            raise ServiceError(
+                f"systemctl try-restart {self._unit(unit)} failed: "
+                f"{result.stderr.strip() or f'exit {result.returncode}'}"
+            )
+
+    def daemon_reload(self) -> None:
+        result = self._run("daemon-reload")
+        if result.returncode != 0:
+            raise ServiceError(f"systemctl daemon-reload failed: {result.stderr.strip()}")

@@ -1,0 +1,66 @@
+"""The health check against real agent processes, one per behaviour knob."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.health import HealthCheck, HealthConfig, read_pid
+from sandbox.agentbuild import Behaviour
+from sandbox.ports import wait_until
+from tests.fixtures.artifacts import DirectAgent
+
+pytestmark = pytest.mark.integration
+FAST = HealthConfig(poll_seconds=0.05, stable_polls=6, max_changes=2, timeout_seconds=4)
+
+
+def reload_into(agent: DirectAgent, old: Behaviour, new: Behaviour) -> tuple[int, HealthCheck]:
+    agent.link(agent.install("17.1.0", old))
+    agent.start()
+    wait_until(lambda: read_pid(agent.pid_file) is not None, 10, "the agent to start")
+    wait_until((agent.data_dir / "debug.sock").exists, 10, "the debug socket")
+    before = read_pid(agent.pid_file)
+    assert before is not None
+    agent.link(agent.install("17.2.1", new))
+    agent.reload()
+    return before, HealthCheck(FAST)
+
+
+CASES = [
+    ("good", Behaviour(), Behaviour(), True, "ready"),
+    ("slow ready within the deadline", Behaviour(), Behaviour(ready_after=0.8), True, "ready"),
+    (
+        "old agent without debug socket",
+        Behaviour(),
+        Behaviour(no_debug_socket=True),
+        True,
+        "readiness-skipped",
+    ),
+    ("crash at start", Behaviour(), Behaviour(crash_at_start=True), False, "crash"),
+    ("crash after start", Behaviour(), Behaviour(crash_after=0.2), False, "crash"),
+    ("never ready", Behaviour(), Behaviour(never_ready=True), False, "not-ready"),
+    ("ignores SIGHUP", Behaviour(ignore_sighup=True), Behaviour(), False, "pid-unchanged"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "ok", "reason"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_health_after_reload(
+    direct_agent: DirectAgent, old: Behaviour, new: Behaviour, ok: bool, reason: str
+) -> None:
+    before, check = reload_into(direct_agent, old, new)
+    result = check.check(direct_agent.pid_file, direct_agent.data_dir / "debug.sock", before)
+    assert result.ok is ok, result.message
+    if reason == "crash":  # seen as a crash loop or as a dead agent, depending on timing
+        assert result.reason in {"agent-crashing", "agent-not-running"}, result.message
+    else:
+        assert result.reason == reason, result.message
+    if ok:
+        assert result.pid != before
+        assert result.pid == read_pid(direct_agent.pid_file)
+
+
+def test_never_ready_message_says_what_readyz_answered(direct_agent: DirectAgent) -> None:
+    before, check = reload_into(direct_agent, Behaviour(), Behaviour(never_ready=True))
+    result = check.check(direct_agent.pid_file, direct_agent.data_dir / "debug.sock", before)
+    assert "readyz answered 503" in result.message
