@@ -173,3 +173,25 @@ def linked_revision(layout: Layout) -> str | None:
     except ValueError:
         return None
     return relative.parts[0] if relative.parts else None
+
+
+def snapshot_links(link_dir: Path) -> dict[str, str]:
+    """Every symlink in ``link_dir`` and its raw target: what ``restore_links`` brings back."""
+    if not link_dir.is_dir():
+        return {}
+    return {p.name: os.readlink(p) for p in sorted(link_dir.iterdir()) if p.is_symlink()}
+
+
+def restore_links(link_dir: Path, snapshot: dict[str, str], *, only_into: Path) -> None:
+    """Make the symlinks of ``link_dir`` that point into ``only_into`` (the versions dir)
+    exactly as in ``snapshot``. Regular files and unrelated links are never touched."""
+    root = os.path.normpath(only_into)
+    current = snapshot_links(link_dir)
+    for name, target in current.items():
+        absolute = os.path.normpath(os.path.join(link_dir, target))
+        if name not in snapshot and absolute.startswith(root + os.sep):
+            (link_dir / name).unlink()
+    for name, target in snapshot.items():
+        if current.get(name) != target:
+            link_dir.mkdir(parents=True, exist_ok=True)
+            _replace_symlink(link_dir / name, target)

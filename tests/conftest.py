@@ -7,6 +7,11 @@ import importlib.util
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures.network", "tests.fixtures.artifacts", "tests.fixtures.hostroot")
+    for name in (
+        "tests.fixtures.network",
+        "tests.fixtures.artifacts",
+        "tests.fixtures.hostroot",
+        "tests.fixtures.sandboxhost",
+    )
     if importlib.util.find_spec(name) is not None
 ]

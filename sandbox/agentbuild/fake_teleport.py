@@ -133,6 +133,7 @@ def worker(args: list[str]) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
     if pid_file:
+        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         temp = Path(f"{pid_file}.{pid}.tmp")
         temp.write_text(f"{pid}\n")
         temp.replace(pid_file)

@@ -1,0 +1,80 @@
+"""Shepherd's own per-agent state, kept beside update.yaml (never inside it).
+
+- bad revisions: rolled back by an admin (or after a failed update), with the reason, who
+  and when; the policy never updates to them until an admin clears them.
+- the v1 "unhealthy" marker (first strike of the two-strike rule).
+- the last failure, for status and notifications.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidInput, StateError
+from engine.fsutil import atomic_write
+from engine.versions import Revision
+
+__all__ = ["AgentState", "BadRevision", "load_agent_state", "save_agent_state"]
+
+FILE_NAME = "agent-state.json"
+
+
+@dataclass(frozen=True)
+class BadRevision:
+    reason: str
+    by_uid: int | None
+    time: str
+
+
+@dataclass(frozen=True)
+class AgentState:
+    bad: dict[str, BadRevision] = field(default_factory=dict)  # revision dir name -> why
+    unhealthy_marked: bool = False
+    last_failure: str = ""
+
+    def bad_revisions(self) -> frozenset[Revision]:
+        found = set()
+        for name in self.bad:
+            try:
+                found.add(Revision.parse_dir_name(name))
+            except InvalidInput:
+                continue
+        return frozenset(found)
+
+    def mark_bad(self, revision: Revision, reason: str, uid: int | None) -> AgentState:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        return replace(self, bad={**self.bad, revision.dir_name: BadRevision(reason, uid, stamp)})
+
+    def clear_bad(self, revision: Revision) -> AgentState:
+        return replace(self, bad={k: v for k, v in self.bad.items() if k != revision.dir_name})
+
+
+def load_agent_state(state_dir: Path) -> AgentState:
+    path = state_dir / FILE_NAME
+    try:
+        data: Any = json.loads(path.read_text())
+    except FileNotFoundError:
+        return AgentState()
+    except (OSError, ValueError) as e:
+        raise StateError(f"cannot read Shepherd's agent state {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise StateError(f"invalid Shepherd agent state {path}: not an object")
+    bad = {
+        str(name): BadRevision(str(v.get("reason", "")), v.get("by_uid"), str(v.get("time", "")))
+        for name, v in (data.get("bad") or {}).items()
+        if isinstance(v, dict)
+    }
+    return AgentState(
+        bad=bad,
+        unhealthy_marked=bool(data.get("unhealthy_marked", False)),
+        last_failure=str(data.get("last_failure", "")),
+    )
+
+
+def save_agent_state(state_dir: Path, state: AgentState) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(state_dir / FILE_NAME, json.dumps(asdict(state), indent=2).encode(), mode=0o644)

@@ -1,0 +1,131 @@
+"""The update transaction on a sandbox host: real supervisord, agents, nginx CDN."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.agentstate import load_agent_state
+from engine.health import read_pid
+from engine.history import History
+from engine.links import linked_revision
+from engine.state import load_config
+from engine.transaction import Transaction
+from engine.versions import Revision
+from sandbox.agentbuild import Behaviour
+from tests.fixtures.sandboxhost import SandboxHost, readyz_pid
+
+pytestmark = pytest.mark.integration
+OLD = Revision.of("17.1.0")
+NEW = Revision.of("17.2.1")
+
+
+def assert_running(host: SandboxHost, namespace: str, version: str) -> None:
+    layout = host.layouts[namespace]
+    pid = host.wait_healthy(layout)
+    assert readyz_pid(layout) == pid
+    assert host.running_version(layout) == version
+    assert host.supervisor.state(layout.unit_name) == "RUNNING"
+    assert linked_revision(layout) == version
+
+
+def test_a_good_update(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent()
+    before = read_pid(layout.pid_file)
+    sandbox_host.publish("17.2.1")
+    outcome = Transaction(sandbox_host.context()).update(NEW, uid=1000, reason="test")
+    assert outcome.ok, outcome.message
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    assert config.status.active == NEW
+    assert config.status.backup == OLD
+    assert config.status.last_update is not None and config.status.last_update.success
+    assert_running(sandbox_host, "default", "17.2.1")
+    assert read_pid(layout.pid_file) != before
+    assert sorted(p.name for p in layout.versions_dir.iterdir()) == ["17.1.0", "17.2.1"]
+    record = History(layout.state_dir).query()[0]
+    assert (record.event, record.outcome, record.uid) == ("update", "succeeded", 1000)
+    assert not (layout.state_dir / "journal.json").exists()
+
+
+BROKEN = [
+    ("crash at start", {"17.2.1": Behaviour(crash_at_start=True)}, {}),
+    ("crash after start", {"17.2.1": Behaviour(crash_after=0.3)}, {}),
+    ("never ready", {"17.2.1": Behaviour(never_ready=True)}, {}),
+    ("running agent ignores SIGHUP", {}, {"17.1.0": Behaviour(ignore_sighup=True)}),
+]
+
+
+@pytest.mark.parametrize(
+    ("published", "installed"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN]
+)
+def test_a_broken_version_is_rolled_back_automatically(
+    sandbox_host: SandboxHost,
+    published: dict[str, Behaviour],
+    installed: dict[str, Behaviour],
+) -> None:
+    layout = sandbox_host.add_agent(behaviours=installed)
+    sandbox_host.publish("17.2.1", published.get("17.2.1"))
+    outcome = Transaction(sandbox_host.context()).update(NEW)
+    assert not outcome.ok
+    assert "rolled back to 17.1.0" in outcome.message
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    assert config.status.skip == NEW
+    assert config.status.active == OLD
+    assert config.status.last_update is not None and not config.status.last_update.success
+    assert_running(sandbox_host, "default", "17.1.0")
+    assert load_agent_state(layout.state_dir).last_failure == outcome.message
+    assert History(layout.state_dir).query()[0].outcome == "failed"
+
+
+def test_a_wrong_checksum_changes_nothing(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent()
+    pid = read_pid(layout.pid_file)
+    sandbox_host.publish("17.2.1")
+    name = "teleport-v17.2.1-linux-amd64-bin.tar.gz"
+    (sandbox_host.cdn.root / f"{name}.sha256").write_text("0" * 64 + f"  {name}\n")
+    outcome = Transaction(sandbox_host.context()).update(NEW)
+    assert not outcome.ok
+    assert outcome.reason == "install-failed"
+    assert "checksum mismatch" in outcome.message
+    config = load_config(layout.update_yaml)
+    assert config is not None and config.status.skip is None
+    assert read_pid(layout.pid_file) == pid
+    assert_running(sandbox_host, "default", "17.1.0")
+    assert not (layout.versions_dir / "17.2.1").exists()
+
+
+def test_a_stopped_agent_is_updated_but_not_started(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent(start=False)
+    sandbox_host.publish("17.2.1")
+    outcome = Transaction(sandbox_host.context()).update(NEW)
+    assert outcome.ok
+    assert "health check skipped" in outcome.message
+    assert sandbox_host.supervisor.state(layout.unit_name) == "STOPPED"
+    assert linked_revision(layout) == "17.2.1"
+
+
+def test_rollback_by_hand_remembers_the_bad_version(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent()
+    sandbox_host.publish("17.2.1")
+    transaction = Transaction(sandbox_host.context())
+    assert transaction.update(NEW).ok
+    outcome = transaction.rollback(uid=1000, reason="TLS errors after the update")
+    assert outcome.ok, outcome.message
+    assert_running(sandbox_host, "default", "17.1.0")
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    assert (config.status.active, config.status.backup) == (OLD, NEW)
+    bad = load_agent_state(layout.state_dir).bad["17.2.1"]
+    assert (bad.reason, bad.by_uid) == ("TLS errors after the update", 1000)
+    assert History(layout.state_dir).query()[0].event == "rollback"
+
+
+def test_namespaces_are_independent(sandbox_host: SandboxHost) -> None:
+    staging = sandbox_host.add_agent("staging")
+    sandbox_host.add_agent("prod")
+    sandbox_host.publish("17.2.1")
+    assert Transaction(sandbox_host.context("staging")).update(NEW).ok
+    assert_running(sandbox_host, "staging", "17.2.1")
+    assert_running(sandbox_host, "prod", "17.1.0")
+    assert staging.link_dir != sandbox_host.layouts["prod"].link_dir
