@@ -47,6 +47,7 @@ __all__ = [
 _MAX_FILE_BYTES = 1 << 20
 _SPEC_KEYS = ("proxy", "path", "group", "base_url", "enabled", "pinned")
 _STATUS_KEYS = ("id_file", "last_update", "active", "backup", "skip")
+_LAST_UPDATE_KEYS = ("success", "time", "target")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class LastUpdate:
     success: bool = False
     time: datetime | None = None
     target: Revision | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def _status(data: dict[str, Any], source: str) -> UpdateStatus:
             success=_boolean(last, "success", "status.last_update", source),
             time=_time(last.get("time"), source),
             target=_revision(last.get("target"), "status.last_update.target", source),
+            extra={k: v for k, v in last.items() if k not in _LAST_UPDATE_KEYS},
         )
     return UpdateStatus(
         id_file=_string(data, "id_file", "status", source),
@@ -209,6 +212,9 @@ def _time(value: Any, source: str) -> datetime | None:
         raise StateError(f"invalid {source}: 'status.last_update.time' {value!r} is not a time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # PyYAML drops the zone of a 'Z' timestamp
+    if moment.year <= 1:
+        # Go's zero time.Time (0001-01-01T00:00:00Z) is how teleport-update says "never".
+        return None
     return moment.astimezone(UTC)
 
 
@@ -226,7 +232,13 @@ def _revision(value: Any, where: str, source: str) -> Revision | None:
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
         raise StateError(f"invalid {source}: '{where}.flags' must be a list, got {flags!r}")
     try:
-        return Revision(Version.parse(version), frozenset(Flag.parse(f) for f in flags))
+        parsed = {Flag.parse(f) for f in flags}
+        if Flag.FIPS in parsed:
+            # teleport-update writes [FIPS] alone when a proxy reports fips without the
+            # "ent" edition, and treats it as the Enterprise FIPS build: same version dir
+            # (_ent_fips), same teleport-ent-...-fips tarball. Read it the same way.
+            parsed.add(Flag.ENTERPRISE)
+        return Revision(Version.parse(version), frozenset(parsed))
     except InvalidInput as e:
         raise StateError(f"invalid {source}: '{where}': {e}") from e
 
@@ -261,17 +273,29 @@ def _status_lines(status: UpdateStatus) -> list[str]:
         lines.append("  last_update:")
         lines.append(f"    success: {_bool(last.success)}")
         if last.time is not None:
-            stamp = last.time.astimezone(UTC)
-            fraction = f".{stamp.microsecond:06d}".rstrip("0") if stamp.microsecond else ""
-            lines.append(f"    time: {stamp.strftime('%Y-%m-%dT%H:%M:%S')}{fraction}Z")
+            lines.append(f"    time: {_rfc3339(last.time)}")
         if last.target is not None:
             lines.append(f"    target: {_flow_revision(last.target)}")
+        lines += _extra(last.extra, indent=4)
     for key in ("active", "backup", "skip"):
         revision = getattr(status, key)
         if revision is not None:
             lines.append(f"  {key}: {_flow_revision(revision)}")
     lines += _extra(status.extra, indent=2)
     return lines
+
+
+def _rfc3339(moment: datetime) -> str:
+    """UTC, 'Z', fraction only when non-zero: what Go's time.Time marshals to (in UTC).
+
+    Formatted by hand: strftime('%Y') does not zero-pad years below 1000 on glibc.
+    """
+    stamp = moment.astimezone(UTC)
+    fraction = f".{stamp.microsecond:06d}".rstrip("0") if stamp.microsecond else ""
+    return (
+        f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+        f"T{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}{fraction}Z"
+    )
 
 
 def _flow_revision(revision: Revision) -> str:
