@@ -85,6 +85,9 @@ class Reason(StrEnum):
     UPDATE_CRITICAL = "update-critical"
     UPDATE_IN_MAINTENANCE_WINDOW = "update-in-maintenance-window"
     UPDATE_AGENT_UNHEALTHY = "update-agent-unhealthy"
+    CANARY_PENDING = "canary-pending"
+    CANARY_SOAKING = "canary-soaking"
+    CANARY_FAILED = "canary-failed"
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,7 @@ class Transaction:
             self._restore(entry)
             self._reload_quietly()
             self.journal.clear()
+            self._cleanup()
             message = (
                 f"{target} failed its health check ({health.message}); rolled back to "
                 f"{active or 'the previous installation'}"

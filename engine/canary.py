@@ -1,0 +1,144 @@
+"""Host-local canary: with several agents on a host, some update first and soak.
+
+The admin names an order of canary namespaces (e.g. ``staging``) and a soak period. Before
+any other agent updates to a version, every canary must already run that version, be
+healthy now, and have run it for the soak period. A canary that failed the version (its
+``skip``, or remembered as bad) halts the rest and says so. Canaries themselves go in
+order: the second waits for the first.
+
+The gate is stateless: it reads each canary's ``update.yaml`` and probes its health, so
+independent poll loops (one per agent) need no coordination beyond the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from engine.agentstate import load_agent_state
+from engine.health import read_pid, readyz
+from engine.layout import Layout
+from engine.policy import Action, Decision, Reason
+from engine.state import load_config
+from engine.versions import Revision
+
+__all__ = ["CanaryGate", "CanaryStatus", "canary_status"]
+
+
+@dataclass(frozen=True)
+class CanaryStatus:
+    namespace: str
+    active: Revision | None
+    failed: frozenset[Revision]  # skip + remembered as bad
+    updated_at: datetime | None  # when ``active`` was last installed successfully
+    healthy: bool
+    held: str = ""  # why the canary itself will not move: "pinned", "disabled", ""
+
+
+def canary_status(layout: Layout) -> CanaryStatus:
+    """Read a canary's state from its files and probe its process and readiness."""
+    config = load_config(layout.update_yaml)
+    if config is None:
+        return CanaryStatus(layout.namespace, None, frozenset(), None, False, "not managed")
+    status = config.status
+    failed = set(load_agent_state(layout.state_dir).bad_revisions())
+    if status.skip is not None:
+        failed.add(status.skip)
+    last = status.last_update
+    updated_at = (
+        last.time if last is not None and last.success and last.target == status.active else None
+    )
+    held = "disabled" if not config.spec.enabled else "pinned" if config.spec.pinned else ""
+    return CanaryStatus(
+        layout.namespace, status.active, frozenset(failed), updated_at, _healthy(layout), held
+    )
+
+
+def _healthy(layout: Layout) -> bool:
+    pid = read_pid(layout.pid_file)
+    if pid is None:
+        return False
+    if not layout.debug_socket.exists():
+        return True  # older agents have no readiness endpoint; a live PID is all we know
+    try:
+        code, body = readyz(layout.debug_socket, 2.0)
+    except OSError:
+        return False
+    return code == 200 and body is not None and body.get("pid") == pid
+
+
+class CanaryGate:
+    """Holds an agent's update until the canaries before it ran the version for ``soak``."""
+
+    def __init__(
+        self,
+        canaries: Sequence[str],
+        soak: timedelta,
+        status: Callable[[str], CanaryStatus],
+    ) -> None:
+        self.canaries = list(canaries)
+        self.soak = soak
+        self.status = status
+
+    def hold(self, namespace: str, target: Revision, now: datetime) -> Decision | None:
+        """None when ``namespace`` may update to ``target`` now; else why it waits."""
+        ahead = (
+            self.canaries[: self.canaries.index(namespace)]
+            if namespace in self.canaries
+            else self.canaries
+        )
+        for canary in ahead:
+            held = self._check(self.status(canary), target, now)
+            if held is not None:
+                return held
+        return None
+
+    def _check(self, canary: CanaryStatus, target: Revision, now: datetime) -> Decision | None:
+        version = target.version
+        name = canary.namespace
+        if any(r.version == version for r in canary.failed):
+            return Decision(
+                Action.NOTHING,
+                Reason.CANARY_FAILED,
+                f"Canary agent {name!r} failed version {version} on this host: updates of "
+                "the other agents to it are halted until the cluster offers another version "
+                "or an admin clears it.",
+                target=target,
+            )
+        if canary.active is None or canary.active.version != version:
+            why = f" (it is {canary.held})" if canary.held else ""
+            return Decision(
+                Action.WAIT,
+                Reason.CANARY_PENDING,
+                f"Waiting for canary agent {name!r} to update to {version} first{why}.",
+                target=target,
+            )
+        if not canary.healthy:
+            return Decision(
+                Action.WAIT,
+                Reason.CANARY_PENDING,
+                f"Canary agent {name!r} runs {version} but is not healthy now: holding the "
+                "other agents.",
+                target=target,
+            )
+        if canary.updated_at is None:
+            return None  # installed before we kept records: running and healthy is enough
+        ready_at = canary.updated_at + self.soak
+        if now < ready_at:
+            return Decision(
+                Action.WAIT,
+                Reason.CANARY_SOAKING,
+                f"Canary agent {name!r} runs {version}; the others follow after a soak of "
+                f"{_duration(self.soak)}, at {ready_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}.",
+                target=target,
+                next_check=ready_at,
+            )
+        return None
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,239 @@
+"""One update pass for one agent: gather the inputs, decide, act (PROTOCOL §1.1, §4).
+
+    1  repair a run that died half-way (the step journal), if there is one
+    2  read update.yaml; steps 1-3 (disabled, link dir, https base URL) ask no one
+    3  ask the cluster (v2 find, else the proxy's v1 channel) with the stable updater id
+    4  read what we know: active/backup/skip, versions remembered as bad, the v1 marker and
+       the schedule the agent exported
+    5  ``policy.decide``; the host-local canary gate on top (``engine.canary``)
+    6  keep the v1 two-strike marker; on UPDATE wait out the jitter, then run the transaction
+
+This is the imperative shell around the pure policy: every effect is here or below.
+The daemon runs it on a timer; ``shepherd update --local`` runs it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.agentstate import AgentState as StoredAgentState
+from engine.agentstate import load_agent_state, save_agent_state
+from engine.canary import CanaryGate
+from engine.errors import InvalidSchedule
+from engine.policy import (
+    Action,
+    AgentHealth,
+    AgentState,
+    ClusterView,
+    Decision,
+    DecisionInputs,
+    LocalSettings,
+    Reason,
+    decide,
+    preflight,
+)
+from engine.schedule import ExportedSchedule
+from engine.sources.channel import DEFAULT_CHANNEL
+from engine.sources.cluster import ask_cluster
+from engine.state import UpdateConfig, load_config
+from engine.transaction import Outcome, Transaction, UpdateContext
+from engine.updater_id import load_or_create_updater_id
+
+__all__ = ["PassResult", "UpdatePass", "local_settings"]
+
+_log = logging.getLogger(__name__)
+
+# Waits ``seconds`` (the jitter); returns False when the wait was cancelled (shutdown).
+Sleeper = Callable[[float], bool]
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one pass decided and, when it acted, how the update or repair ended."""
+
+    namespace: str
+    decision: Decision
+    outcome: Outcome | None = None
+    repaired: Outcome | None = None
+    cancelled: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return (self.outcome is not None and not self.outcome.ok) or (
+            self.decision.action is Action.ERROR
+        )
+
+
+def local_settings(config: UpdateConfig | None, shepherd: LocalSettings) -> LocalSettings | None:
+    """The policy's view of the host's own decisions: update.yaml's spec (shared with
+    teleport-update) over Shepherd's local windows, blackouts and cadence."""
+    if config is None:
+        return None
+    spec = config.spec
+    return replace(
+        shepherd,
+        enabled=spec.enabled,
+        pinned=spec.pinned,
+        link_dir=spec.path,
+        base_url=spec.base_url or None,
+        group=spec.group or None,
+    )
+
+
+class UpdatePass:
+    """Runs passes for one agent namespace.
+
+    Args:
+        ctx: the agent's paths, service manager, health check and HTTP client.
+        shepherd: Shepherd's local settings for this agent (windows, blackouts, cadence).
+        channel: the v1 channel used when the cluster does not manage agent versions.
+        clock, rng, sleep: injected so tests and the demo control time and randomness.
+    """
+
+    def __init__(
+        self,
+        ctx: UpdateContext,
+        *,
+        shepherd: LocalSettings | None = None,
+        channel: str = DEFAULT_CHANNEL,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleeper | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.layout = ctx.layout
+        self.shepherd = shepherd or LocalSettings()
+        self.channel = channel
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.sleep = sleep or _sleep
+
+    def explain(self, *, forced: bool = False, gate: CanaryGate | None = None) -> Decision:
+        """What a pass would decide now, without acting (asks the cluster)."""
+        decision, _ = self._decide(forced=forced, gate=gate)
+        return decision
+
+    def run(
+        self,
+        *,
+        forced: bool = False,
+        dry_run: bool = False,
+        uid: int | None = None,
+        gate: CanaryGate | None = None,
+    ) -> PassResult:
+        """One pass: repair, decide, and (unless ``dry_run``) act on the decision."""
+        namespace = self.layout.namespace
+        repaired = None
+        if not dry_run and Transaction(self.ctx).journal.path.exists():
+            repaired = Transaction(self.ctx).recover()
+        decision, stored = self._decide(forced=forced, gate=gate)
+        if dry_run:
+            return PassResult(namespace, decision, repaired=repaired)
+        self._keep_marker(decision, stored)
+        if decision.action is not Action.UPDATE or decision.target is None:
+            return PassResult(namespace, decision, repaired=repaired)
+        delay = decision.delay.total_seconds()
+        if delay > 0 and not self.sleep(delay):
+            return PassResult(namespace, decision, repaired=repaired, cancelled=True)
+        outcome = Transaction(self.ctx).update(decision.target, uid=uid, reason=decision.reason)
+        return PassResult(namespace, decision, outcome, repaired)
+
+    # ---- inputs -----------------------------------------------------------------------
+    def _decide(
+        self, *, forced: bool, gate: CanaryGate | None
+    ) -> tuple[Decision, StoredAgentState]:
+        config = load_config(self.layout.update_yaml)
+        settings = local_settings(config, self.shepherd)
+        stored = load_agent_state(self.layout.state_dir)
+        if config is None or settings is None:
+            return self._not_managed(), stored
+        early = preflight(settings)
+        if early is not None:
+            return early, stored
+        cluster = self._ask(config)
+        status = config.status
+        inputs = DecisionInputs(
+            settings=settings,
+            state=AgentState(
+                active=status.active,
+                backup=status.backup,
+                skip=status.skip,
+                bad=stored.bad_revisions(),
+                unhealthy_marked=stored.unhealthy_marked,
+            ),
+            cluster=cluster,
+            now=self.clock(),
+            health=AgentHealth(exported_schedule=self._exported_schedule(cluster)),
+            forced=forced,
+        )
+        decision = decide(inputs, self.rng)
+        if gate is not None and decision.action is Action.UPDATE and decision.target is not None:
+            held = gate.hold(self.layout.namespace, decision.target, inputs.now)
+            if held is not None:
+                decision = held
+        return decision, stored
+
+    def _not_managed(self) -> Decision:
+        return Decision(
+            Action.NOTHING,
+            Reason.NOT_CONFIGURED,
+            f"Agent {self.layout.namespace!r} has no {self.layout.update_yaml}: it is not "
+            "managed, so Shepherd does nothing and asks no one.",
+        )
+
+    def _ask(self, config: UpdateConfig) -> ClusterView:
+        return ask_cluster(
+            self.ctx.client,
+            config.spec.proxy,
+            group=config.spec.group or None,
+            update_id=self._updater_id(config),
+            channel=self.channel,
+        )
+
+    def _updater_id(self, config: UpdateConfig) -> str | None:
+        id_file = self.layout.id_file
+        if config.status.id_file:
+            recorded = Path(config.status.id_file)
+            id_file = (
+                recorded
+                if recorded.is_relative_to(self.layout.root)
+                else (self.layout.under_root(config.status.id_file))
+            )
+        try:
+            return load_or_create_updater_id(
+                id_file, self.layout.host_uuid_file, self.layout.machine_id_file
+            )
+        except OSError as e:
+            _log.warning("no updater id (%s): asking the cluster without update_id", e)
+            return None
+
+    def _exported_schedule(self, cluster: ClusterView) -> ExportedSchedule | None:
+        """The v1 schedule the agent exported; None when missing or unreadable (unhealthy)."""
+        if cluster.channel is None:
+            return None
+        path = self.layout.schedule_file
+        try:
+            return ExportedSchedule.parse(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, InvalidSchedule) as e:
+            _log.warning("the agent's exported schedule %s is unreadable (%s): missing", path, e)
+            return None
+
+    def _keep_marker(self, decision: Decision, stored: StoredAgentState) -> None:
+        mark = decision.mark_unhealthy
+        if mark is None or mark == stored.unhealthy_marked:
+            return
+        fresh = load_agent_state(self.layout.state_dir)
+        save_agent_state(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return True
