@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import ArtifactError
+from engine.errors import ArtifactError, InvalidInput
 from engine.fsutil import atomic_write
 from engine.install import UNIT_TARGET
 from engine.layout import Layout
+from engine.versions import Revision
 
-__all__ = ["MAX_UNIT_BYTES", "Revert", "copy_unit", "linked_revision", "switch_links"]
+__all__ = [
+    "MAX_UNIT_BYTES",
+    "Revert",
+    "copy_unit",
+    "linked_revision",
+    "rewrite_unit",
+    "switch_links",
+]
 
-MAX_UNIT_BYTES = 1 << 20
+MAX_UNIT_BYTES = 1_000_000  # teleport-update's limit for unit files
 
 
 class Revert:
@@ -124,38 +134,101 @@ def _remove_stale(link_dir: Path, versions_dir: Path, keep: set[str], revert: Re
             revert.add(_restore(link, target))
 
 
-def copy_unit(src_unit: Path, layout: Layout) -> Revert:
+def copy_unit(src_unit: Path, layout: Layout, *, revision: Revision | None = None) -> Revert:
     """Copy the revision's unit to the namespace's unit path, rewriting its paths.
 
+    The rewrite is teleport-update's, byte for byte (see :func:`rewrite_unit`), so either
+    updater recognises the other's copy. ``revision`` (for FIPS) defaults to the one whose
+    version dir holds ``src_unit``.
+
     Raises:
-        ArtifactError: the unit is missing or larger than 1 MB.
+        ArtifactError: the unit is missing or over 1 MB, or what is at the unit path is not
+            a regular file of at most 1 MB (a link or a directory there is never replaced).
     """
-    try:
-        size = src_unit.stat().st_size
-    except OSError as e:
-        raise ArtifactError(f"service unit {src_unit} is missing: {e.strerror}") from e
-    if size > MAX_UNIT_BYTES:
-        raise ArtifactError(f"refusing service unit {src_unit}: {size} bytes is over 1 MB")
-    text = src_unit.read_text(errors="replace")
-    text = (
-        text.replace("/usr/local/bin/", f"{layout.link_dir}/")
-        .replace("/etc/teleport.yaml", str(layout.agent_config))
-        .replace("/run/teleport.pid", str(layout.pid_file))
-    )
+    data = _read_unit(src_unit, what="service unit")
+    if revision is None:
+        revision = _revision_of(src_unit, layout)
+    text = rewrite_unit(data, layout, fips=revision is not None and revision.fips)
     destination = layout.unit_file
-    previous = destination.read_bytes() if destination.is_file() else None
+    previous: tuple[bytes, int] | None = None
+    if destination.exists() or destination.is_symlink():
+        if destination.is_symlink() or not destination.is_file():
+            raise ArtifactError(
+                f"refusing to replace {destination}: it is not a regular file "
+                "(a link or a directory is never overwritten)"
+            )
+        previous = (
+            _read_unit(destination, what="installed unit"),
+            stat.S_IMODE(destination.stat().st_mode),
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(destination, text.encode(), mode=0o644)
+    atomic_write(destination, text, mode=0o644)
     revert = Revert()
 
     def undo() -> None:
         if previous is None:
             destination.unlink(missing_ok=True)
         else:
-            atomic_write(destination, previous, mode=0o644)
+            atomic_write(destination, previous[0], mode=previous[1])
 
     revert.add(undo)
     return revert
+
+
+_UNIT_PATHS = re.compile(
+    rb"/usr/local/bin/|/etc/teleport\.yaml|/var/run/teleport\.pid|/run/teleport\.pid"
+)
+_EXEC_START = re.compile(rb"^(ExecStart=[^\n]*?/teleport start)(?=[ \t\n]|$)([^\n]*)", re.MULTILINE)
+
+
+def rewrite_unit(data: bytes, layout: Layout, *, fips: bool = False) -> bytes:
+    """The unit as teleport-update writes it for ``layout``'s namespace.
+
+    ``/usr/local/bin/`` becomes the link dir, ``/etc/teleport.yaml`` the agent config and
+    ``/run/teleport.pid`` the PID file, in one pass over the bytes (nothing is decoded or
+    re-encoded, and a replacement is never rewritten again). ``/var/run/teleport.pid``
+    becomes ``/var`` + the PID file, as teleport-update's plain replacement makes it, when
+    the PID file is under ``/run/``; under a test root it becomes the PID file itself.
+    For a FIPS revision, ``teleport start`` gets ``--fips`` (teleport-update adds it too:
+    FIPS builds must be started in FIPS mode).
+    """
+    pid = str(layout.pid_file)
+    replacements = {
+        b"/usr/local/bin/": f"{layout.link_dir}/".encode(),
+        b"/etc/teleport.yaml": str(layout.agent_config).encode(),
+        b"/var/run/teleport.pid": ("/var" + pid if pid.startswith("/run/") else pid).encode(),
+        b"/run/teleport.pid": pid.encode(),
+    }
+    out = _UNIT_PATHS.sub(lambda m: replacements[m.group(0)], data)
+    if fips:
+
+        def add_fips(match: re.Match[bytes]) -> bytes:
+            command, rest = match.group(1), match.group(2)
+            if re.search(rb"(^|\s)--fips(\s|=|$)", rest):
+                return match.group(0)
+            return command + b" --fips" + rest
+
+        out = _EXEC_START.sub(add_fips, out)
+    return out
+
+
+def _read_unit(path: Path, *, what: str) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_UNIT_BYTES + 1)
+    except OSError as e:
+        raise ArtifactError(f"{what} {path} is missing or unreadable: {e.strerror}") from e
+    if len(data) > MAX_UNIT_BYTES:
+        raise ArtifactError(f"refusing {what} {path}: it is over 1 MB")
+    return data
+
+
+def _revision_of(src_unit: Path, layout: Layout) -> Revision | None:
+    try:
+        relative = src_unit.relative_to(layout.versions_dir)
+        return Revision.parse_dir_name(relative.parts[0])
+    except (ValueError, IndexError, InvalidInput):
+        return None
 
 
 def unit_source(version_dir: Path) -> Path:
