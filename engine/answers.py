@@ -59,6 +59,13 @@ class FindAnswer:
             return frozenset()
         return None
 
+    def install_flags(self) -> frozenset[Flag]:
+        """The flags of the build to install, whatever the edition: as ``flags``, and a plain
+        build for an AGPL or unknown edition (installable only from a custom base URL, which
+        is why ``flags`` returns None for them)."""
+        flags = self.flags()
+        return flags if flags is not None else frozenset()
+
     def target(self, flags: frozenset[Flag]) -> Revision | None:
         if self.auto_update is None or self.auto_update.agent_version is None:
             return None

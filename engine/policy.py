@@ -11,7 +11,8 @@ and when will we look again?". It follows PROTOCOL §1.1 step by step, in that e
     6  outside the cluster window  -> nothing (unless forced)          [v2]
     7  empty target                -> error                            [v2]
     8  target == active            -> nothing
-    9  target == skip              -> nothing, marked broken here
+    9  target version == skip's    -> nothing, marked broken here (flags ignored, as Teleport)
+       AGPL / unknown edition      -> error unless a custom base URL is set
        target remembered as bad    -> nothing, until the admin clears it   (Shepherd)
        target incompatible         -> error (major above / > 1 behind the cluster)
        local blackout / window     -> wait (forced and, by default, critical bypass them)
@@ -182,7 +183,7 @@ def preflight(settings: LocalSettings | None) -> Decision | None:
             Reason.NO_LINK_DIR,
             "The link directory (spec.path) is empty: set where the agent's binaries are linked.",
         )
-    if settings.base_url is not None and not settings.base_url.startswith("https://"):
+    if settings.base_url is not None and not settings.base_url.lower().startswith("https://"):
         return Decision(
             Action.ERROR,
             Reason.INSECURE_BASE_URL,
@@ -255,16 +256,10 @@ def _decide_v2(
             "The cluster answered without an agent version to install.",
             next_check=poll_at,
         )
-    flags = _install_flags(find, settings)
-    if flags is None:
-        return Decision(
-            Action.ERROR,
-            Reason.EDITION_UNAVAILABLE,
-            f"The cluster's edition is {find.edition.value!r}: there are no such builds on "
-            "the public CDN; set a custom download base URL to update this agent.",
-        )
-    target = Revision(auto.agent_version, flags)
-    blocked = _common_checks(inputs, target, find.server_version, poll_at)
+    target = Revision(auto.agent_version, find.install_flags())
+    blocked = _common_checks(
+        inputs, target, find.server_version, poll_at, _edition_refusal(find, settings)
+    )
     if blocked is not None:
         return blocked
     if inputs.forced:
@@ -298,17 +293,13 @@ def _decide_v1(
             f"The version channel offers no version ('none'); checking again at {_fmt(poll_at)}.",
             next_check=poll_at,
         )
-    flags = _v1_flags(inputs.state, find, settings)
-    if flags is None:
-        return Decision(
-            Action.ERROR,
-            Reason.EDITION_UNAVAILABLE,
-            "The cluster's edition has no builds on the public CDN; set a custom download "
-            "base URL to update this agent.",
-        )
-    target = Revision(channel.version, flags)
+    target = Revision(channel.version, _v1_flags(inputs.state, find))
     blocked = _common_checks(
-        inputs, target, find.server_version if find is not None else None, poll_at
+        inputs,
+        target,
+        find.server_version if find is not None else None,
+        poll_at,
+        _edition_refusal(find, settings) if find is not None else None,
     )
     if blocked is not None:
         return blocked
@@ -379,9 +370,20 @@ def _decide_v1(
 
 
 def _common_checks(
-    inputs: DecisionInputs, target: Revision, server_version: Version | None, poll_at: datetime
+    inputs: DecisionInputs,
+    target: Revision,
+    server_version: Version | None,
+    poll_at: datetime,
+    edition_refusal: Decision | None,
 ) -> Decision | None:
-    """Steps 8 and 9, then Shepherd's bad-version memory and the compatibility rule."""
+    """Steps 8 and 9, then the AGPL refusal, Shepherd's bad-version memory and the
+    compatibility rule.
+
+    As in ``teleport-update``, the skip check compares versions only: a version that failed
+    here stays skipped even if the cluster's edition flags change, and an AGPL/unknown
+    edition is only refused once there is something to install (an agent already on the
+    target is simply up to date).
+    """
     state = inputs.state
     if state.active == target:
         return Decision(
@@ -392,15 +394,17 @@ def _common_checks(
             target=target,
             next_check=poll_at,
         )
-    if state.skip == target:
+    if state.skip is not None and state.skip.version == target.version:
         return Decision(
             Action.NOTHING,
             Reason.TARGET_SKIPPED,
-            f"{target} failed its health check on this host and is marked broken; staying on "
-            f"{_describe(state.active)} until the cluster offers another version.",
+            f"{state.skip} failed its health check on this host and is marked broken; "
+            f"staying on {_describe(state.active)} until the cluster offers another version.",
             target=target,
             next_check=poll_at,
         )
+    if edition_refusal is not None:
+        return edition_refusal
     if target in state.bad:
         return Decision(
             Action.NOTHING,
@@ -475,18 +479,21 @@ def _with_marker(decision: Decision, *, mark: bool) -> Decision:
     )
 
 
-def _install_flags(find: FindAnswer, settings: LocalSettings) -> frozenset[Flag] | None:
-    flags = find.flags()
-    if flags is None and settings.base_url is not None:
-        return frozenset()  # a custom mirror may carry builds the public CDN does not
-    return flags
+def _edition_refusal(find: FindAnswer, settings: LocalSettings) -> Decision | None:
+    """AGPL (``oss``) or unknown editions have no builds on the public CDN."""
+    if find.flags() is not None or settings.base_url is not None:
+        return None
+    return Decision(
+        Action.ERROR,
+        Reason.EDITION_UNAVAILABLE,
+        f"The cluster's edition is {find.edition.value!r}: there are no such builds on "
+        "the public CDN; set a custom download base URL to update this agent.",
+    )
 
 
-def _v1_flags(
-    state: AgentState, find: FindAnswer | None, settings: LocalSettings
-) -> frozenset[Flag] | None:
+def _v1_flags(state: AgentState, find: FindAnswer | None) -> frozenset[Flag]:
     if find is not None:
-        return _install_flags(find, settings)
+        return find.install_flags()
     if state.active is not None:
         return state.active.flags
     return frozenset()

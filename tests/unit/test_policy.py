@@ -32,6 +32,7 @@ from engine.versions import Revision, Version
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # a Tuesday
 ACTIVE = Revision.of("17.1.0", "Enterprise")
 TARGET = Revision.of("17.2.1", "Enterprise")
+PLAIN = Revision.of("17.2.1")
 
 
 def find_answer(**auto: Any) -> FindAnswer:
@@ -578,3 +579,45 @@ def test_v1_uses_the_find_answer_for_edition_and_compatibility() -> None:
     view = ClusterView(find=find, channel=ChannelAnswer(Version.parse("19.0.0"), critical=True))
     decision = run(v1_inputs(cluster=view))
     assert (decision.action, decision.reason) == (Action.ERROR, Reason.INCOMPATIBLE_TARGET)
+
+
+def test_skip_matches_the_version_whatever_the_flags() -> None:
+    # teleport-update compares skip by version only: a build that failed here is not retried
+    # because the cluster switched edition (ent -> ent+fips).
+    fips = replace(find_answer(), fips=True)
+    decision = run(v2_inputs(cluster=ClusterView(find=fips), state=state(skip=TARGET)))
+    assert (decision.action, decision.reason) == (Action.NOTHING, Reason.TARGET_SKIPPED)
+    v1 = run(v1_inputs(state=state(skip=Revision.of("17.2.1", "Enterprise", "FIPS"))))
+    assert (v1.action, v1.reason) == (Action.NOTHING, Reason.TARGET_SKIPPED)
+
+
+def test_another_version_is_not_skipped() -> None:
+    decision = run(v2_inputs(state=state(skip=Revision.of("17.2.0", "Enterprise"))))
+    assert decision.action is Action.UPDATE
+
+
+@pytest.mark.parametrize("edition", [Edition.OSS, Edition.UNKNOWN], ids=["oss", "unknown"])
+def test_agpl_agent_already_on_target_is_up_to_date_not_an_error(edition: Edition) -> None:
+    answer = replace(find_answer(), edition=edition)
+    up_to_date = run(v2_inputs(cluster=ClusterView(find=answer), state=state(active=PLAIN)))
+    assert (up_to_date.action, up_to_date.reason) == (Action.NOTHING, Reason.UP_TO_DATE)
+    skipped = run(v2_inputs(cluster=ClusterView(find=answer), state=state(skip=PLAIN)))
+    assert (skipped.action, skipped.reason) == (Action.NOTHING, Reason.TARGET_SKIPPED)
+
+
+def test_agpl_refusal_beats_incompatible_and_bad_memory() -> None:
+    answer = replace(find_answer(), edition=Edition.OSS)
+    decision = run(v2_inputs(cluster=ClusterView(find=answer), state=state(bad=frozenset({PLAIN}))))
+    assert decision.reason is Reason.EDITION_UNAVAILABLE
+
+
+@pytest.mark.parametrize("url", ["HTTPS://mirror.example.com", "Https://mirror.example.com"])
+def test_base_url_scheme_is_case_insensitive(url: str) -> None:
+    assert preflight(settings(base_url=url)) is None
+
+
+@pytest.mark.parametrize("url", ["http://mirror.example.com", "HTTP://mirror", "ftp://x", "mirror"])
+def test_non_tls_base_urls_are_refused_naming_them(url: str) -> None:
+    decision = preflight(settings(base_url=url))
+    assert decision is not None and decision.reason is Reason.INSECURE_BASE_URL
+    assert url in decision.message
