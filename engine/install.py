@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 BINARIES = ("teleport", "tctl", "tsh", "tbot", "fdpass-teleport", "teleport-update")
+# Like teleport-update: every other top-level file goes to bin/ too (a newer release may add
+# an executable), except the tarball's own install script.
+SKIPPED = ("install",)
 TOP_DIRS = ("teleport", "teleport-ent")
 UNIT_SOURCE = "examples/systemd/teleport.service"
 UNIT_TARGET = "lib/systemd/system/teleport.service"
@@ -42,22 +45,39 @@ _log = logging.getLogger(__name__)
 
 
 def installed_checksum(versions_dir: Path, revision: Revision) -> str | None:
+    """The digest in the ``sha256`` marker: its first 64 characters, as teleport-update
+    reads it (it writes the bare hex digest; Shepherd's older markers end in a newline)."""
     marker = versions_dir / revision.dir_name / "sha256"
     try:
-        return marker.read_text().strip().lower() or None
+        with marker.open("rb") as stream:
+            head = stream.read(64)
     except OSError:
         return None
+    text = head.decode("ascii", errors="replace").strip().lower()
+    return text or None
 
 
-def _target_for(relative: PurePosixPath) -> str | None:
+def _target_for(relative: PurePosixPath, member: tarfile.TarInfo) -> str | None:
     text = str(relative)
-    if len(relative.parts) == 1 and text in BINARIES:
-        return f"bin/{text}"
     if text == UNIT_SOURCE:
         return UNIT_TARGET
-    if len(relative.parts) == 1 and (text in SHARE_FILES or text.upper().startswith("LICENSE")):
+    if len(relative.parts) != 1:
+        return None
+    if text in SHARE_FILES or text.upper().startswith("LICENSE"):
         return f"share/{text}"
-    return None
+    if text in BINARIES:
+        return f"bin/{text}"
+    if text in SKIPPED or not member.isfile():
+        return None  # directories (examples/), links, anything else unexpected: not installed
+    return f"bin/{text}"
+
+
+def _mode_for(target: str, member: tarfile.TarInfo) -> int:
+    if target.startswith("bin/") and (
+        PurePosixPath(target).name in BINARIES or member.mode & 0o111
+    ):
+        return 0o755
+    return 0o644
 
 
 def _check_member(member: tarfile.TarInfo) -> PurePosixPath | None:
@@ -103,7 +123,7 @@ def _scan(archive: Path, max_unpacked: int) -> dict[str, int]:
                         f"refusing tarball: it unpacks to more than {max_unpacked} bytes "
                         f"(entry {member.name!r} claims {member.size})"
                     )
-                target = _target_for(relative) if relative is not None else None
+                target = _target_for(relative, member) if relative is not None else None
                 if target is None:
                     continue
                 if not member.isfile():
@@ -147,7 +167,7 @@ def install_revision(
         _extract(archive, temp, wanted)
         marker = temp / "sha256"
         with marker.open("w") as stream:
-            stream.write(sha256.lower() + "\n")
+            stream.write(sha256.lower())  # the bare hex digest, as teleport-update writes it
             stream.flush()
             os.fsync(stream.fileno())
         if final.exists() or final.is_symlink():
@@ -168,7 +188,7 @@ def _extract(archive: Path, temp: Path, wanted: dict[str, int]) -> None:
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar:
             relative = _check_member(member)
-            target = _target_for(relative) if relative is not None else None
+            target = _target_for(relative, member) if relative is not None else None
             if target is None or not member.isfile():
                 continue
             destination = temp / target
@@ -183,8 +203,7 @@ def _extract(archive: Path, temp: Path, wanted: dict[str, int]) -> None:
                     if written > wanted[target]:
                         raise ArtifactError(f"entry {member.name!r} is larger than it claims")
                     out.write(block)
-            mode = 0o755 if target.startswith("bin/") else 0o644
-            destination.chmod(mode & ~0o7000)
+            destination.chmod(_mode_for(target, member))
 
 
 def list_revisions(versions_dir: Path) -> list[Revision]:
