@@ -65,6 +65,9 @@ class ClusterState:
     cluster_name: str = "sandbox.example.com"
     automatic_upgrades: bool = False
     manages_agents: bool = True  # False: answer without auto_update (a v1 cluster)
+    # With manages_agents=False: send the client-tools half of auto_update only, as proxies
+    # that know tools updates but not agent updates do (still a v1 cluster for agents).
+    tools_only_auto_update: bool = False
 
 
 @dataclass
@@ -213,7 +216,6 @@ class ClusterEmulator:
                 "min_client_version": "16.0.0-aa",
                 "cluster_name": cluster.cluster_name,
                 "automatic_upgrades": cluster.automatic_upgrades,
-                "automatic_upgrades_target_version": "v" + (state.version if state else ""),
                 "auto_update": {
                     "tools_version": cluster.server_version,
                     "tools_auto_update": False,
@@ -224,7 +226,13 @@ class ClusterEmulator:
             if state is not None and state.jitter is not None:
                 body["auto_update"]["agent_update_jitter_seconds"] = state.jitter
             if not cluster.manages_agents:
-                del body["auto_update"]
+                if cluster.tools_only_auto_update:
+                    body["auto_update"] = {
+                        "tools_version": cluster.server_version,
+                        "tools_auto_update": False,
+                    }
+                else:
+                    del body["auto_update"]
             if cluster.edition is not None:
                 body["edition"] = cluster.edition
             if cluster.fips is not None:

@@ -104,10 +104,10 @@ def parse_find_answer(data: Mapping[str, Any]) -> FindAnswer:
         if edition_raw is None
         else _EDITIONS.get(edition_raw.strip().lower(), Edition.UNKNOWN)
     )
-    cluster_name = data.get("cluster_name", "")
+    cluster_name = _or_default(data, "cluster_name", "")
     if not isinstance(cluster_name, str):
         raise BadAnswer(f"find answer field 'cluster_name' must be a string, got {cluster_name!r}")
-    upgrades = data.get("automatic_upgrades", False)
+    upgrades = _or_default(data, "automatic_upgrades", False)
     if not isinstance(upgrades, bool):
         raise BadAnswer(
             f"find answer field 'automatic_upgrades' must be true or false, got {upgrades!r}"
@@ -123,18 +123,33 @@ def parse_find_answer(data: Mapping[str, Any]) -> FindAnswer:
     )
 
 
+def _or_default(block: Mapping[str, Any], key: str, default: Any) -> Any:
+    """A field's value; JSON ``null`` counts as absent, as Go's decoder treats it."""
+    value = block.get(key)
+    return default if value is None else value
+
+
 def _auto_update(block: Any) -> AutoUpdate | None:
+    """The ``auto_update`` block, or None when it does not manage agents.
+
+    Proxies that predate agent managed updates either omit the block or send only the
+    client-tools part (``tools_version``/``tools_auto_update``); both mean "no agent
+    version here", so the caller falls back to the v1 channel instead of waiting forever
+    for a window that will never open.
+    """
     if block is None:
         return None
     if not isinstance(block, Mapping):
         raise BadAnswer(f"find answer field 'auto_update' must be an object, got {block!r}")
-    in_window = block.get("agent_auto_update", False)
+    if "agent_version" not in block and "agent_auto_update" not in block:
+        return None
+    in_window = _or_default(block, "agent_auto_update", False)
     if not isinstance(in_window, bool):
         raise BadAnswer(
             "find answer field 'auto_update.agent_auto_update' must be true or false, "
             f"got {in_window!r}"
         )
-    jitter = block.get("agent_update_jitter_seconds", DEFAULT_JITTER_SECONDS)
+    jitter = _or_default(block, "agent_update_jitter_seconds", DEFAULT_JITTER_SECONDS)
     if (
         isinstance(jitter, bool)
         or not isinstance(jitter, int)
@@ -146,7 +161,7 @@ def _auto_update(block: Any) -> AutoUpdate | None:
         )
     return AutoUpdate(
         agent_version=_version(
-            block.get("agent_version", ""), "auto_update.agent_version", allow_empty=True
+            _or_default(block, "agent_version", ""), "auto_update.agent_version", allow_empty=True
         ),
         agent_auto_update=in_window,
         jitter_seconds=jitter,

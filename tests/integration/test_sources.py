@@ -293,3 +293,17 @@ def test_ask_cluster_reports_failures_instead_of_raising(client: httpx.Client) -
     view = ask_cluster(client, f"127.0.0.1:{free_port()}", group=None, update_id=None)
     assert view.failure is not None
     assert "refused" in view.failure
+
+
+def test_ask_cluster_falls_back_when_auto_update_has_only_the_tools_half(
+    emulator: ClusterEmulator, client: httpx.Client
+) -> None:
+    emulator.set_cluster(manages_agents=False, tools_only_auto_update=True)
+    emulator.set_channel("stable/cloud", version="17.2.4", critical=False)
+    view = ask_cluster(client, emulator.proxy_addr, group=None, update_id="u")
+    assert view.failure is None
+    assert view.channel is not None and view.channel.version == Version.parse("17.2.4")
+    assert [r.path for r in emulator.requests()][-2:] == [
+        "/v1/webapi/automaticupgrades/channel/stable/cloud/version",
+        "/v1/webapi/automaticupgrades/channel/stable/cloud/critical",
+    ]
