@@ -24,6 +24,18 @@ from engine.errors import LockTimeout
 
 __all__ = ["NamespaceLock"]
 
+_SOMEONE_ELSE = "another process (perhaps teleport-update)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 class NamespaceLock:
     def __init__(
@@ -45,9 +57,15 @@ class NamespaceLock:
         """Who holds (or last held) the lock, in words."""
         try:
             data = json.loads(self.holder_file.read_text())
-            return f"pid {data['pid']} ({data['who']}, since {data['since']})"
+            text = f"pid {data['pid']} ({data['who']}, since {data['since']})"
+            pid = int(data["pid"])
         except (OSError, ValueError, KeyError, TypeError):
-            return "another process (perhaps teleport-update)"
+            return _SOMEONE_ELSE
+        # A Shepherd killed while holding the lock leaves its note behind; the flock itself
+        # died with it, so whoever holds the lock now is someone else (teleport-update).
+        if pid <= 0 or not _alive(pid):
+            return _SOMEONE_ELSE
+        return text
 
     @contextlib.contextmanager
     def acquire(self, *, timeout: float | None, who: str) -> Iterator[None]:
