@@ -28,7 +28,14 @@ def _read_small(path: Path) -> str | None:
 
 
 def load_or_create_updater_id(id_file: Path, host_uuid_file: Path, machine_id_file: Path) -> str:
-    """Return the updater id, creating the id file if it is missing or invalid."""
+    """Return the updater id, creating the id file if it is missing or invalid.
+
+    The file holds the bare UUID without a newline, as ``teleport-update`` writes it (a Go
+    reader may parse it without trimming). While the agent has no ``host_uuid`` yet (not
+    joined), an id derived from ``/etc/machine-id`` alone is returned but NOT stored: a
+    machine-id cloned with a VM image would otherwise pin the same id on every clone for
+    good, since an existing id file is kept.
+    """
     existing = _read_small(id_file)
     if existing is not None:
         try:
@@ -37,10 +44,12 @@ def load_or_create_updater_id(id_file: Path, host_uuid_file: Path, machine_id_fi
             _log.warning("replacing invalid updater id file %s (%r)", id_file, existing[:40])
     host_uuid = _read_small(host_uuid_file)
     machine_id = _read_small(machine_id_file)
-    if host_uuid is None and machine_id is None:
+    if host_uuid is None and machine_id is not None:
+        return str(uuid.uuid5(_NAMESPACE, f"\n{machine_id}"))
+    if host_uuid is None:
         value = uuid.uuid4()
     else:
-        value = uuid.uuid5(_NAMESPACE, f"{host_uuid or ''}\n{machine_id or ''}")
+        value = uuid.uuid5(_NAMESPACE, f"{host_uuid}\n{machine_id or ''}")
     id_file.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(id_file, f"{value}\n".encode(), mode=0o644)
+    atomic_write(id_file, str(value).encode(), mode=0o644)
     return str(value)
