@@ -28,7 +28,7 @@ Randomness comes from the injected ``random.Random``; time from ``inputs.now``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -220,9 +220,14 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
             f"This agent is pinned{pinned_to}: Shepherd will not update it until it is unpinned.",
         )
     if cluster.find is not None and cluster.find.auto_update is not None:
-        return _decide_v2(inputs, settings, cluster.find, cluster.find.auto_update, rng, poll_at)
+        return _edition_note(
+            cluster.find,
+            _decide_v2(inputs, settings, cluster.find, cluster.find.auto_update, rng, poll_at),
+        )
     if cluster.channel is not None:
-        return _decide_v1(inputs, settings, cluster.channel, cluster.find, poll_at)
+        return _edition_note(
+            cluster.find, _decide_v1(inputs, settings, cluster.channel, cluster.find, poll_at)
+        )
     return Decision(
         Action.NOTHING,
         Reason.CLUSTER_UNREACHABLE,
@@ -465,6 +470,18 @@ def _local_window_wait(
             next_check=window.start,
         )
     return None
+
+
+def _edition_note(find: FindAnswer | None, decision: Decision) -> Decision:
+    """PROTOCOL §1: an older proxy that omits ``edition``/``fips`` is taken as Community,
+    non-FIPS — and the status says so, since a wrong guess would install the wrong build."""
+    if find is None or find.edition_reported:
+        return decision
+    return replace(
+        decision,
+        message=f"{decision.message} (The proxy did not report its edition: assuming "
+        "Community, non-FIPS.)",
+    )
 
 
 def _with_marker(decision: Decision, *, mark: bool) -> Decision:

@@ -621,3 +621,11 @@ def test_non_tls_base_urls_are_refused_naming_them(url: str) -> None:
     decision = preflight(settings(base_url=url))
     assert decision is not None and decision.reason is Reason.INSECURE_BASE_URL
     assert url in decision.message
+
+
+def test_a_proxy_that_omits_its_edition_is_assumed_community_and_says_so() -> None:
+    old_proxy = replace(find_answer(), edition=Edition.COMMUNITY, edition_reported=False)
+    decision = run(v2_inputs(cluster=ClusterView(find=old_proxy)))
+    assert decision.action is Action.UPDATE and decision.target == PLAIN
+    assert "did not report its edition" in decision.message
+    assert "did not report" not in run(v2_inputs()).message
