@@ -30,7 +30,7 @@ import httpx
 from engine.agentstate import load_agent_state, save_agent_state
 from engine.artifacts import Progress, artifact_url, download_verified, fetch_checksum
 from engine.errors import ArtifactError, ServiceError, ShepherdError, SourceError, StateError
-from engine.fsutil import atomic_write
+from engine.fsutil import atomic_write, safe_rmtree
 from engine.health import HealthCheck, HealthResult, read_pid
 from engine.history import History, HistoryRecord
 from engine.install import install_revision, installed_checksum, list_revisions, remove_revision
@@ -411,6 +411,7 @@ class Transaction:
 
     # ---- recovery ---------------------------------------------------------------------
     def _recover_locked(self) -> Outcome | None:
+        self._remove_leftovers()
         entry = self.journal.read()
         if entry is None:
             return None
@@ -435,18 +436,67 @@ class Transaction:
                 0.0,
             )
             return Outcome(True, "recovered-forward", message, target, previous)
+        health: HealthResult | None = None
         if entry.step in (Step.SWITCHED, Step.RELOADED):
             self._restore(entry)
-            self._reload_quietly()
+            health = self._reload_restored()
         self.journal.clear()
         message = (
             f"an interrupted {entry.operation} to {target} (stopped after step "
             f"'{entry.step}') was rolled back; {previous or 'the previous state'} stays"
         )
+        if health is not None and not health.ok:
+            message += f", but it failed its health check after the reload ({health.message})"
         self._record(
             entry.operation, "failed", "recovered-back", message, previous, target, None, 0.0
         )
-        return Outcome(False, "recovered-back", message, target, previous)
+        return Outcome(False, "recovered-back", message, target, previous, health)
+
+    def _reload_restored(self) -> HealthResult | None:
+        """Reload the restored version and wait until it is healthy, so that the caller (the
+        next update, right after) never reloads an agent that is still re-executing."""
+        before = read_pid(self.layout.pid_file)
+        try:
+            outcome = self.ctx.service.reload(self.layout.unit_name)
+        except ServiceError as e:
+            _log.error("reloading the previous version failed: %s", e)
+            return HealthResult(False, "reload-failed", str(e), None, 0.0)
+        if outcome.result is Reload.NOT_RUNNING:
+            return None
+        return self.ctx.health.check(self.layout.pid_file, self.layout.debug_socket, before)
+
+    def _remove_leftovers(self) -> None:
+        """Delete what a kill -9 left half-written or half-deleted: verified archives that
+        were being unpacked (partial downloads stay, to resume), temporary install dirs
+        (``.<rev>.partial-<pid>``, see ``install_revision``) and version dirs without their
+        ``sha256`` marker (written last, removed first). Never the linked or active one."""
+        downloads = self.layout.state_dir / "downloads"
+        if downloads.is_dir():
+            for archive in downloads.glob("*.tar.gz"):
+                archive.unlink(missing_ok=True)
+        versions = self.layout.versions_dir
+        if not versions.is_dir():
+            return
+        config = load_config(self.layout.update_yaml)
+        active = config.status.active if config else None
+        keep = {linked_revision(self.layout), active.dir_name if active else None}
+        for child in versions.iterdir():
+            name, partial, _ = child.name.removeprefix(".").partition(".partial-")
+            if child.name.startswith(".") != bool(partial) or name in keep:
+                continue
+            if not partial and (child / "sha256").exists():
+                continue
+            try:
+                Revision.parse_dir_name(name)
+            except ShepherdError:
+                continue
+            if child.is_symlink() or not child.is_dir():
+                continue
+            _log.warning("removing %s: left incomplete by an interrupted run", child)
+            try:
+                safe_rmtree(child, must_be_under=versions)
+            except (OSError, ValueError) as e:
+                _log.warning("could not remove %s: %s", child, e)
 
     # ---- history ----------------------------------------------------------------------
     def _record(
