@@ -13,14 +13,14 @@ A lost cluster connection is never a failure: readiness is about the local proce
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from engine.unixhttp import UnixHTTPConnection
 
 __all__ = ["Clock", "HealthCheck", "HealthConfig", "HealthResult", "read_pid"]
 
@@ -75,25 +75,9 @@ def read_pid(pid_file: Path) -> int | None:
     return pid
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(self.timeout)
-            sock.connect(str(self._path))
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def readyz(socket_path: Path, timeout: float) -> tuple[int, dict[str, object] | None]:
     """One ``GET /readyz`` over the debug socket: (status, decoded JSON or None)."""
-    connection = _UnixHTTP(socket_path, timeout)
+    connection = UnixHTTPConnection(socket_path, timeout)
     try:
         connection.request("GET", "/readyz")
         response = connection.getresponse()

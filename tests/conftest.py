@@ -12,6 +12,7 @@ pytest_plugins = [
         "tests.fixtures.artifacts",
         "tests.fixtures.hostroot",
         "tests.fixtures.sandboxhost",
+        "tests.fixtures.daemon",
     )
     if importlib.util.find_spec(name) is not None
 ]

@@ -1,0 +1,183 @@
+"""How the CLI shows things: status tables, decisions, history, a download progress bar."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from engine.api.client import ApiClient
+from engine.errors import ShepherdError
+from engine.policy import Decision
+
+__all__ = [
+    "ProgressPrinter",
+    "render_decision",
+    "render_decision_json",
+    "render_status",
+    "table",
+]
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(map(str, row)) for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def render_decision(decision: Decision) -> str:
+    return render_decision_json(
+        {
+            "action": decision.action.value,
+            "reason": decision.reason.value,
+            "message": decision.message,
+            "target": str(decision.target) if decision.target else None,
+            "delay_seconds": decision.delay.total_seconds(),
+            "next_check": decision.next_check.strftime("%Y-%m-%d %H:%M:%S UTC")
+            if decision.next_check
+            else None,
+        }
+    )
+
+
+def render_decision_json(decision: dict[str, Any]) -> str:
+    lines = [f"decision:   {decision['action']} ({decision['reason']})"]
+    if decision.get("target"):
+        lines.append(f"target:     {decision['target']}")
+    if decision.get("delay_seconds"):
+        lines.append(f"delay:      {decision['delay_seconds']:.0f} s (jitter)")
+    if decision.get("next_check"):
+        lines.append(f"next check: {decision['next_check']}")
+    lines.append(f"why:        {decision['message']}")
+    return "\n".join(lines)
+
+
+def _health(health: dict[str, Any]) -> str:
+    if not health.get("running"):
+        return "stopped"
+    ready = health.get("ready")
+    state = "ready" if ready else "running" if ready is None else "not ready"
+    return f"{state} (pid {health.get('pid')})"
+
+
+def _last_update(last: dict[str, Any] | None) -> str:
+    if not last:
+        return "-"
+    when = (last.get("time") or "")[:16].replace("T", " ")
+    return f"{'ok' if last.get('success') else 'FAILED'} {last.get('target') or ''} {when}".strip()
+
+
+def render_status(agents: list[dict[str, Any]]) -> str:
+    if not agents:
+        return (
+            "No managed agents. Adopt one set up by teleport-update with "
+            "'shepherd agents add NAME'."
+        )
+    rows = []
+    for agent in agents:
+        decision = agent.get("decision") or {}
+        state = (
+            "disabled"
+            if agent.get("enabled") is False
+            else ("pinned" if agent.get("pinned") else "enabled")
+        )
+        rows.append(
+            [
+                agent["agent"],
+                state,
+                agent.get("active") or "-",
+                agent.get("backup") or "-",
+                decision.get("target") or "-",
+                _health(agent.get("health") or {}),
+                _last_update(agent.get("last_update")),
+            ]
+        )
+    text = table(["agent", "updates", "active", "backup", "target", "health", "last update"], rows)
+    notes = []
+    for agent in agents:
+        decision = agent.get("decision")
+        busy = f" [{agent['busy']}]" if agent.get("busy") else ""
+        if decision:
+            when = (
+                f" Next check: {agent['next_check'][:16].replace('T', ' ')} UTC."
+                if agent.get("next_check")
+                else ""
+            )
+            notes.append(f"{agent['agent']}{busy}: {decision['message']}{when}")
+        else:
+            next_check = (agent.get("next_check") or "")[:16].replace("T", " ")
+            notes.append(
+                f"{agent['agent']}{busy}: not checked yet"
+                + (f"; first check at {next_check} UTC." if next_check else ".")
+            )
+        if agent.get("skip"):
+            notes.append(f"{agent['agent']}: {agent['skip']} failed here and is skipped.")
+        for name, bad in (agent.get("bad") or {}).items():
+            notes.append(
+                f"{agent['agent']}: {name} is remembered as bad ({bad.get('reason')}); "
+                f"clear with 'shepherd clear-bad {agent['agent']} {name.split('_')[0]}'."
+            )
+        for problem in agent.get("problems") or []:
+            notes.append(f"{agent['agent']}: problem: {problem}")
+    return text + "\n\n" + "\n".join(notes)
+
+
+class ProgressPrinter:
+    """Follows the daemon's event stream in a thread and draws download progress."""
+
+    def __init__(self, api: ApiClient, agent: str, stream: TextIO | None = None) -> None:
+        self.api = api
+        self.agent = agent
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last_quarter = -1
+        self._drawn = False
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+
+    def start(self) -> ProgressPrinter:
+        self._thread.start()
+        return self
+
+    def finish(self) -> None:
+        if self._drawn and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _follow(self) -> None:
+        try:
+            for event in self.api.events():
+                if event.get("type") == "progress" and event.get("agent") == self.agent:
+                    self.draw(event)
+        except ShepherdError:
+            return
+
+    def draw(self, event: dict[str, Any]) -> None:
+        done = int(event.get("bytes_done") or 0)
+        total = event.get("bytes_total")
+        rate = float(event.get("rate_bps") or 0)
+        eta = event.get("eta_seconds")
+        mb = done / 1e6
+        if total:
+            fraction = min(1.0, done / total)
+            if self.tty:
+                bar = "#" * int(fraction * 30)
+                eta_text = f" ETA {eta:.0f} s" if eta is not None else ""
+                self.stream.write(
+                    f"\rdownloading [{bar:<30}] {fraction:4.0%} {mb:7.1f} MB "
+                    f"{rate / 1e6:6.1f} MB/s{eta_text}   "
+                )
+            else:
+                quarter = int(fraction * 4)
+                if quarter == self._last_quarter:
+                    return
+                self._last_quarter = quarter
+                self.stream.write(f"downloading: {fraction:.0%} of {total / 1e6:.1f} MB\n")
+        else:
+            self.stream.write(f"\rdownloading: {mb:.1f} MB" + ("" if self.tty else "\n"))
+        self._drawn = True
+        self.stream.flush()

@@ -1,0 +1,247 @@
+"""The local API's routes (``/v1/...``): who may call, what each path does.
+
+Every request is authorised by its peer credentials first: root, the daemon's own user and
+members of the API group may call; anyone else gets 403 before the path is even looked at.
+The reference is docs/api.md.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from engine.api.schema import decision_json, outcome_json
+from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
+from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
+
+if TYPE_CHECKING:
+    from engine.daemon.core import Daemon
+
+__all__ = ["API_VERSION", "Router"]
+
+API_VERSION = "v1"
+Answer = Response | StreamResponse
+Route = Callable[[Request, dict[str, str]], Awaitable[Answer]]
+
+_NAME = r"(?P<agent>[^/]+)"
+_MAX_PAGE = 1000
+
+
+def allowed(peer: PeerCred, group: str) -> bool:
+    """Root, the daemon's own uid, or a member of ``group`` (primary or supplementary)."""
+    if peer.uid in (0, os.getuid()):
+        return True
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        return False
+    if peer.gid == gid:
+        return True
+    try:
+        user = pwd.getpwuid(peer.uid)
+    except KeyError:
+        return False
+    return gid in os.getgrouplist(user.pw_name, user.pw_gid)
+
+
+class Router:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.routes: list[tuple[str, re.Pattern[str], Route]] = []
+        add = self._add
+        add("GET", "/v1", self.hello)
+        add("GET", "/v1/agents", self.list_agents)
+        add("POST", "/v1/agents", self.add_agent)
+        add("GET", f"/v1/agents/{_NAME}", self.agent_status)
+        add("DELETE", f"/v1/agents/{_NAME}", self.remove_agent)
+        add("GET", f"/v1/agents/{_NAME}/explain", self.explain)
+        add("POST", f"/v1/agents/{_NAME}/check", self.check)
+        add("POST", f"/v1/agents/{_NAME}/update", self.update)
+        add("POST", f"/v1/agents/{_NAME}/rollback", self.rollback)
+        for action in ("pin", "unpin", "enable", "disable"):
+            add("POST", f"/v1/agents/{_NAME}/{action}", self._spec_route(action))
+        add("POST", f"/v1/agents/{_NAME}/clear-bad", self.clear_bad)
+        add("GET", f"/v1/agents/{_NAME}/history", self.history)
+        add("GET", "/v1/history", self.history)
+        add("GET", "/v1/events", self.events)
+
+    def _add(self, method: str, pattern: str, route: Route) -> None:
+        self.routes.append((method, re.compile(f"^{pattern}$"), route))
+
+    async def handle(self, request: Request) -> Answer:
+        if not allowed(request.peer, self.daemon.options.group):
+            raise HttpError(
+                403,
+                f"uid {request.peer.uid} may not use the Shepherd API: ask an admin to add "
+                f"you to the group {self.daemon.options.group!r}",
+            )
+        methods = []
+        for method, pattern, route in self.routes:
+            match = pattern.match(request.path)
+            if match is None:
+                continue
+            methods.append(method)
+            if method == request.method:
+                try:
+                    return await route(request, match.groupdict())
+                except LookupError as e:
+                    raise HttpError(404, str(e)) from e
+                except LockTimeout as e:
+                    raise HttpError(409, str(e)) from e
+                except InvalidInput as e:
+                    raise HttpError(400, str(e)) from e
+                except StateError as e:
+                    raise HttpError(409, str(e)) from e
+                except ShepherdError as e:
+                    raise HttpError(409, str(e)) from e
+        if methods:
+            raise HttpError(405, f"{request.method} is not allowed on {request.path}")
+        raise HttpError(404, f"no such API path {request.path!r}")
+
+    # ---- handlers ---------------------------------------------------------------------
+    async def hello(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(
+            {
+                "service": "agent-shepherd",
+                "api": API_VERSION,
+                "pid": os.getpid(),
+                "agents": sorted(self.daemon.agents),
+                "you": {"uid": request.peer.uid},
+            }
+        )
+
+    async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
+        agents = [await self.daemon.status(name) for name in sorted(self.daemon.agents)]
+        return Response.json({"agents": agents})
+
+    async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
+        return Response.json(await self.daemon.status(params["agent"]))
+
+    async def add_agent(self, request: Request, _: dict[str, str]) -> Answer:
+        body = request.json()
+        name = body.get("agent")
+        if not isinstance(name, str):
+            raise HttpError(400, 'expected {"agent": "<namespace>"}')
+        return Response.json(await self.daemon.add_agent(name, uid=request.peer.uid), 201)
+
+    async def remove_agent(self, request: Request, params: dict[str, str]) -> Answer:
+        return Response.json(await self.daemon.remove_agent(params["agent"], uid=request.peer.uid))
+
+    async def explain(self, request: Request, params: dict[str, str]) -> Answer:
+        forced = _flag(request.query, "now")
+        result = await self.daemon.check(
+            params["agent"], uid=request.peer.uid, forced=forced, dry_run=True
+        )
+        return Response.json(
+            {"agent": result.namespace, "decision": decision_json(result.decision)}
+        )
+
+    async def check(self, request: Request, params: dict[str, str]) -> Answer:
+        return await self._pass(request, params, forced=False, dry_run=False)
+
+    async def update(self, request: Request, params: dict[str, str]) -> Answer:
+        body = request.json()
+        return await self._pass(
+            request,
+            params,
+            forced=_bool(body, "now"),
+            dry_run=_bool(body, "dry_run"),
+        )
+
+    async def _pass(
+        self, request: Request, params: dict[str, str], *, forced: bool, dry_run: bool
+    ) -> Answer:
+        result = await self.daemon.check(
+            params["agent"], uid=request.peer.uid, forced=forced, dry_run=dry_run
+        )
+        return Response.json(
+            {
+                "agent": result.namespace,
+                "decision": decision_json(result.decision),
+                "outcome": outcome_json(result.outcome) if result.outcome else None,
+                "repaired": outcome_json(result.repaired) if result.repaired else None,
+                "dry_run": dry_run,
+            }
+        )
+
+    async def rollback(self, request: Request, params: dict[str, str]) -> Answer:
+        body = request.json()
+        reason = body.get("reason", "rolled back by hand")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise HttpError(400, "'reason' must be a non-empty string of at most 500 characters")
+        outcome = await self.daemon.rollback(params["agent"], uid=request.peer.uid, reason=reason)
+        return Response.json(outcome_json(outcome), 200 if outcome.ok else 409)
+
+    def _spec_route(self, action: str) -> Route:
+        changes = {
+            "pin": {"pinned": True},
+            "unpin": {"pinned": False},
+            "enable": {"enabled": True},
+            "disable": {"enabled": False},
+        }[action]
+
+        async def route(request: Request, params: dict[str, str]) -> Answer:
+            return Response.json(
+                await self.daemon.set_spec(params["agent"], uid=request.peer.uid, **changes)
+            )
+
+        return route
+
+    async def clear_bad(self, request: Request, params: dict[str, str]) -> Answer:
+        version = request.json().get("version")
+        if not isinstance(version, str):
+            raise HttpError(400, 'expected {"version": "17.2.1"}')
+        return Response.json(
+            await self.daemon.clear_bad(params["agent"], version, uid=request.peer.uid)
+        )
+
+    async def history(self, request: Request, params: dict[str, str]) -> Answer:
+        query = request.query
+        limit = _int(query, "limit", 100, 1, _MAX_PAGE)
+        offset = _int(query, "offset", 0, 0, 1 << 31)
+        records = []
+        for history in self.daemon.history(params.get("agent")):
+            records += history.query(
+                event=query.get("event") or None,
+                outcome=query.get("outcome") or None,
+                since=query.get("since") or None,
+                limit=offset + limit,
+            )
+        records.sort(key=lambda r: r.time, reverse=True)
+        page = records[offset : offset + limit]
+        return Response.json(
+            {"records": [asdict(r) for r in page], "offset": offset, "limit": limit}
+        )
+
+    async def events(self, request: Request, _: dict[str, str]) -> Answer:
+        return StreamResponse(self.daemon.bus.stream())
+
+
+def _flag(query: dict[str, str], name: str) -> bool:
+    value = query.get(name, "").lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise HttpError(400, f"query parameter {name!r} must be true or false, not {value[:20]!r}")
+
+
+def _bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise HttpError(400, f"{name!r} must be true or false, not {value!r}"[:200])
+    return value
+
+
+def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise HttpError(400, f"query parameter {name!r} must be an integer in [{low}, {high}]")
+    return int(text)

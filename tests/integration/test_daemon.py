@@ -1,0 +1,302 @@
+"""The daemon end to end: a real ``shepherd daemon`` process on a sandbox host (cluster
+emulator, nginx CDN, supervisord agents), driven by the real ``shepherd`` CLI and by raw
+socket clients."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.api.client import ApiError
+from engine.history import History
+from engine.state import load_config
+from sandbox.agentbuild import Behaviour
+from sandbox.ports import wait_until
+from tests.fixtures.daemon import RunningDaemon, spawn, start_daemon
+from tests.fixtures.sandboxhost import SandboxHost, readyz_pid
+
+pytestmark = pytest.mark.integration
+
+API_GROUP = "shepherd-test"
+MEMBER = "shepherd-member"
+OUTSIDER = "shepherd-outsider"
+
+
+def running(host: SandboxHost, namespace: str = "default") -> str:
+    layout = host.layouts[namespace]
+    pid = host.wait_healthy(layout)
+    assert readyz_pid(layout) == pid
+    return host.running_version(layout)
+
+
+def raw_request(path: Path, data: bytes, timeout: float = 10) -> tuple[int, dict[str, Any]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, json.loads(body)
+
+
+def test_status_update_now_and_history_through_the_cli(shepherd_daemon: RunningDaemon) -> None:
+    host = shepherd_daemon.host
+    status = shepherd_daemon.cli("status")
+    assert status.returncode == 0, status.stderr
+    assert "default" in status.stdout and "17.1.0" in status.stdout
+    assert "not checked yet" in status.stdout
+
+    check = shepherd_daemon.cli("check")
+    assert check.returncode == 0, check.stderr
+    assert "outside-cluster-window" in check.stdout
+    assert running(host) == "17.1.0"
+
+    update = shepherd_daemon.cli("update", "--now")
+    assert update.returncode == 0, update.stderr
+    assert "update-forced" in update.stdout and "result:     ok" in update.stdout
+    assert running(host) == "17.2.1"
+
+    agent = json.loads(shepherd_daemon.cli("status", "default", "--json").stdout)
+    assert (agent["active"], agent["backup"]) == ("17.2.1", "17.1.0")
+    assert agent["health"]["ready"] is True
+
+    history = json.loads(shepherd_daemon.cli("history", "--json").stdout)
+    assert history[0]["event"] == "update" and history[0]["outcome"] == "succeeded"
+    assert history[0]["uid"] == os.getuid()
+    rows = list(csv.DictReader(io.StringIO(shepherd_daemon.cli("history", "--csv").stdout)))
+    assert rows[0]["to_revision"] == "17.2.1"
+
+
+def test_dry_run_and_explain_change_nothing(shepherd_daemon: RunningDaemon) -> None:
+    layout = shepherd_daemon.host.layouts["default"]
+    before = layout.update_yaml.read_bytes()
+    dry = json.loads(
+        shepherd_daemon.cli("update", "default", "--now", "--dry-run", "--json").stdout
+    )
+    assert dry["decision"]["action"] == "update" and dry["outcome"] is None
+    explain = shepherd_daemon.cli("explain", "--agent", "default")
+    assert explain.returncode == 0
+    assert "outside-cluster-window" in explain.stdout
+    assert layout.update_yaml.read_bytes() == before
+
+
+def test_rollback_pin_and_clear_bad(shepherd_daemon: RunningDaemon) -> None:
+    host = shepherd_daemon.host
+    assert shepherd_daemon.cli("update", "--now").returncode == 0
+    rollback = shepherd_daemon.cli("rollback", "--reason", "TLS errors after 17.2.1")
+    assert rollback.returncode == 0, rollback.stderr
+    assert running(host) == "17.1.0"
+    status = shepherd_daemon.cli("status").stdout
+    assert "17.2.1 is remembered as bad (TLS errors after 17.2.1)" in status
+
+    again = json.loads(shepherd_daemon.cli("update", "default", "--now", "--json").stdout)
+    assert again["decision"]["reason"] == "target-marked-bad"
+    assert running(host) == "17.1.0"
+
+    assert shepherd_daemon.cli("pin").returncode == 0
+    config = load_config(host.layouts["default"].update_yaml)
+    assert config is not None and config.spec.pinned
+    assert shepherd_daemon.cli("clear-bad", "default", "17.2.1").returncode == 0
+    pinned = json.loads(shepherd_daemon.cli("update", "default", "--now", "--json").stdout)
+    assert pinned["decision"]["reason"] == "pinned"
+    assert shepherd_daemon.cli("unpin").returncode == 0
+    assert shepherd_daemon.cli("update", "--now").returncode == 0
+    assert running(host) == "17.2.1"
+    events = [r.event for r in History(host.layouts["default"].state_dir).query()]
+    assert events[:5] == ["update", "settings", "clear-bad", "settings", "rollback"]
+
+
+def test_a_failed_update_exits_1_and_says_it_rolled_back(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    shepherd_daemon.host.publish("17.2.1", Behaviour(crash_at_start=True))
+    update = shepherd_daemon.cli("update", "--now")
+    assert update.returncode == 1
+    assert "rolled back to 17.1.0" in update.stdout
+    assert running(shepherd_daemon.host) == "17.1.0"
+
+
+def test_unknown_agents_and_bad_input_are_clear(shepherd_daemon: RunningDaemon) -> None:
+    missing = shepherd_daemon.cli("update", "nosuch", "--now")
+    assert missing.returncode == 2
+    assert "no managed agent 'nosuch'" in missing.stderr
+    bad = shepherd_daemon.cli("clear-bad", "default", "seventeen")
+    assert bad.returncode == 2
+    assert "'seventeen'" in bad.stderr
+
+
+def test_hostile_requests_get_4xx_and_others_are_still_served(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    path = shepherd_daemon.socket
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(str(path))
+    slow.sendall(b"GET /v1 HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+    try:
+        body = b"{not json"
+        status, answer = raw_request(
+            path,
+            b"POST /v1/agents/default/update HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body),
+        )
+        assert status == 400 and "not valid JSON" in answer["error"]["message"]
+        status, answer = raw_request(
+            path, b"POST /v1/agents/default/update HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"
+        )
+        assert status == 413
+        status, _ = raw_request(path, b"GET /v1/agents/..%2F..%2Fetc HTTP/1.1\r\n\r\n")
+        assert status in (400, 404)
+        status, answer = raw_request(path, b"GET /v1/agents/nosuch HTTP/1.1\r\n\r\n")
+        assert status == 404 and "nosuch" in answer["error"]["message"]
+        status, _ = raw_request(path, b"GET /v1 HTTP/1.1\r\n" + b"X: y\r\n" * 5000 + b"\r\n")
+        assert status == 431
+        status, _ = raw_request(path, b"DELETE /v1/history HTTP/1.1\r\n\r\n")
+        assert status == 405
+        # the slow client has not finished its request, and others were served meanwhile
+        assert shepherd_daemon.api.get("/v1")["agents"] == ["default"]
+    finally:
+        slow.close()
+
+
+def test_events_stream_progress_and_the_result_to_a_second_client(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        for event in shepherd_daemon.api.events():
+            seen.append(event)
+            if event["type"] == "notification":
+                done.set()
+                return
+
+    listener = threading.Thread(target=follow, daemon=True)
+    listener.start()
+    wait_until(lambda: shepherd_daemon.api.get("/v1") is not None, 5, "api")
+    result = shepherd_daemon.api.post("/v1/agents/default/update", {"now": True})
+    assert result["outcome"]["ok"]
+    assert done.wait(30)
+    kinds = [e["type"] for e in seen]
+    assert "progress" in kinds and "notification" in kinds
+    progress = [e for e in seen if e["type"] == "progress"]
+    assert progress[-1]["bytes_done"] == progress[-1]["bytes_total"] > 0
+    assert json.dumps(seen).count("Agent updated") == 1
+
+
+# ---- who may call -------------------------------------------------------------------------
+def _ensure_user(name: str, *groups: str) -> None:
+    if subprocess.run(["id", name], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", name], check=True)
+    if groups:
+        subprocess.run(["usermod", "-a", "-G", ",".join(groups), name], check=True)
+
+
+@pytest.fixture(scope="session")
+def api_users() -> Iterator[None]:
+    assert os.getuid() == 0, "the authorization tests create users: run the suite as root"
+    if (
+        subprocess.run(["getent", "group", API_GROUP], capture_output=True, check=False).returncode
+        != 0
+    ):
+        subprocess.run(["groupadd", API_GROUP], check=True)
+    _ensure_user(MEMBER, API_GROUP)
+    _ensure_user(OUTSIDER)
+    yield
+
+
+def test_only_members_of_the_api_group_may_call(
+    sandbox_host: SandboxHost, api_users: None, cluster: Any
+) -> None:
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    sandbox_host.root.parent.chmod(0o755)
+    daemon = start_daemon(sandbox_host, cluster, group=API_GROUP)
+    try:
+        mode = daemon.socket.stat().st_mode & 0o777
+        assert mode == 0o660
+        code, output = daemon.cli_as(MEMBER, "status")
+        assert code == 0, output
+        assert "17.1.0" in output
+
+        code, output = daemon.cli_as(OUTSIDER, "status")
+        assert code == 3
+        assert "permission denied" in output and "'shepherd' group" in output
+
+        daemon.socket.chmod(0o666)  # past the file mode, the peer credential check refuses
+        code, output = daemon.cli_as(OUTSIDER, "pin")
+        assert code == 4
+        assert f"group {API_GROUP!r}" in output
+        config = load_config(sandbox_host.layouts["default"].update_yaml)
+        assert config is not None and not config.spec.pinned
+
+        code, output = daemon.cli_as(MEMBER, "pin")
+        assert code == 0, output
+        member_uid = int(
+            subprocess.run(["id", "-u", MEMBER], capture_output=True, text=True, check=True).stdout
+        )
+        record = History(sandbox_host.layouts["default"].state_dir).query()[0]
+        assert (record.event, record.uid) == ("settings", member_uid)
+    finally:
+        daemon.stop()
+
+
+# ---- lifecycle ----------------------------------------------------------------------------
+def test_sigterm_stops_cleanly_and_the_cli_says_the_daemon_is_down(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    assert shepherd_daemon.stop(signal.SIGTERM) == 0
+    assert not shepherd_daemon.socket.exists()
+    down = shepherd_daemon.cli("status")
+    assert down.returncode == 3
+    assert "daemon is not running" in down.stderr
+
+
+def test_daemon_killed_mid_update_repairs_on_restart(shepherd_daemon: RunningDaemon) -> None:
+    host = shepherd_daemon.host
+    layout = host.layouts["default"]
+    host.publish("17.2.1", Behaviour(ready_after=30))  # health check runs until we kill it
+    journal = layout.state_dir / "journal.json"
+    request = threading.Thread(
+        target=lambda: _ignore_errors(
+            lambda: shepherd_daemon.api.post("/v1/agents/default/update", {"now": True})
+        ),
+        daemon=True,
+    )
+    request.start()
+    wait_until(
+        lambda: journal.exists() and '"reloaded"' in journal.read_text(),
+        60,
+        "the update to reach its health check",
+    )
+    shepherd_daemon.process.kill()
+    shepherd_daemon.process.wait(10)
+    assert journal.exists()
+
+    shepherd_daemon.process = spawn(shepherd_daemon.argv, shepherd_daemon.log)
+    wait_until(lambda: not journal.exists(), 60, "the restarted daemon to repair the update")
+    assert running(host) == "17.1.0"
+    config = load_config(layout.update_yaml)
+    assert config is not None and str(config.status.active) == "17.1.0"
+    record = History(layout.state_dir).query()[0]
+    assert record.reason == "recovered-back"
+
+
+def _ignore_errors(call: Any) -> None:
+    try:
+        call()
+    except (ApiError, OSError, Exception):  # the daemon is killed under this request
+        return
