@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,3 +301,79 @@ def _ignore_errors(call: Any) -> None:
         call()
     except (ApiError, OSError, Exception):  # the daemon is killed under this request
         return
+
+
+def test_agents_add_and_remove(sandbox_host: SandboxHost, cluster: Any) -> None:
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    daemon = start_daemon(sandbox_host, cluster)
+    try:
+        sandbox_host.add_agent("staging", proxy=cluster.proxy_addr)
+        assert daemon.cli("agents", "list").stdout.split() == ["default"]
+        added = daemon.cli("agents", "add", "staging")
+        assert added.returncode == 0, added.stderr
+        assert "now managing staging (active 17.1.0)" in added.stdout
+        assert daemon.cli("agents", "list").stdout.split() == ["default", "staging"]
+        missing = daemon.cli("agents", "add", "nothing-here")
+        assert missing.returncode == 1
+        assert "cannot adopt agent 'nothing-here'" in missing.stderr
+        bad = daemon.cli("agents", "add", "../etc")
+        assert bad.returncode == 2 and "invalid agent namespace" in bad.stderr
+
+        removed = daemon.cli("agents", "remove", "default")
+        assert removed.returncode == 0
+        assert daemon.cli("agents", "list").stdout.split() == ["staging"]
+        assert sandbox_host.layouts["default"].update_yaml.exists()
+        daemon.restart()  # the list survives a restart
+        assert daemon.cli("agents", "list").stdout.split() == ["staging"]
+    finally:
+        daemon.stop()
+
+
+def test_systemd_readiness_and_json_logs(sandbox_host: SandboxHost, cluster: Any) -> None:
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    notify_path = sandbox_host.root.parent / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(notify_path))
+        notify.settimeout(30)
+        os.environ["NOTIFY_SOCKET"] = str(notify_path)
+        try:
+            daemon = start_daemon(sandbox_host, cluster, "--log-format", "json")
+        finally:
+            del os.environ["NOTIFY_SOCKET"]
+        try:
+            assert notify.recv(4096).startswith(b"READY=1")
+            assert daemon.stop() == 0
+            assert notify.recv(4096) == b"STOPPING=1"
+        finally:
+            daemon.stop()
+    lines = [json.loads(line) for line in daemon.log_text().splitlines() if line.strip()]
+    assert any("serving 1 agent(s)" in line["message"] for line in lines)
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_update_local_runs_one_pass_without_the_daemon(
+    sandbox_host: SandboxHost, cluster: Any
+) -> None:
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    argv = [
+        sys.executable, "-m", "engine.cli", "update", "--local", "--now",
+        "--root", str(sandbox_host.root),
+        "--service", "supervisord",
+        "--supervisor-config", str(sandbox_host.supervisor.config_path),
+        "--ca-bundle", str(sandbox_host.ca.ca_path),
+        "--base-url", sandbox_host.cdn.base_url,
+        "--arch", "amd64", "--health-poll", "0.05", "--health-timeout", "5",
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "result:     ok: updated 17.1.0 -> 17.2.1" in done.stdout
+    assert "downloading: 100%" in done.stderr
+    assert running(sandbox_host) == "17.2.1"
+
+    insecure = subprocess.run(
+        [*argv[:-8], "--base-url", "http://mirror.invalid"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert insecure.returncode == 2
+    assert "'http://mirror.invalid' must use https://" in insecure.stderr
