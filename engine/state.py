@@ -118,6 +118,8 @@ def parse_config(text: str, *, source: str = "update.yaml") -> UpdateConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise StateError(f"invalid {source}: not YAML: {e}") from e
+    except ValueError as e:  # PyYAML's own timestamp parsing, e.g. 2025-02-30
+        raise StateError(f"invalid {source}: {e}") from e
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -179,3 +179,12 @@ def test_a_failed_save_keeps_the_old_file(tmp_path: Path) -> None:
     assert "File too large" in result.stderr
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["update.yaml"]
+
+
+def test_an_impossible_date_is_an_invalid_file_not_a_crash() -> None:
+    text = (
+        "version: v1\nkind: update_config\nspec:\n  proxy: p:443\nstatus:\n"
+        "  last_update:\n    success: true\n    time: 2025-02-30T00:00:00Z\n"
+    )
+    with pytest.raises(StateError, match=r"invalid update\.yaml"):
+        parse_config(text)
