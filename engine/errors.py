@@ -12,7 +12,8 @@
     │   └── BadAnswer           the server answered, but not with what the protocol says
     ├── ArtifactError           download, checksum, extraction, disk space
     ├── LockTimeout             another updater holds the namespace lock
-    └── ServiceError            the service manager refused or failed
+    ├── ServiceError            the service manager refused or failed
+    └── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
 
 Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
 ``raise ... from e``.
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidSchedule",
     "InvalidVersion",
     "LockTimeout",
+    "SecretStoreError",
     "ServiceError",
     "ShepherdError",
     "SourceError",
@@ -87,3 +89,7 @@ class LockTimeout(ShepherdError):
 
 class ServiceError(ShepherdError):
     pass
+
+
+class SecretStoreError(ShepherdError):
+    """The secret store is unavailable, locked, has unsafe permissions or is corrupted."""
