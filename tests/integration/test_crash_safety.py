@@ -20,11 +20,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
 
 from engine import install
+from engine.fsutil import safe_rmtree
 from engine.health import HealthCheck, read_pid
 from engine.history import History
 from engine.journal import Step
@@ -86,16 +88,15 @@ def child_main(argv: list[str]) -> int:
             extract(archive, temp, wanted)
             die()
 
-        install._extract = extract_then_die  # type: ignore[assignment]
+        mock.patch.object(install, "_extract", extract_then_die).start()
     elif die_at.startswith("removing-"):
-        rmtree = install.safe_rmtree
 
         def die_before_removing(path: Path, *, must_be_under: Path) -> None:
             if path.name == die_at.removeprefix("removing-"):
                 die()
-            rmtree(path, must_be_under=must_be_under)
+            safe_rmtree(path, must_be_under=must_be_under)
 
-        install.safe_rmtree = die_before_removing  # type: ignore[assignment]
+        mock.patch.object(install, "safe_rmtree", die_before_removing).start()
     ctx = context_from_spec(spec, None if base_url == "-" else base_url)
     ctx.step_hook = hook
     outcome = Transaction(ctx).update(Revision.of(target))
