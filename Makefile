@@ -3,7 +3,8 @@
 VENV      ?= .venv
 PYTHON    ?= python3
 BIN       := $(VENV)/bin
-APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv
+APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
+             gnome-keyring dbus dbus-x11 libsecret-tools
 
 .PHONY: help test lint typecheck unit demo apt venv clean
 
