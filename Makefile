@@ -10,7 +10,7 @@ APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-ve
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
-	@echo "make demo   - install the runtime, then run Shepherd on the embedded demo scenario"
+	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 
 apt:
 	@bash scripts/ensure-apt.sh $(APT_PKGS)
@@ -37,7 +37,7 @@ test: apt venv lint typecheck
 	$(BIN)/pytest
 
 demo: apt venv
-	$(BIN)/shepherd explain --demo
+	$(BIN)/python -m sandbox.demo
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -52,7 +52,7 @@ def render_decision_json(decision: dict[str, Any]) -> str:
     if decision.get("delay_seconds"):
         lines.append(f"delay:      {decision['delay_seconds']:.0f} s (jitter)")
     if decision.get("next_check"):
-        lines.append(f"next check: {decision['next_check']}")
+        lines.append(f"next check: {_when(decision['next_check'])}")
     lines.append(f"why:        {decision['message']}")
     return "\n".join(lines)
 
@@ -63,6 +63,18 @@ def _health(health: dict[str, Any]) -> str:
     ready = health.get("ready")
     state = "ready" if ready else "running" if ready is None else "not ready"
     return f"{state} (pid {health.get('pid')})"
+
+
+def _backup(agent: dict[str, Any]) -> str:
+    backup = agent.get("backup")
+    if not backup:
+        return "-"
+    return backup if agent.get("backup_installed", True) else f"{backup} (removed)"
+
+
+def _when(iso: str | None) -> str:
+    """``2026-11-25T14:22:19.77+00:00`` -> ``2026-11-25 14:22 UTC``."""
+    return f"{iso[:16].replace('T', ' ')} UTC" if iso else "-"
 
 
 def _last_update(last: dict[str, Any] | None) -> str:
@@ -91,7 +103,7 @@ def render_status(agents: list[dict[str, Any]]) -> str:
                 agent["agent"],
                 state,
                 agent.get("active") or "-",
-                agent.get("backup") or "-",
+                _backup(agent),
                 decision.get("target") or "-",
                 _health(agent.get("health") or {}),
                 _last_update(agent.get("last_update")),
@@ -100,20 +112,23 @@ def render_status(agents: list[dict[str, Any]]) -> str:
     text = table(["agent", "updates", "active", "backup", "target", "health", "last update"], rows)
     notes = []
     for agent in agents:
+        name = agent["agent"]
         decision = agent.get("decision")
+        result = agent.get("last_result")
         busy = f" [{agent['busy']}]" if agent.get("busy") else ""
-        if decision:
-            when = (
-                f" Next check: {agent['next_check'][:16].replace('T', ' ')} UTC."
-                if agent.get("next_check")
-                else ""
-            )
-            notes.append(f"{agent['agent']}{busy}: {decision['message']}{when}")
+        next_check = (
+            f" Next check: {_when(agent['next_check'])}." if agent.get("next_check") else ""
+        )
+        if decision and decision.get("action") == "update" and result:
+            notes.append(f"{name}{busy}: {result['message']}.{next_check}")
+        elif decision:
+            notes.append(f"{name}{busy}: {decision['message']}{next_check}")
         else:
-            next_check = (agent.get("next_check") or "")[:16].replace("T", " ")
+            notes.append(f"{name}{busy}: not checked yet.{next_check}")
+        if agent.get("backup") and not agent.get("backup_installed", True):
             notes.append(
-                f"{agent['agent']}{busy}: not checked yet"
-                + (f"; first check at {next_check} UTC." if next_check else ".")
+                f"{name}: backup {agent['backup']} was removed to make room for an update; "
+                "there is nothing to roll back to."
             )
         if agent.get("skip"):
             notes.append(f"{agent['agent']}: {agent['skip']} failed here and is skipped.")

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from engine.adopt import inspect_namespace
 from engine.agentstate import load_agent_state, save_agent_state
-from engine.api.schema import decision_json, outcome_json
+from engine.api.schema import decision_json, outcome_json, revision_json
 from engine.artifacts import Progress
 from engine.daemon.events import EventBus
 from engine.daemon.http import Limits, serve_connection
@@ -42,13 +42,14 @@ from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.health import read_pid, readyz
 from engine.history import History, HistoryRecord
 from engine.host import HostConfig, ManagedAgents
+from engine.install import installed_checksum
 from engine.layout import validate_namespace
 from engine.lock import NamespaceLock
 from engine.policy import Action, Decision
 from engine.runner import PassResult
 from engine.state import load_config, save_config
 from engine.transaction import Outcome, Transaction
-from engine.versions import Revision, Version
+from engine.versions import Version
 
 __all__ = ["AgentRuntime", "Daemon", "DaemonOptions"]
 
@@ -521,13 +522,18 @@ class Daemon:
             "pinned": spec.pinned if spec else None,
             "proxy": spec.proxy if spec else None,
             "group": (spec.group or "default") if spec else None,
-            "active": _rev(status.active if status else None),
-            "backup": _rev(status.backup if status else None),
-            "skip": _rev(status.skip if status else None),
+            "active": revision_json(status.active if status else None),
+            "backup": revision_json(status.backup if status else None),
+            "backup_installed": bool(
+                status
+                and status.backup
+                and installed_checksum(layout.versions_dir, status.backup) is not None
+            ),
+            "skip": revision_json(status.skip if status else None),
             "last_update": {
                 "success": last.success,
                 "time": last.time.isoformat() if last.time else None,
-                "target": _rev(last.target),
+                "target": revision_json(last.target),
             }
             if last
             else None,
@@ -546,10 +552,6 @@ class Daemon:
     def history(self, namespace: str | None) -> list[History]:
         names = [self.agent(namespace).namespace] if namespace else sorted(self.agents)
         return [History(self.host.layout(n).state_dir) for n in names]
-
-
-def _rev(revision: Revision | None) -> str | None:
-    return str(revision) if revision is not None else None
 
 
 def _health(pid_file: Path, debug_socket: Path) -> dict[str, Any]:

@@ -1,0 +1,211 @@
+"""The demo: Shepherd keeping a sandbox host's Teleport agent on its cluster's version.
+
+Everything runs unprivileged on 127.0.0.1 in a temporary directory: a cluster emulator (the
+proxy's /webapi/find), a TLS CDN (nginx) with real release-shaped tarballs, an agent laid
+out exactly as teleport-update leaves a host, run by supervisord, and the real Shepherd
+daemon. The story is told by running the real ``shepherd`` CLI:
+
+    1  status and "why not now?" while the cluster's update window is closed
+    2  the window opens: Shepherd downloads, verifies, switches and health-checks 17.2.1
+    3  the admin rolls 17.2.1 back by hand: one click, remembered as bad
+    4  the cluster moves to 17.3.0, a build that crashes at start: automatic rollback
+    5  the history of it all
+
+    python -m sandbox.demo [--keep] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from sandbox.agentbuild import Behaviour, build_artifact, write_agent_config
+from sandbox.cdn import Cdn
+from sandbox.certs import SandboxCA
+from sandbox.emulator import ClusterEmulator
+from sandbox.ports import wait_until
+from sandbox.supervisor import Supervisor
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def say(text: str) -> None:
+    print("\n" + "=" * 78)
+    print(textwrap.fill(text, 78))
+    print("=" * 78, flush=True)
+
+
+class Demo:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.root = work / "host"
+        self.socket = work / "api.sock"
+        self.failures = 0
+
+    def shepherd(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = ["shepherd", *args]
+        print(f"\n$ {shlex.join(command)}", flush=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "--socket", str(self.socket), *args],
+            text=True,
+            check=False,
+            cwd=REPO,
+            timeout=300,
+        )
+        if done.returncode not in (0, 1):
+            self.failures += 1
+            print(f"(exit code {done.returncode})")
+        return done
+
+    def run(self) -> int:
+        ca = SandboxCA.create(self.work / "ca")
+        cdn_root = self.work / "cdn"
+        cdn_root.mkdir()
+        say("Setting up the sandbox: a Teleport cluster emulator, a TLS CDN (nginx), an agent "
+            "on 17.1.0 laid out as teleport-update leaves a host, run by supervisord.")  # fmt: skip
+        with (
+            ClusterEmulator(ca.server_pair("proxy")) as cluster,
+            Cdn(cdn_root, ca.server_pair("cdn"), workdir=self.work / "nginx") as cdn,
+            Supervisor(self.work / "supervisor") as supervisor,
+        ):
+            cluster.set_cluster(edition="community", server_version="17.2.1")
+            cluster.set_group("default", version="17.2.1", in_window=False, jitter=0)
+            self._lay_out_host(cluster.proxy_addr, supervisor)
+            for version, behaviour in (
+                ("17.2.1", None),
+                ("17.3.0", Behaviour(crash_at_start=True)),
+            ):
+                build_artifact(cdn_root, version, behaviour=behaviour, padding_bytes=24 << 20)
+            daemon = self._start_daemon(ca.ca_path, cdn.base_url, supervisor.config_path)
+            try:
+                self._story(cluster)
+            finally:
+                daemon.send_signal(signal.SIGTERM)
+                daemon.wait(120)
+        return 1 if self.failures else 0
+
+    def _lay_out_host(self, proxy: str, supervisor: Supervisor) -> None:
+        from engine.install import install_revision  # noqa: PLC0415 - the demo plays teleport-update
+        from engine.layout import Layout  # noqa: PLC0415
+        from engine.links import copy_unit, switch_links, unit_source  # noqa: PLC0415
+        from engine.state import (  # noqa: PLC0415
+            LastUpdate,
+            UpdateConfig,
+            UpdateSpec,
+            UpdateStatus,
+            save_config,
+        )
+        from engine.versions import Revision  # noqa: PLC0415
+
+        layout = Layout(self.root, "default")
+        artifacts = self.work / "installed-artifacts"
+        for version in ("17.0.5", "17.1.0"):
+            artifact = build_artifact(artifacts, version)
+            install_revision(
+                artifact.path, artifact.sha256, layout.versions_dir, Revision.of(version)
+            )
+        active = Revision.of("17.1.0")
+        switch_links(layout.version_dir(active) / "bin", layout.link_dir)
+        copy_unit(unit_source(layout.version_dir(active)), layout)
+        write_agent_config(layout.agent_config, layout.data_dir, proxy=proxy)
+        save_config(
+            layout.update_yaml,
+            UpdateConfig(
+                spec=UpdateSpec(proxy=proxy, path=str(layout.link_dir), enabled=True),
+                status=UpdateStatus(
+                    last_update=LastUpdate(True, None, active),
+                    active=active,
+                    backup=Revision.of("17.0.5"),
+                ),
+            ),
+        )
+        supervisor.add_program(
+            layout.unit_name,
+            [str(layout.link_dir / "teleport"), "start", "--config", str(layout.agent_config),
+             "--pid-file", str(layout.pid_file)],
+        )  # fmt: skip
+        from engine.health import read_pid, readyz  # noqa: PLC0415
+
+        def ready() -> bool:
+            pid = read_pid(layout.pid_file)
+            try:
+                return pid is not None and readyz(layout.debug_socket, 1)[1] == {
+                    "status": "ok",
+                    "pid": pid,
+                }
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "the sandbox agent to be ready")
+
+    def _start_daemon(self, ca: Path, base_url: str, supervisor: Path) -> subprocess.Popen[bytes]:
+        log = (self.work / "daemon.log").open("wb")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "--socket", str(self.socket), "daemon",
+             "--root", str(self.root), "--service", "supervisord",
+             "--supervisor-config", str(supervisor), "--ca-bundle", str(ca),
+             "--base-url", base_url, "--first-check", "3600", "--health-poll", "0.5"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        )  # fmt: skip
+        log.close()
+        wait_until(
+            lambda: self.socket.exists() or daemon.poll() is not None, 30, "the daemon to start"
+        )
+        if daemon.poll() is not None:
+            raise RuntimeError((self.work / "daemon.log").read_text())
+        return daemon
+
+    def _story(self, cluster: ClusterEmulator) -> None:
+        say("1. The agent runs 17.1.0. The cluster wants 17.2.1, but its update window for "
+            "group 'default' is closed, so Shepherd waits and says why.")  # fmt: skip
+        self.shepherd("status")
+        self.shepherd("explain", "--agent", "default")
+
+        say("2. The cluster opens the window. 'shepherd check' does what the timer would: "
+            "download over TLS, verify SHA-256, install side by side, switch the links "
+            "atomically, reload the agent and health-check it.")  # fmt: skip
+        cluster.set_group("default", in_window=True)
+        self.shepherd("check")
+
+        say("3. The admin does not like what 17.2.1 does: one-click rollback to the backup, "
+            "17.1.0, health-checked. 17.2.1 is remembered as bad until cleared.")  # fmt: skip
+        self.shepherd("rollback", "--reason", "demo: roll back by hand")
+        self.shepherd("status")
+
+        say("4. The cluster moves to 17.3.0, a build that crashes at start. The health check "
+            "fails, Shepherd puts 17.1.0 back by itself and marks 17.3.0 as skipped.")  # fmt: skip
+        cluster.set_cluster(server_version="17.3.0")
+        cluster.set_group("default", version="17.3.0")
+        self.shepherd("update", "--now")
+        self.shepherd("status")
+
+        say("5. Everything that changed, with who asked and how long it took:")
+        self.shepherd("history")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, help="use this directory (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the directory afterwards")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="shepherd-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        code = Demo(work).run()
+    finally:
+        if args.keep:
+            print(f"\nThe sandbox is kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
