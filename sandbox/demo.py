@@ -151,7 +151,8 @@ class Demo:
             [sys.executable, "-m", "engine.cli", "--socket", str(self.socket), "daemon",
              "--root", str(self.root), "--service", "supervisord",
              "--supervisor-config", str(supervisor), "--ca-bundle", str(ca),
-             "--base-url", base_url, "--first-check", "3600", "--health-poll", "0.5"],
+             "--base-url", base_url, "--first-check", "3600", "--health-poll", "0.5",
+             "--health-timeout", "20"],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
         log.close()

@@ -1,0 +1,40 @@
+"""The README's demo command runs the whole story and ends with the expected host."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.state import load_config
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
+    work = Path("/tmp") / f"shd-{tmp_path.name[-12:]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.demo", "--keep", "--workdir", str(work)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=REPO,
+    )
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        out = done.stdout
+        assert "decision:   nothing (outside-cluster-window)" in out
+        assert "result:     ok: updated 17.1.0 -> 17.2.1" in out
+        assert "rolled back 17.2.1 -> 17.1.0; 17.2.1 is remembered as bad" in out
+        assert "17.3.0 failed its health check" in out and "rolled back to 17.1.0" in out
+        config = load_config(work / "host/opt/teleport/default/update.yaml")
+        assert config is not None
+        assert str(config.status.active) == "17.1.0"
+        assert str(config.status.skip) == "17.3.0"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
