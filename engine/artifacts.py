@@ -89,14 +89,15 @@ def artifact_url(
     return f"{base}/teleport{ent}-v{revision.version}-linux-{arch or go_arch()}{fips}-bin.tar.gz"
 
 
-def fetch_checksum(client: httpx.Client, url: str) -> str:
+def fetch_checksum(client: httpx.Client, url: str, *, headers: dict[str, str] | None = None) -> str:
     """The artifact's SHA-256 from ``<url>.sha256`` (its first 64 characters, hex).
+    ``headers`` go with the request (a private mirror's ``Authorization``).
 
     Raises:
         ArtifactError: anything else came back (quoted), or the request failed.
     """
     try:
-        body = get_bounded(client, url + ".sha256", max_bytes=4096)
+        body = get_bounded(client, url + ".sha256", max_bytes=4096, headers=headers)
     except BadAnswer as e:
         raise ArtifactError(f"cannot fetch the checksum {url}.sha256: {e}") from e
     text = body.decode("utf-8", errors="replace")

@@ -95,6 +95,11 @@ def _proxy(config: TransportConfig) -> httpx.Proxy | None:
     return httpx.Proxy(config.proxy_url, auth=auth)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
 def make_client(config: TransportConfig) -> httpx.Client:
     """Build a client that verifies TLS, uses the proxy and never follows redirects itself.
 
@@ -135,9 +140,12 @@ def open_stream(
         if response.is_redirect:
             location = response.headers.get("location", "")
             response.close()
-            current = urljoin(current, location)
+            previous, current = current, urljoin(current, location)
             if not current.startswith("https://"):
                 raise TransportError(f"refusing redirect to plain HTTP {current} (from {url})")
+            if headers and _origin(current) != _origin(previous):
+                # A mirror token is for the mirror only: never hand it to another host.
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             continue
         if response.status_code == 407:
             response.close()
@@ -159,6 +167,7 @@ def get_bounded(
     *,
     max_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_redirects: int = 5,
+    headers: dict[str, str] | None = None,
 ) -> bytes:
     """GET a small body (an API answer, a checksum) with a size cap; 200 only.
 
@@ -168,7 +177,7 @@ def get_bounded(
     """
     total = client.timeout.read or DEFAULT_TIMEOUT_SECONDS
     deadline = time.monotonic() + total
-    with open_stream(client, url, max_redirects=max_redirects) as response:
+    with open_stream(client, url, headers=headers, max_redirects=max_redirects) as response:
         if response.status_code != 200:
             raise BadAnswer(f"{url} answered HTTP {response.status_code}")
         declared = response.headers.get("content-length")
