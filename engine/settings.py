@@ -57,6 +57,7 @@ __all__ = [
     "SettingsFile",
     "describe",
     "download_base_url",
+    "format_duration",
     "local_settings",
     "local_settings_fields",
     "option_for",
