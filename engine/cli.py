@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
@@ -15,17 +16,19 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from engine.api.client import ApiClient, ApiError, DaemonUnavailable, agent_path, default_socket
 from engine.api.schema import decision_json, outcome_json
 from engine.cliview import ProgressPrinter, render_decision, render_decision_json, render_status
 from engine.errors import InvalidInput, LockTimeout, ShepherdError
 from engine.health import HealthConfig
-from engine.host import HostConfig, ManagedAgents
+from engine.host import HostConfig, ManagedAgents, with_settings
 from engine.logs import configure_logging
 from engine.policy import Decision, decide
 from engine.scenario import Scenario, load_scenario, parse_scenario
-from engine.sources.transport import TransportConfig
+from engine.secrets import validate_secret_name
+from engine.settings import SettingsFile, describe, parse_assignment
 
 __all__ = ["decision_to_json", "main", "render_decision"]
 
@@ -138,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _change_commands(commands)
     _read_commands(commands)
+    _settings_commands(commands)
     _daemon_command(commands)
     return parser
 
@@ -211,6 +215,57 @@ def _read_commands(commands: Any) -> None:
     explain.add_argument("--json", action="store_true", help="print the decision as JSON")
 
 
+def _settings_commands(commands: Any) -> None:
+    settings = _command(
+        commands,
+        "settings",
+        "show or change the host settings (cluster proxy, group, CDN, CA bundle, HTTP proxy, "
+        "windows, canary, ...)",
+        _settings_get,
+    )
+    sub = settings.add_subparsers(dest="settings_command", metavar="ACTION")
+    get = sub.add_parser("get", help="show the settings (or one key)")
+    get.add_argument("key", nargs="?", help="e.g. network.http_proxy or agents.staging.group")
+    get.add_argument("--json", action="store_true", help="print JSON")
+    get.set_defaults(handler=_settings_get)
+    change = sub.add_parser(
+        "set",
+        help="set KEY=VALUE (several at once: all or nothing)",
+        description="Set settings; each is validated and a bad value changes nothing. "
+        "Examples: network.http_proxy=http://proxy:3128  agents.staging.group=canary  "
+        "'agents.default.windows=sat 02:00 3h Europe/Berlin'",
+    )
+    change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    change.set_defaults(handler=_settings_set)
+    unset = sub.add_parser("unset", help="back to the default")
+    unset.add_argument("keys", nargs="+", metavar="KEY")
+    unset.set_defaults(handler=_settings_unset)
+    options = sub.add_parser("describe", help="every setting: type, default and meaning")
+    options.set_defaults(handler=_settings_describe)
+    settings.add_argument("--json", action="store_true", help="print JSON")
+    settings.set_defaults(key=None)
+
+    secret = _command(
+        commands,
+        "secret",
+        "store or delete a secret in the keyring (proxy-password, mirror-token, "
+        "mirror-token:AGENT); secrets are write-only",
+        _secret_list,
+    )
+    sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
+    store = sub.add_parser(
+        "set",
+        help="store a secret, read from standard input or a prompt (never from arguments)",
+    )
+    store.add_argument("name", help="proxy-password, mirror-token or mirror-token:AGENT")
+    store.set_defaults(handler=_secret_set)
+    delete = sub.add_parser("delete", help="delete a secret")
+    delete.add_argument("name")
+    delete.set_defaults(handler=_secret_delete)
+    listing = sub.add_parser("list", help="which secrets are stored (never their values)")
+    listing.set_defaults(handler=_secret_list)
+
+
 def _daemon_command(commands: Any) -> None:
     daemon = _command(
         commands,
@@ -221,7 +276,10 @@ def _daemon_command(commands: Any) -> None:
     _host_options(daemon)
     daemon.add_argument("--group", default="shepherd", help="group allowed to use the API")
     daemon.add_argument(
-        "--poll-interval", type=float, default=300, help="seconds between checks (default 300)"
+        "--poll-interval",
+        type=float,
+        default=None,
+        help="seconds between checks (default: the policy.poll_interval setting, 5 min)",
     )
     daemon.add_argument(
         "--poll-spread", type=float, default=60, help="random spread of the interval (60)"
@@ -250,7 +308,14 @@ def _host_options(parser: argparse.ArgumentParser) -> None:
         help="the service manager running the agents (default systemd)",
     )
     group.add_argument("--supervisor-config", type=Path, help="supervisord.conf (supervisord)")
-    group.add_argument("--ca-bundle", type=Path, help="CA bundle for the cluster and the CDN")
+    group.add_argument(
+        "--settings",
+        type=Path,
+        help="settings file (default: ROOT/etc/shepherd/settings.toml)",
+    )
+    group.add_argument(
+        "--ca-bundle", type=Path, help="CA bundle for the cluster and the CDN (over settings)"
+    )
     group.add_argument("--base-url", help="custom CDN base URL (https only; local setting)")
     group.add_argument("--arch", help="artifact architecture in Go naming (default: this host)")
     group.add_argument("--health-poll", type=float, default=2.0, help="health poll seconds (2)")
@@ -264,15 +329,22 @@ def _host_config(args: argparse.Namespace) -> HostConfig:
         raise InvalidInput(f"--base-url {args.base_url!r} must use https://")
     if args.health_poll <= 0 or args.health_timeout <= 0:
         raise InvalidInput("--health-poll and --health-timeout must be positive")
-    return HostConfig(
+    if args.ca_bundle is not None and not args.ca_bundle.is_file():
+        raise InvalidInput(f"--ca-bundle {str(args.ca_bundle)!r} does not exist or is not a file")
+    host = HostConfig(
         root=args.root,
         service=args.service,
         supervisor_config=args.supervisor_config,
         health=HealthConfig(poll_seconds=args.health_poll, timeout_seconds=args.health_timeout),
-        transport=TransportConfig(ca_bundle=args.ca_bundle),
+        ca_bundle=args.ca_bundle,
         base_url=args.base_url,
         arch=args.arch,
     )
+    settings = SettingsFile(args.root, args.settings).load()
+    host, problem = with_settings(host, settings)
+    if problem is not None:
+        logging.getLogger("shepherd").warning("secrets unavailable: %s", problem)
+    return host
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -308,8 +380,15 @@ def _status(args: argparse.Namespace) -> int:
     agents = [api.get(agent_path(args.agent))] if args.agent else api.get("/v1/agents")["agents"]
     if args.json:
         _print_json(agents if not args.agent else agents[0])
-    else:
-        print(render_status(agents))
+        return EXIT_OK
+    print(render_status(agents))
+    hello = api.get("/v1")
+    secrets = hello.get("secrets") or {}
+    state = "available" if secrets.get("available") else f"unavailable: {secrets.get('problem')}"
+    print(f"\nsecrets: {secrets.get('backend')} keyring ({state})")
+    problem = (hello.get("settings") or {}).get("problem")
+    if problem:
+        print(f"settings: {problem}")
     return EXIT_OK
 
 
@@ -542,6 +621,107 @@ def decision_to_json(decision: Decision) -> dict[str, Any]:
     return {**decision_json(decision), "mark_unhealthy": decision.mark_unhealthy}
 
 
+def _settings_get(args: argparse.Namespace) -> int:
+    answer = _api(args).get("/v1/settings")
+    settings: dict[str, Any] = answer["settings"]
+    if args.key:
+        value = _lookup(settings, args.key)
+        print(json.dumps(value) if args.json else _plain(value))
+        return EXIT_OK
+    if args.json:
+        _print_json(answer)
+        return EXIT_OK
+    print(f"# {answer['file']}")
+    if answer.get("problem"):
+        print(f"# problem: {answer['problem']}")
+    for key, value in _flatten(settings):
+        print(f"{key} = {_plain(value)}")
+    secrets = answer["secrets"]
+    state = "available" if secrets["available"] else f"UNAVAILABLE: {secrets['problem']}"
+    print(f"# secrets: {secrets['backend']} keyring ({state})")
+    for name, stored in (secrets.get("stored") or {}).items():
+        if stored:
+            print(f"#   {name}: stored")
+    return EXIT_OK
+
+
+def _lookup(settings: dict[str, Any], key: str) -> Any:
+    node: Any = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise InvalidInput(f"unknown setting {key!r} (see 'shepherd settings describe')")
+        node = node[part]
+    return node
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            items += _flatten(value, f"{prefix}{key}.")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _settings_set(args: argparse.Namespace) -> int:
+    changes: dict[str, str | None] = dict(parse_assignment(a) for a in args.assignments)
+    _api(args).request("PATCH", "/v1/settings", body={"changes": changes})
+    for key, value in changes.items():
+        print(f"{key} = {value}")
+    return EXIT_OK
+
+
+def _settings_unset(args: argparse.Namespace) -> int:
+    changes: dict[str, str | None] = dict.fromkeys(args.keys)
+    _api(args).request("PATCH", "/v1/settings", body={"changes": changes})
+    for key in args.keys:
+        print(f"{key} = (default)")
+    return EXIT_OK
+
+
+def _settings_describe(args: argparse.Namespace) -> int:
+    print(describe())
+    return EXIT_OK
+
+
+def _secret_set(args: argparse.Namespace) -> int:
+    name = validate_secret_name(args.name)
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"value for {name} (not shown): ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise InvalidInput(f"no value given for secret {name!r}")
+    _api(args).request("PUT", f"/v1/secrets/{quote(name, safe='')}", body={"value": value})
+    print(f"{name}: stored")
+    return EXIT_OK
+
+
+def _secret_delete(args: argparse.Namespace) -> int:
+    name = validate_secret_name(args.name)
+    result = _api(args).delete(f"/v1/secrets/{quote(name, safe='')}")
+    print(f"{name}: {'deleted' if result['deleted'] else 'was not stored'}")
+    return EXIT_OK
+
+
+def _secret_list(args: argparse.Namespace) -> int:
+    secrets = _api(args).get("/v1/secrets")
+    state = "available" if secrets["available"] else f"UNAVAILABLE: {secrets['problem']}"
+    print(f"{secrets['backend']} keyring ({state})")
+    for name, stored in (secrets.get("stored") or {}).items():
+        print(f"  {name}: {'stored' if stored else '-'}")
+    return EXIT_OK
+
+
 def _daemon(args: argparse.Namespace) -> int:
     from engine.daemon.core import Daemon, DaemonOptions  # noqa: PLC0415 - only here
     from engine.daemon.http import Limits  # noqa: PLC0415
@@ -552,12 +732,13 @@ def _daemon(args: argparse.Namespace) -> int:
     options = DaemonOptions(
         socket_path=args.socket or default_socket(),
         group=args.group,
-        poll_interval=timedelta(seconds=args.poll_interval),
+        poll_interval=timedelta(seconds=args.poll_interval) if args.poll_interval else None,
         poll_spread=timedelta(seconds=args.poll_spread),
         first_check=timedelta(seconds=args.first_check),
         limits=Limits(read_timeout_seconds=args.request_timeout),
     )
-    asyncio.run(Daemon(host, options).run())
+    settings_file = SettingsFile(args.root, args.settings)
+    asyncio.run(Daemon(host, options, settings_file=settings_file).run())
     logging.getLogger("shepherd.daemon").info("stopped")
     return EXIT_OK
 

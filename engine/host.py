@@ -12,54 +12,77 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import httpx
 
 from engine.artifacts import Progress
 from engine.canary import CanaryGate, canary_status
-from engine.errors import InvalidInput, StateError
+from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
 from engine.health import HealthCheck, HealthConfig
 from engine.layout import Layout, list_namespaces, validate_namespace
 from engine.policy import LocalSettings
 from engine.runner import Sleeper, UpdatePass
+from engine.secrets import SecretStore, mirror_headers, open_store
 from engine.service.base import ServiceManager
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
+from engine.settings import Settings, download_base_url, local_settings, transport_config
 from engine.sources.channel import DEFAULT_CHANNEL
 from engine.sources.transport import TransportConfig, make_client
 from engine.state import load_config
 from engine.transaction import UpdateContext
 
-__all__ = ["HostConfig", "ManagedAgents"]
+__all__ = ["HostConfig", "ManagedAgents", "with_settings"]
 
 ServiceKind = Literal["systemd", "supervisord"]
 
 
 @dataclass(frozen=True)
 class HostConfig:
-    """Everything host-wide. ``root`` is ``/`` in production, a temp dir in tests/demo."""
+    """Everything host-wide. ``root`` is ``/`` in production, a temp dir in tests/demo.
+
+    ``settings`` (``/etc/shepherd/settings.toml``) and ``secrets`` (the keyring) decide the
+    network, the download source and the local policy; ``ca_bundle`` and ``base_url`` given
+    on the command line win over them.
+    """
 
     root: Path = Path("/")
     service: ServiceKind = "systemd"
     supervisor_config: Path | None = None
     health: HealthConfig = field(default_factory=HealthConfig)
-    transport: TransportConfig = field(default_factory=TransportConfig)
-    download_headers: dict[str, str] = field(default_factory=dict)
-    base_url: str | None = None  # custom CDN (local setting only); update.yaml may set one too
+    settings: Settings = field(default_factory=Settings)
+    secrets: SecretStore | None = None
+    ca_bundle: Path | None = None
+    base_url: str | None = None
     arch: str | None = None
-    channel: str = DEFAULT_CHANNEL
-    canary_order: tuple[str, ...] = ()
-    canary_soak: timedelta = timedelta(hours=1)
-    policy: LocalSettings = field(default_factory=LocalSettings)
-    per_agent_policy: dict[str, LocalSettings] = field(default_factory=dict)
     lock_timeout: float = 30.0
 
     @property
     def state_dir(self) -> Path:
         """Shepherd's host-wide state (the managed-agents list)."""
         return self.root / "var/lib/shepherd"
+
+    @property
+    def transport(self) -> TransportConfig:
+        """CA bundle and HTTP proxy from settings, the proxy password from the keyring."""
+        config = transport_config(self.settings, self.secrets)
+        if self.ca_bundle is not None:
+            config = replace(config, ca_bundle=self.ca_bundle)
+        return config
+
+    @property
+    def canary_order(self) -> tuple[str, ...]:
+        return cast(tuple[str, ...], self.settings.get("canary.order"))
+
+    @property
+    def canary_soak(self) -> timedelta:
+        return cast(timedelta, self.settings.get("canary.soak"))
+
+    @property
+    def poll_interval(self) -> timedelta:
+        return cast(timedelta, self.settings.get("policy.poll_interval"))
 
     def service_manager(self) -> ServiceManager:
         if self.service == "supervisord":
@@ -74,6 +97,15 @@ class HostConfig:
     def client(self) -> httpx.Client:
         return make_client(self.transport)
 
+    def base_url_for(self, layout: Layout) -> str | None:
+        """Where this agent's tarballs come from: the command line, else Shepherd's
+        settings, else update.yaml's ``base_url``, else Teleport's CDN (None)."""
+        chosen = self.base_url or download_base_url(self.settings, layout.namespace)
+        if chosen:
+            return chosen
+        config = load_config(layout.update_yaml)
+        return config.spec.base_url or None if config is not None else None
+
     def context(
         self,
         namespace: str,
@@ -83,31 +115,38 @@ class HostConfig:
         who: str = "shepherd",
     ) -> UpdateContext:
         layout = self.layout(namespace)
+        base_url = self.base_url_for(layout)
+        headers = (
+            mirror_headers(self.secrets, namespace)
+            if base_url is not None and self.secrets is not None
+            else {}
+        )  # a mirror token goes to the mirror only, never to Teleport's CDN
         return UpdateContext(
             layout=layout,
             service=self.service_manager(),
             health=HealthCheck(self.health),
             client=client,
-            base_url=self._base_url(layout),
+            base_url=base_url,
             arch=self.arch,
-            download_headers=dict(self.download_headers),
+            download_headers=headers,
             progress=progress,
             lock_timeout=self.lock_timeout,
             who=who,
         )
 
-    def _base_url(self, layout: Layout) -> str | None:
-        config = load_config(layout.update_yaml)
-        if config is not None and config.spec.base_url:
-            return config.spec.base_url
-        return self.base_url
-
     def update_pass(self, ctx: UpdateContext, *, sleep: Sleeper | None = None) -> UpdatePass:
         namespace = ctx.layout.namespace
-        policy = self.per_agent_policy.get(namespace, self.policy)
-        if self.base_url and not policy.base_url:
-            policy = replace(policy, base_url=self.base_url)
-        return UpdatePass(ctx, shepherd=policy, channel=self.channel, sleep=sleep)
+        policy = local_settings(self.settings, namespace, LocalSettings())
+        policy = replace(policy, base_url=ctx.base_url)
+        channel = self.settings.get(f"agents.{namespace}.channel") or DEFAULT_CHANNEL
+        proxy = self.settings.get(f"agents.{namespace}.proxy")
+        return UpdatePass(
+            ctx,
+            shepherd=policy,
+            channel=cast(str, channel),
+            proxy=cast(str | None, proxy),
+            sleep=sleep,
+        )
 
     def canary_gate(self) -> CanaryGate | None:
         if not self.canary_order:
@@ -117,6 +156,20 @@ class HostConfig:
             self.canary_soak,
             lambda namespace: canary_status(self.layout(namespace)),
         )
+
+
+def with_settings(host: HostConfig, settings: Settings) -> tuple[HostConfig, str | None]:
+    """``host`` with new settings and the secret store they name (reused when the backend
+    is unchanged). The second value says why the store could not be opened (then None):
+    updates that need no secret go on; those that do fail naming the cause."""
+    backend = cast(str, settings.get("secrets.backend"))
+    if host.secrets is not None and host.secrets.backend_name == backend:
+        return replace(host, settings=settings), None
+    try:
+        store = open_store(backend, root=host.root)
+    except SecretStoreError as e:
+        return replace(host, settings=settings, secrets=None), str(e)
+    return replace(host, settings=settings, secrets=store), None
 
 
 class ManagedAgents:

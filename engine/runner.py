@@ -72,7 +72,8 @@ class PassResult:
 
 def local_settings(config: UpdateConfig | None, shepherd: LocalSettings) -> LocalSettings | None:
     """The policy's view of the host's own decisions: update.yaml's spec (shared with
-    teleport-update) over Shepherd's local windows, blackouts and cadence."""
+    teleport-update) with Shepherd's local windows, blackouts and cadence. A group or base
+    URL set in Shepherd's settings (``shepherd``) wins over the spec's."""
     if config is None:
         return None
     spec = config.spec
@@ -81,8 +82,8 @@ def local_settings(config: UpdateConfig | None, shepherd: LocalSettings) -> Loca
         enabled=spec.enabled,
         pinned=spec.pinned,
         link_dir=spec.path,
-        base_url=spec.base_url or None,
-        group=spec.group or None,
+        base_url=shepherd.base_url or spec.base_url or None,
+        group=shepherd.group or spec.group or None,
     )
 
 
@@ -93,6 +94,7 @@ class UpdatePass:
         ctx: the agent's paths, service manager, health check and HTTP client.
         shepherd: Shepherd's local settings for this agent (windows, blackouts, cadence).
         channel: the v1 channel used when the cluster does not manage agent versions.
+        proxy: the cluster's proxy address from Shepherd's settings (else update.yaml's).
         clock, rng, sleep: injected so tests and the demo control time and randomness.
     """
 
@@ -102,6 +104,7 @@ class UpdatePass:
         *,
         shepherd: LocalSettings | None = None,
         channel: str = DEFAULT_CHANNEL,
+        proxy: str | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         sleep: Sleeper | None = None,
@@ -110,6 +113,7 @@ class UpdatePass:
         self.layout = ctx.layout
         self.shepherd = shepherd or LocalSettings()
         self.channel = channel
+        self.proxy = proxy
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.sleep = sleep or _sleep
@@ -156,7 +160,7 @@ class UpdatePass:
         early = preflight(settings)
         if early is not None:
             return early, stored
-        cluster = self._ask(config)
+        cluster = self._ask(config, settings)
         status = config.status
         inputs = DecisionInputs(
             settings=settings,
@@ -187,11 +191,11 @@ class UpdatePass:
             "managed, so Shepherd does nothing and asks no one.",
         )
 
-    def _ask(self, config: UpdateConfig) -> ClusterView:
+    def _ask(self, config: UpdateConfig, settings: LocalSettings) -> ClusterView:
         return ask_cluster(
             self.ctx.client,
-            config.spec.proxy,
-            group=config.spec.group or None,
+            self.proxy or config.spec.proxy,
+            group=settings.group,
             update_id=self._updater_id(config),
             channel=self.channel,
         )

@@ -229,7 +229,7 @@ class Transaction:
 
     def _install(self, target: Revision) -> None:
         url = artifact_url(target, base_url=self.ctx.base_url, arch=self.ctx.arch)
-        digest = fetch_checksum(self.ctx.client, url)
+        digest = fetch_checksum(self.ctx.client, url, headers=dict(self.ctx.download_headers))
         if installed_checksum(self.layout.versions_dir, target) == digest:
             return
         downloads = self.layout.state_dir / "downloads"
@@ -266,7 +266,13 @@ class Transaction:
         self._step(entry, Step.RELOADED)
         if outcome.result is Reload.NOT_RUNNING:
             return None
-        return self.ctx.health.check(self.layout.pid_file, self.layout.debug_socket, before)
+        return self.ctx.health.check(
+            self.layout.pid_file,
+            self.layout.debug_socket,
+            before,
+            service=self.ctx.service,
+            unit=self.layout.unit_name,
+        )
 
     def _restore(self, entry: JournalEntry) -> None:
         """Put links and unit back exactly as the journal recorded them."""
@@ -463,7 +469,13 @@ class Transaction:
             return HealthResult(False, "reload-failed", str(e), None, 0.0)
         if outcome.result is Reload.NOT_RUNNING:
             return None
-        return self.ctx.health.check(self.layout.pid_file, self.layout.debug_socket, before)
+        return self.ctx.health.check(
+            self.layout.pid_file,
+            self.layout.debug_socket,
+            before,
+            service=self.ctx.service,
+            unit=self.layout.unit_name,
+        )
 
     def _remove_leftovers(self) -> None:
         """Delete what a kill -9 left half-written or half-deleted: verified archives that

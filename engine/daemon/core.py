@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from engine.adopt import inspect_namespace
 from engine.agentstate import load_agent_state, save_agent_state
@@ -38,15 +38,16 @@ from engine.artifacts import Progress
 from engine.daemon.events import EventBus
 from engine.daemon.http import Limits, serve_connection
 from engine.daemon.routes import Router
-from engine.errors import InvalidInput, ShepherdError, StateError
+from engine.errors import InvalidInput, SecretStoreError, ShepherdError, StateError
 from engine.health import read_pid, readyz
 from engine.history import History, HistoryRecord
-from engine.host import HostConfig, ManagedAgents
+from engine.host import HostConfig, ManagedAgents, with_settings
 from engine.install import installed_checksum
 from engine.layout import validate_namespace
 from engine.lock import NamespaceLock
 from engine.policy import Action, Decision
 from engine.runner import PassResult
+from engine.settings import Settings, SettingsFile
 from engine.state import load_config, save_config
 from engine.transaction import Outcome, Transaction
 from engine.versions import Version
@@ -61,7 +62,7 @@ T = TypeVar("T")
 class DaemonOptions:
     socket_path: Path = Path("/run/shepherd/api.sock")
     group: str = "shepherd"  # members may use the API; root always may
-    poll_interval: timedelta = timedelta(minutes=5)
+    poll_interval: timedelta | None = None  # None: the policy.poll_interval setting
     poll_spread: timedelta = timedelta(minutes=1)
     first_check: timedelta = timedelta(minutes=1)
     stop_grace_seconds: float = 120.0
@@ -91,8 +92,12 @@ class Daemon:
         options: DaemonOptions | None = None,
         *,
         rng: random.Random | None = None,
+        settings_file: SettingsFile | None = None,
     ) -> None:
         self.host = host
+        self.settings_file = settings_file or SettingsFile(host.root)
+        self.settings_problem: str | None = None
+        self.secrets_problem: str | None = None
         self.options = options or DaemonOptions()
         self.rng = rng or random.Random()  # noqa: S311 - poll spread, not security
         self.agents: dict[str, AgentRuntime] = {}
@@ -118,6 +123,7 @@ class Daemon:
 
     async def run(self) -> None:
         """Serve until ``stop()`` or SIGTERM/SIGINT."""
+        self.load_settings()
         self._loop = asyncio.get_running_loop()
         self._bus = EventBus(self._loop)
         self._done = asyncio.Event()
@@ -241,8 +247,107 @@ class Daemon:
             spread = self.options.poll_spread.total_seconds()
             delay = max(
                 1.0,
-                self.options.poll_interval.total_seconds() + self.rng.uniform(-spread, spread),
+                self._poll_interval().total_seconds() + self.rng.uniform(-spread, spread),
             )
+
+    def _poll_interval(self) -> timedelta:
+        return self.options.poll_interval or self.host.poll_interval
+
+    # ---- settings -----------------------------------------------------------------------
+    def load_settings(self) -> None:
+        """Load the settings file at start; an invalid file stops the start (raises)."""
+        self._apply_settings(self.settings_file.load())
+
+    def reload_settings_if_changed(self) -> None:
+        """Pick up a hand edit. An invalid file is reported and the old settings kept."""
+        if not self.settings_file.changed_on_disk():
+            return
+        try:
+            settings = self.settings_file.load()
+        except InvalidInput as e:
+            if self.settings_problem != str(e):
+                _log.error("settings file changed but is invalid; old settings kept: %s", e)
+            self.settings_problem = f"{e} (the previous settings are still in use)"
+            return
+        _log.info("settings reloaded from %s", self.settings_file.path)
+        self._apply_settings(settings)
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self.host, self.secrets_problem = with_settings(self.host, settings)
+        self.settings_problem = None
+        if self.secrets_problem:
+            _log.error("secret store unavailable: %s", self.secrets_problem)
+
+    async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> Settings:
+        """Validate and write ``changes`` (all or nothing), then use them."""
+
+        def work() -> Settings:
+            settings = self.settings_file.update(changes)
+            History(self.host.state_dir).record(
+                HistoryRecord.now(
+                    agent="(host)",
+                    event="settings",
+                    outcome="changed",
+                    reason="settings-changed",
+                    message="settings: "
+                    + ", ".join(
+                        f"{k}={'(default)' if v is None else v}" for k, v in changes.items()
+                    ),
+                    uid=uid,
+                )
+            )
+            return settings
+
+        settings = await asyncio.to_thread(work)
+        self._apply_settings(settings)
+        self.bus.publish("settings", keys=sorted(changes))
+        return settings
+
+    async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool:
+        """Store (or with None delete) a secret. Never logs or returns the value."""
+        store = self.host.secrets
+        if store is None:
+            raise SecretStoreError(f"no secret store: {self.secrets_problem or 'not configured'}")
+
+        def work() -> bool:
+            if value is None:
+                changed = store.delete(name)
+            else:
+                store.set(name, value)
+                changed = True
+            History(self.host.state_dir).record(
+                HistoryRecord.now(
+                    agent="(host)",
+                    event="secret",
+                    outcome="changed" if changed else "unchanged",
+                    reason="secret-stored" if value is not None else "secret-deleted",
+                    message=f"secret {name!r} {'stored' if value is not None else 'deleted'} "
+                    f"in the {store.backend_name} keyring",
+                    uid=uid,
+                )
+            )
+            return changed
+
+        result = await asyncio.to_thread(work)
+        self.bus.publish("settings", secrets=[name])
+        return result
+
+    def secrets_status(self) -> dict[str, Any]:
+        store = self.host.secrets
+        backend = cast(str, self.host.settings.get("secrets.backend"))
+        if store is None:
+            return {
+                "backend": backend,
+                "available": False,
+                "problem": self.secrets_problem,
+                "stored": {},
+            }
+        return {
+            "backend": store.backend_name,
+            "available": True,
+            "problem": None,
+            "stored": store.status(tuple(sorted(self.agents))),
+        }
 
     async def _repair(self, agent: AgentRuntime) -> None:
         """Finish or undo an update that a crash (of this daemon or a timer job) left."""
@@ -306,6 +411,7 @@ class Daemon:
     ) -> PassResult:
         """One pass now (the poll loop's work; also 'check now' and 'update now')."""
         agent = self.agent(namespace)
+        self.reload_settings_if_changed()
         what = "dry run" if dry_run else "updating" if forced else "checking"
 
         def work() -> PassResult:
@@ -546,12 +652,14 @@ class Daemon:
             "next_check": agent.next_check.isoformat() if agent.next_check else None,
             "decision": decision_json(agent.decision) if agent.decision else None,
             "last_result": agent.last_result,
-            "problems": problems,
+            "problems": problems + ([self.settings_problem] if self.settings_problem else []),
         }
 
     def history(self, namespace: str | None) -> list[History]:
-        names = [self.agent(namespace).namespace] if namespace else sorted(self.agents)
-        return [History(self.host.layout(n).state_dir) for n in names]
+        if namespace:
+            return [History(self.host.layout(self.agent(namespace).namespace).state_dir)]
+        agents = [History(self.host.layout(n).state_dir) for n in sorted(self.agents)]
+        return [History(self.host.state_dir), *agents]
 
 
 def _health(pid_file: Path, debug_socket: Path) -> dict[str, Any]:

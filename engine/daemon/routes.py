@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from engine.api.schema import decision_json, outcome_json
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
+from engine.secrets import validate_secret_name
+from engine.settings import OPTIONS, describe
 
 if TYPE_CHECKING:
     from engine.daemon.core import Daemon
@@ -69,6 +71,12 @@ class Router:
         add("GET", f"/v1/agents/{_NAME}/history", self.history)
         add("GET", "/v1/history", self.history)
         add("GET", "/v1/events", self.events)
+        add("GET", "/v1/settings", self.get_settings)
+        add("PATCH", "/v1/settings", self.patch_settings)
+        add("GET", "/v1/settings/options", self.settings_options)
+        add("GET", "/v1/secrets", self.get_secrets)
+        add("PUT", "/v1/secrets/(?P<name>[^/]+)", self.put_secret)
+        add("DELETE", "/v1/secrets/(?P<name>[^/]+)", self.delete_secret)
 
     def _add(self, method: str, pattern: str, route: Route) -> None:
         self.routes.append((method, re.compile(f"^{pattern}$"), route))
@@ -112,6 +120,11 @@ class Router:
                 "pid": os.getpid(),
                 "agents": sorted(self.daemon.agents),
                 "you": {"uid": request.peer.uid},
+                "settings": {
+                    "file": str(self.daemon.settings_file.path),
+                    "problem": self.daemon.settings_problem,
+                },
+                "secrets": {k: v for k, v in self.daemon.secrets_status().items() if k != "stored"},
             }
         )
 
@@ -218,8 +231,69 @@ class Router:
             {"records": [asdict(r) for r in page], "offset": offset, "limit": limit}
         )
 
+    async def get_settings(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(self._settings_answer())
+
+    def _settings_answer(self) -> dict[str, Any]:
+        return {
+            "file": str(self.daemon.settings_file.path),
+            "settings": self.daemon.host.settings.as_dict(),
+            "problem": self.daemon.settings_problem,
+            "secrets": self.daemon.secrets_status(),
+        }
+
+    async def patch_settings(self, request: Request, _: dict[str, str]) -> Answer:
+        await self.daemon.change_settings(_changes(request.json()), uid=request.peer.uid)
+        return Response.json(self._settings_answer())
+
+    async def settings_options(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(
+            {
+                "options": [
+                    {
+                        "key": o.key,
+                        "type": o.type_name,
+                        "default": o.default_text(),
+                        "help": o.description,
+                    }
+                    for o in OPTIONS
+                ],
+                "text": describe(),
+            }
+        )
+
+    async def get_secrets(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(self.daemon.secrets_status())
+
+    async def put_secret(self, request: Request, params: dict[str, str]) -> Answer:
+        value = request.json().get("value")
+        if not isinstance(value, str):
+            raise HttpError(400, 'expected {"value": "<the secret>"}')
+        name = validate_secret_name(params["name"])
+        await self.daemon.set_secret(name, value, uid=request.peer.uid)
+        return Response.json({"name": name, "stored": True})
+
+    async def delete_secret(self, request: Request, params: dict[str, str]) -> Answer:
+        name = validate_secret_name(params["name"])
+        deleted = await self.daemon.set_secret(name, None, uid=request.peer.uid)
+        return Response.json({"name": name, "deleted": deleted})
+
     async def events(self, request: Request, _: dict[str, str]) -> Answer:
         return StreamResponse(self.daemon.bus.stream())
+
+
+def _changes(body: dict[str, Any]) -> dict[str, str | None]:
+    changes = body.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise HttpError(400, 'expected {"changes": {"<key>": "<value>" or null, ...}}')
+    for key, value in changes.items():
+        if value is not None and not isinstance(value, str):
+            raise HttpError(
+                400,
+                f"the value for {key!r} must be a string (as on the command "
+                "line) or null for the default",
+            )
+    return changes
 
 
 def _flag(query: dict[str, str], name: str) -> bool:
