@@ -28,7 +28,7 @@ from engine.logs import configure_logging
 from engine.policy import Decision, decide
 from engine.scenario import Scenario, load_scenario, parse_scenario
 from engine.secrets import validate_secret_name
-from engine.settings import SettingsFile, describe, parse_assignment
+from engine.settings import SettingsFile, describe, option_for, parse_assignment
 
 __all__ = ["decision_to_json", "main", "render_decision"]
 
@@ -646,21 +646,17 @@ def _settings_get(args: argparse.Namespace) -> int:
 
 
 def _lookup(settings: dict[str, Any], key: str) -> Any:
-    node: Any = settings
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise InvalidInput(f"unknown setting {key!r} (see 'shepherd settings describe')")
-        node = node[part]
-    return node
+    option_for(key)  # raises InvalidInput naming an unknown key
+    if key in settings["host"]:
+        return settings["host"][key]
+    _, namespace, name = key.split(".", 2)
+    return settings["agents"].get(namespace, {}).get(name)
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            items += _flatten(value, f"{prefix}{key}.")
-        else:
-            items.append((f"{prefix}{key}", value))
+def _flatten(settings: dict[str, Any]) -> list[tuple[str, Any]]:
+    items = list(settings["host"].items())
+    for namespace, values in settings["agents"].items():
+        items += [(f"agents.{namespace}.{name}", value) for name, value in values.items()]
     return items
 
 
