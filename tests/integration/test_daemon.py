@@ -377,3 +377,41 @@ def test_update_local_runs_one_pass_without_the_daemon(
     )  # fmt: skip
     assert insecure.returncode == 2
     assert "'http://mirror.invalid' must use https://" in insecure.stderr
+
+
+def test_enable_and_disable(shepherd_daemon: RunningDaemon) -> None:
+    disabled = shepherd_daemon.cli("disable")
+    assert disabled.returncode == 0 and "updates disabled" in disabled.stdout
+    shepherd_daemon.cluster.clear_requests()
+    result = json.loads(shepherd_daemon.cli("update", "default", "--now", "--json").stdout)
+    assert result["decision"]["reason"] == "disabled"
+    assert shepherd_daemon.cluster.requests() == []
+    assert "disabled" in shepherd_daemon.cli("status").stdout
+    assert shepherd_daemon.cli("enable").returncode == 0
+    assert shepherd_daemon.cli("update", "--now").returncode == 0
+    assert running(shepherd_daemon.host) == "17.2.1"
+
+
+def test_sigterm_during_an_update_lets_it_finish(shepherd_daemon: RunningDaemon) -> None:
+    host = shepherd_daemon.host
+    layout = host.layouts["default"]
+    host.publish("17.2.1", Behaviour(ready_after=2))  # the health check takes a while
+    journal = layout.state_dir / "journal.json"
+    request = threading.Thread(
+        target=lambda: _ignore_errors(
+            lambda: shepherd_daemon.api.post("/v1/agents/default/update", {"now": True})
+        ),
+        daemon=True,
+    )
+    request.start()
+    wait_until(
+        lambda: journal.exists() and '"reloaded"' in journal.read_text(),
+        60,
+        "the update to reach its health check",
+    )
+    assert shepherd_daemon.stop(signal.SIGTERM) == 0
+    assert not journal.exists()
+    config = load_config(layout.update_yaml)
+    assert config is not None and str(config.status.active) == "17.2.1"
+    assert running(host) == "17.2.1"
+    assert "waiting up to" in shepherd_daemon.log_text()
