@@ -371,6 +371,8 @@ def _one_agent(api: ApiClient, agent: str | None) -> str:
     names: list[str] = api.get("/v1")["agents"]
     if len(names) == 1:
         return names[0]
+    if not names:
+        raise ShepherdError("no managed agents (adopt one with 'shepherd agents add NAME')")
     raise InvalidInput(f"name the agent: this host has {len(names)} ({', '.join(names)})")
 
 
