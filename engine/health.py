@@ -4,6 +4,20 @@
    change from the one before the reload and then stay the same (and alive) for
    ``stable_polls`` polls. More than ``max_changes`` changes (crashes, restarts) fails; so
    does no change at all before ``timeout_seconds`` (the agent ignored the reload).
+
+   A version that dies before writing its PID file never changes it again, so when the file
+   names no live process the check also asks the service manager (when given one), as
+   teleport-update's crash monitor reads systemd's view:
+
+   - the unit not active for ``stable_polls`` consecutive such polls: "agent-not-running"
+     at once, not at the deadline (one inactive look is not enough: a manager restarting
+     the agent shows it briefly inactive);
+   - the manager's main PID moving on again after the first one seen counts as a crash
+     towards ``max_changes`` (a restart loop). The first move is not counted: on a re-exec
+     the main PID may legitimately change once.
+
+   A unit that is active (starting) with no PID file yet is waited for, and a manager that
+   cannot be asked is no evidence either way: both fall back to the deadline.
 2. Readiness: ``GET /readyz`` on ``<data_dir>/debug.sock`` must answer 200 with JSON
    ``{"status": ..., "pid": N}`` where N is the new PID; it is retried until the deadline.
    A missing socket (older agents) skips this step.
@@ -14,21 +28,33 @@ A lost cluster connection is never a failure: readiness is about the local proce
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from engine.errors import ServiceError
 from engine.unixhttp import UnixHTTPConnection
 
-__all__ = ["Clock", "HealthCheck", "HealthConfig", "HealthResult", "read_pid"]
+__all__ = ["Clock", "HealthCheck", "HealthConfig", "HealthResult", "UnitStatus", "read_pid"]
+
+_log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
+
+
+class UnitStatus(Protocol):
+    """What the check asks the service manager; ``engine.service.base.ServiceManager`` is one."""
+
+    def is_active(self, unit: str) -> bool: ...
+
+    def main_pid(self, unit: str) -> int | None: ...
 
 
 class RealClock:
@@ -91,16 +117,58 @@ def readyz(socket_path: Path, timeout: float) -> tuple[int, dict[str, object] | 
     return response.status, data if isinstance(data, dict) else None
 
 
+@dataclass
+class _UnitWatch:
+    """The service manager's view, asked only while the PID file names no live process."""
+
+    service: UnitStatus
+    unit: str
+    inactive_polls: int = 0  # consecutive
+    first_main: int | None = None
+    last_main: int | None = None
+
+    def look(self) -> int:
+        """One look; returns the restarts it reveals (0 or 1)."""
+        try:
+            active = self.service.is_active(self.unit)
+            main = self.service.main_pid(self.unit) if active else None
+        except ServiceError as e:
+            _log.warning("health check: cannot ask the service manager about %s: %s", self.unit, e)
+            self.inactive_polls = 0  # unknown is not evidence of a dead agent
+            return 0
+        if not active:
+            self.inactive_polls += 1
+            return 0
+        self.inactive_polls = 0
+        if main is None:
+            return 0  # starting
+        # Like teleport-update: a crash is a move away from a main PID that is not the first.
+        restarted = self.last_main not in {None, main, self.first_main}
+        if self.first_main is None:
+            self.first_main = main
+        self.last_main = main
+        return 1 if restarted else 0
+
+
 class HealthCheck:
     def __init__(self, config: HealthConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or HealthConfig()
         self.clock = clock or RealClock()
 
-    def wait_for_new_pid(self, pid_file: Path, before: int | None) -> HealthResult:
-        """Step 1: the PID changes, then stays put and alive."""
+    def wait_for_new_pid(
+        self,
+        pid_file: Path,
+        before: int | None,
+        *,
+        service: UnitStatus | None = None,
+        unit: str | None = None,
+    ) -> HealthResult:
+        """Step 1: the PID changes, then stays put and alive. With ``service`` and ``unit``,
+        a dead or restart-looping agent fails without waiting for the deadline."""
         cfg = self.config
         start = self.clock.monotonic()
         deadline = start + cfg.timeout_seconds
+        watch = _UnitWatch(service, unit) if service is not None and unit is not None else None
         current = before
         changes = 0
         stable = 0
@@ -108,19 +176,34 @@ class HealthCheck:
             self.clock.sleep(cfg.poll_seconds)
             now = self.clock.monotonic()
             pid = read_pid(pid_file)
-            if pid != current:
+            changed = pid != current
+            if changed:
                 changes += 1  # the reload itself is one change; crashes add more
                 current = pid
                 stable = 0
-                if changes > cfg.max_changes:
-                    return HealthResult(
-                        False,
-                        "agent-crashing",
-                        f"the agent crashed or restarted {changes} times after the reload",
-                        pid,
-                        now - start,
-                    )
-            elif pid is not None and pid != before:
+            if watch is not None:
+                if pid is None:
+                    changes += watch.look()
+                else:
+                    watch.inactive_polls = 0
+            if changes > cfg.max_changes:
+                return HealthResult(
+                    False,
+                    "agent-crashing",
+                    f"the agent crashed or restarted {changes} times after the reload",
+                    pid,
+                    now - start,
+                )
+            if watch is not None and watch.inactive_polls >= cfg.stable_polls:
+                return HealthResult(
+                    False,
+                    "agent-not-running",
+                    f"the agent is not running after the reload: no live process in the PID "
+                    f"file and {watch.unit} not active for {watch.inactive_polls} polls",
+                    None,
+                    now - start,
+                )
+            if not changed and pid is not None and pid != before:
                 stable += 1
                 if stable >= cfg.stable_polls:
                     return HealthResult(
@@ -186,9 +269,19 @@ class HealthCheck:
                 )
             self.clock.sleep(cfg.poll_seconds)
 
-    def check(self, pid_file: Path, socket_path: Path, before: int | None) -> HealthResult:
+    def check(
+        self,
+        pid_file: Path,
+        socket_path: Path,
+        before: int | None,
+        *,
+        service: UnitStatus | None = None,
+        unit: str | None = None,
+    ) -> HealthResult:
+        """Steps 1 and 2. ``service``/``unit``: the manager running the agent, asked while
+        the PID file names no live process (see the module docstring)."""
         started = self.clock.monotonic()
-        stable = self.wait_for_new_pid(pid_file, before)
+        stable = self.wait_for_new_pid(pid_file, before, service=service, unit=unit)
         if not stable.ok or stable.pid is None:
             return stable
         return self.wait_until_ready(socket_path, stable.pid, started)

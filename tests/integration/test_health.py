@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from engine.health import HealthCheck, HealthConfig, read_pid
+from engine.layout import Layout
+from engine.links import switch_links
+from engine.service.base import Reload
+from engine.service.supervisor import Supervisord
+from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.ports import wait_until
 from tests.fixtures.artifacts import DirectAgent
+from tests.fixtures.sandboxhost import SandboxHost
 
 pytestmark = pytest.mark.integration
 FAST = HealthConfig(poll_seconds=0.05, stable_polls=6, max_changes=2, timeout_seconds=4)
@@ -64,3 +70,70 @@ def test_never_ready_message_says_what_readyz_answered(direct_agent: DirectAgent
     before, check = reload_into(direct_agent, Behaviour(), Behaviour(never_ready=True))
     result = check.check(direct_agent.pid_file, direct_agent.data_dir / "debug.sock", before)
     assert "readyz answered 503" in result.message
+
+
+# Under real supervisord: the service manager tells a dead agent from a slow one.
+# The deadline is long on purpose: a crash at start must be seen well before it.
+SUPERVISED = HealthConfig(poll_seconds=0.05, stable_polls=6, max_changes=2, timeout_seconds=30)
+
+
+def reload_supervised(
+    host: SandboxHost, new: Behaviour, *, autorestart: str = "true"
+) -> tuple[Layout, Supervisord, int]:
+    """Run 17.1.0 under supervisord, link 17.0.5 (``new``) and reload; return the PID before."""
+    layout = host.add_agent(behaviours={"17.0.5": new})
+    if autorestart != "true":
+        host.supervisor.add_program(
+            layout.unit_name,
+            [
+                str(layout.link_dir / "teleport"),
+                "start",
+                "--config",
+                str(layout.agent_config),
+                "--pid-file",
+                str(layout.pid_file),
+            ],
+            autorestart=autorestart,
+        )
+        host.wait_healthy(layout)
+    before = read_pid(layout.pid_file)
+    assert before is not None
+    service = Supervisord(host.supervisor.config_path)
+    switch_links(
+        layout.version_dir(Revision.of("17.0.5")) / "bin",
+        layout.link_dir,
+        versions_dir=layout.versions_dir,
+    )
+    assert service.reload(layout.unit_name).result is Reload.RELOADED
+    return layout, service, before
+
+
+@pytest.mark.parametrize(
+    ("autorestart", "reasons"),
+    [
+        ("true", {"agent-crashing"}),  # supervisord restarts it: a crash loop
+        ("false", {"agent-not-running"}),  # supervisord leaves it stopped
+    ],
+    ids=["restarted by the manager", "left stopped by the manager"],
+)
+def test_a_crash_at_start_fails_long_before_the_deadline(
+    sandbox_host: SandboxHost, autorestart: str, reasons: set[str]
+) -> None:
+    layout, service, before = reload_supervised(
+        sandbox_host, Behaviour(crash_at_start=True), autorestart=autorestart
+    )
+    result = HealthCheck(SUPERVISED).check(
+        layout.pid_file, layout.debug_socket, before, service=service, unit=layout.unit_name
+    )
+    assert not result.ok
+    assert result.reason in reasons, result.message
+    assert result.elapsed < SUPERVISED.timeout_seconds / 3, result.elapsed
+
+
+def test_a_good_version_passes_with_the_manager_watching(sandbox_host: SandboxHost) -> None:
+    layout, service, before = reload_supervised(sandbox_host, Behaviour(ready_after=0.5))
+    result = HealthCheck(SUPERVISED).check(
+        layout.pid_file, layout.debug_socket, before, service=service, unit=layout.unit_name
+    )
+    assert (result.ok, result.reason) == (True, "ready"), result.message
+    assert result.pid not in {None, before}

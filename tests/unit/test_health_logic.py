@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import ServiceError
 from engine.health import HealthCheck, HealthConfig
 
 
@@ -97,3 +98,127 @@ def test_a_dead_pid_in_the_file_counts_as_not_running(tmp_path: Path, live: list
     ok, reason, _ = run(tmp_path, live[0], [int(dead)] * 40)
     assert (ok, reason) == (False, "agent-not-running")
     assert os.getpid() not in live
+
+
+class ScriptedUnit:
+    """A fake service manager: one scripted (active, main PID) per poll of ``clock``, or an
+    exception it raises. The last entry repeats."""
+
+    def __init__(
+        self, clock: ScriptedPids, script: list[tuple[bool, int | None] | Exception]
+    ) -> None:
+        self.clock = clock
+        self.script = script
+        self.asked = 0
+
+    def _now(self) -> tuple[bool, int | None]:
+        self.asked += 1
+        poll = int(self.clock.now / CONFIG.poll_seconds) - 1
+        state = self.script[min(poll, len(self.script) - 1)]
+        if isinstance(state, Exception):
+            raise state
+        return state
+
+    def is_active(self, unit: str) -> bool:
+        assert unit == "teleport"
+        return self._now()[0]
+
+    def main_pid(self, unit: str) -> int | None:
+        return self._now()[1]
+
+
+def run_watched(
+    tmp_path: Path,
+    before: int,
+    script: list[int | None],
+    unit: list[tuple[bool, int | None] | Exception],
+) -> tuple[bool, str, float, int]:
+    pid_file = tmp_path / "teleport.pid"
+    pid_file.write_text(f"{before}\n")
+    clock = ScriptedPids(pid_file, script)
+    service = ScriptedUnit(clock, unit)
+    result = HealthCheck(CONFIG, clock).wait_for_new_pid(
+        pid_file, before, service=service, unit="teleport"
+    )
+    return result.ok, result.reason, clock.now, service.asked
+
+
+INACTIVE = (False, None)
+STARTING = (True, None)
+
+
+def test_no_pid_and_an_inactive_unit_for_six_polls_fails_at_once(
+    tmp_path: Path, live: list[int]
+) -> None:
+    ok, reason, elapsed, _ = run_watched(tmp_path, live[0], [None] * 40, [INACTIVE])
+    assert (ok, reason) == (False, "agent-not-running")
+    assert elapsed == 12  # six 2-s polls, not the 60-s deadline
+
+
+def test_a_dead_pid_left_in_the_file_and_an_inactive_unit_fails_at_once(
+    tmp_path: Path, live: list[int]
+) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    ok, reason, elapsed, _ = run_watched(tmp_path, live[0], [int(dead)] * 40, [INACTIVE])
+    assert (ok, reason, elapsed) == (False, "agent-not-running", 12)
+
+
+def test_an_inactive_unit_for_five_polls_then_a_stable_pid_succeeds(
+    tmp_path: Path, live: list[int]
+) -> None:
+    a, b = live[0], live[1]
+    ok, reason, _, _ = run_watched(tmp_path, a, [None] * 5 + [b] * 7, [INACTIVE])
+    assert (ok, reason) == (True, "pid-stable")
+
+
+def test_inactive_polls_must_be_consecutive(tmp_path: Path, live: list[int]) -> None:
+    a, b = live[0], live[1]
+    unit: list[tuple[bool, int | None] | Exception] = [INACTIVE] * 5 + [STARTING]
+    unit += [INACTIVE] * 5 + [STARTING]
+    ok, reason, _, _ = run_watched(tmp_path, a, [None] * 11 + [b] * 7, unit)
+    assert (ok, reason) == (True, "pid-stable")
+
+
+def test_a_unit_still_starting_is_waited_for(tmp_path: Path, live: list[int]) -> None:
+    a, b = live[0], live[1]
+    ok, reason, _, _ = run_watched(tmp_path, a, [None] * 15 + [b] * 7, [STARTING])
+    assert (ok, reason) == (True, "pid-stable")  # slow is not dead
+
+
+def test_restarts_by_the_manager_count_as_crashes(tmp_path: Path, live: list[int]) -> None:
+    ok, reason, elapsed, _ = run_watched(
+        tmp_path, live[0], [None] * 40, [(True, 101), (True, 102), (True, 103), (True, 104)]
+    )
+    # the reload (PID file emptied), then 102 -> 103 and 103 -> 104; 101 -> 102 may be a
+    # legitimate re-exec and is not counted
+    assert (ok, reason, elapsed) == (False, "agent-crashing", 8)
+
+
+def test_one_main_pid_change_during_a_reload_is_not_a_crash(
+    tmp_path: Path, live: list[int]
+) -> None:
+    a, b = live[0], live[1]
+    ok, reason, _, _ = run_watched(tmp_path, a, [None, None, b] + [b] * 6, [(True, a), (True, b)])
+    assert (ok, reason) == (True, "pid-stable")
+
+
+def test_the_manager_is_not_asked_while_the_pid_file_names_a_live_process(
+    tmp_path: Path, live: list[int]
+) -> None:
+    a, b = live[0], live[1]
+    ok, _, _, asked = run_watched(tmp_path, a, [b] * 7, [INACTIVE])
+    assert ok
+    assert asked == 0
+
+
+def test_a_manager_that_cannot_answer_falls_back_to_the_deadline(
+    tmp_path: Path, live: list[int]
+) -> None:
+    error = ServiceError("supervisorctl status could not run")
+    ok, reason, elapsed, _ = run_watched(tmp_path, live[0], [None] * 40, [error])
+    assert (ok, reason, elapsed) == (False, "agent-not-running", 60)
