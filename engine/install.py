@@ -9,6 +9,13 @@ Extraction trusts nothing in the tarball: every entry is checked before anything
 (absolute paths, ``..``, device files, links out of the tree, an unpacked size beyond the cap
 all refuse the whole tarball); only regular files that the layout names are written;
 setuid/setgid bits are dropped. Work happens in a temp dir that is renamed into place.
+
+Replacing an installed revision (its ``sha256`` differs, or it has none) never deletes the
+old dir before the new one is in place: the old is renamed aside (whole, marker included),
+the new renamed in, then the old deleted (marker first); if the new cannot be renamed in,
+the old is renamed back. A LINKED revision is never replaced, like teleport-update (whose
+install removes the mismatching version, and removal refuses a linked one): its binaries
+are what the running agent re-execs and what a rollback would restore to.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import contextlib
 import logging
 import os
 import tarfile
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 from engine.artifacts import SPACE_MARGIN, check_free_space
@@ -145,24 +153,39 @@ def install_revision(
     revision: Revision,
     *,
     max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED,
+    linked: Collection[str] = (),
 ) -> Path:
     """Install a verified ``archive`` as ``versions_dir/<revision>``; return that dir.
 
-    Already installed with the same checksum: returns at once. Incomplete (no ``sha256``):
-    reinstalled.
+    Already installed with the same checksum: returns at once. Incomplete (no ``sha256``) or
+    another checksum: replaced, the old dir kept whole until the new one is in place.
+    ``linked``: dir names of revisions in use (linked); those are never replaced.
 
     Raises:
-        ArtifactError: hostile or broken tarball, not enough space (nothing is left behind).
+        ArtifactError: hostile or broken tarball, not enough space, or ``revision`` is linked
+            and installed with another checksum (nothing is left behind, the installed dir
+            is untouched).
     """
     final = versions_dir / revision.dir_name
-    if installed_checksum(versions_dir, revision) == sha256.lower():
+    installed = installed_checksum(versions_dir, revision)
+    if installed == sha256.lower():
         return final
+    if revision.dir_name in linked and (final.exists() or final.is_symlink()):
+        found = f"checksum {installed}" if installed else "no sha256 marker (incomplete)"
+        raise ArtifactError(
+            f"refusing to replace {revision}: it is linked (in use) and installed with "
+            f"{found}, not {sha256.lower()}; switch to another version before reinstalling it"
+        )
     wanted = _scan(archive, max_unpacked_bytes)
     versions_dir.mkdir(parents=True, exist_ok=True)
     check_free_space(versions_dir, sum(wanted.values()) + SPACE_MARGIN)
     temp = versions_dir / f".{revision.dir_name}.partial-{os.getpid()}"
-    if temp.exists():
-        safe_rmtree(temp, must_be_under=versions_dir)
+    # The old dir while the new one is renamed in; a ".partial-" name, so that what a kill
+    # leaves behind is cleaned up like a temp dir.
+    aside = versions_dir / f".{revision.dir_name}.partial-{os.getpid()}-old"
+    for leftover in (temp, aside):
+        if leftover.exists() or leftover.is_symlink():
+            safe_rmtree(leftover, must_be_under=versions_dir)
     try:
         _extract(archive, temp, wanted)
         marker = temp / "sha256"
@@ -170,9 +193,7 @@ def install_revision(
             stream.write(sha256.lower())  # the bare hex digest, as teleport-update writes it
             stream.flush()
             os.fsync(stream.fileno())
-        if final.exists() or final.is_symlink():
-            _remove_dir(final, versions_dir)
-        temp.rename(final)
+        _rename_in(temp, final, aside)
         fsync_dir(versions_dir)
     except BaseException as e:
         with contextlib.suppress(OSError, ValueError):
@@ -180,7 +201,29 @@ def install_revision(
         if isinstance(e, OSError):
             raise ArtifactError(f"cannot install {revision} into {versions_dir}: {e}") from e
         raise
+    if aside.exists() or aside.is_symlink():
+        try:
+            _remove_dir(aside, versions_dir)  # sha256 first
+        except ArtifactError as e:
+            _log.warning("installed %s; the replaced copy stays behind: %s", revision, e)
     return final
+
+
+def _rename_in(temp: Path, final: Path, aside: Path) -> None:
+    """Rename ``temp`` to ``final``; an existing ``final`` goes to ``aside`` first, whole,
+    and comes back if ``temp`` cannot be renamed in."""
+    if not (final.exists() or final.is_symlink()):
+        temp.rename(final)
+        return
+    final.rename(aside)
+    try:
+        temp.rename(final)
+    except BaseException:
+        try:
+            aside.rename(final)
+        except OSError as e:
+            _log.error("could not put %s back from %s: %s", final, aside, e)
+        raise
 
 
 def _extract(archive: Path, temp: Path, wanted: dict[str, int]) -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import engine.install
 from engine.errors import ArtifactError
 from engine.install import install_revision, installed_checksum, list_revisions, remove_revision
 from engine.versions import Revision
-from sandbox.agentbuild import build_artifact
+from sandbox.agentbuild import Behaviour, build_artifact
 
 REV = Revision.of("17.2.1")
 GOOD = Revision.of("17.1.0")
@@ -267,3 +268,63 @@ def test_remove_refuses_a_dir_that_is_a_link_out(tmp_path: Path, versions: Path)
     (versions / "17.9.9").symlink_to(outside)
     remove_revision(versions, Revision.of("17.9.9"), linked=set())
     assert (outside / "keep").read_text() == "keep"
+
+
+@pytest.fixture
+def republished(tmp_path: Path) -> tuple[Path, str]:
+    """17.1.0 again, with other bytes (so another checksum) than the one installed."""
+    artifact = build_artifact(tmp_path / "again", "17.1.0", behaviour=Behaviour(ready_after=1))
+    return artifact.path, artifact.sha256
+
+
+def test_replacing_a_revision_deletes_the_old_dir_only_once_the_new_is_in_place(
+    versions: Path, republished: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, digest = republished
+    old = installed_checksum(versions, GOOD)
+    assert old is not None and old != digest
+    seen: list[str | None] = []
+    remove_dir = engine.install._remove_dir
+
+    def spy(target: Path, versions_dir: Path) -> None:
+        seen.append(installed_checksum(versions, GOOD))  # what the path serves meanwhile
+        remove_dir(target, versions_dir)
+
+    monkeypatch.setattr(engine.install, "_remove_dir", spy)
+    install_revision(archive, digest, versions, GOOD)
+    assert seen == [digest]
+    assert installed_checksum(versions, GOOD) == digest
+    assert sorted(p.name for p in versions.iterdir()) == ["17.1.0"]  # the old copy is gone
+
+
+def test_the_old_dir_comes_back_when_the_new_cannot_be_renamed_in(
+    versions: Path, republished: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive, digest = republished
+    before = snapshot(versions)
+    rename = Path.rename
+
+    def failing(self: Path, target: str | os.PathLike[str]) -> Path:
+        new_in = ".partial-" in self.name and not self.name.endswith("-old")
+        if new_in and Path(target) == versions / "17.1.0":
+            raise OSError(28, "No space left on device")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(ArtifactError, match="No space left"):
+        install_revision(archive, digest, versions, GOOD)
+    assert snapshot(versions) == before
+    assert sorted(p.name for p in versions.iterdir()) == ["17.1.0"]
+
+
+def test_a_linked_revision_is_never_replaced(versions: Path, republished: tuple[Path, str]) -> None:
+    archive, digest = republished
+    before = snapshot(versions)
+    with pytest.raises(ArtifactError, match=r"refusing to replace 17\.1\.0: it is linked"):
+        install_revision(archive, digest, versions, GOOD, linked={"17.1.0"})
+    assert snapshot(versions) == before
+    assert sorted(p.name for p in versions.iterdir()) == ["17.1.0"]
+    # the same checksum is no replacement: nothing to refuse
+    old = installed_checksum(versions, GOOD)
+    assert old is not None
+    assert install_revision(archive, old, versions, GOOD, linked={"17.1.0"}) == versions / "17.1.0"
