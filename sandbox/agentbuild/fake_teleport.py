@@ -132,12 +132,9 @@ def worker(args: list[str]) -> int:
     data_dir = _data_dir(_option(args, "--config"))
     data_dir.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
-    if pid_file:
-        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(f"{pid_file}.{pid}.tmp")
-        temp.write_text(f"{pid}\n")
-        temp.replace(pid_file)
 
+    # Handlers first: once the PID file names this worker, an updater may SIGHUP it at once,
+    # and the default action of SIGHUP would kill it.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda s, f: stop.set())
     signal.signal(signal.SIGINT, lambda s, f: stop.set())
@@ -149,6 +146,12 @@ def worker(args: list[str]) -> int:
             os.kill(os.getppid(), signal.SIGUSR1)
 
     signal.signal(signal.SIGHUP, on_hup)
+
+    if pid_file:
+        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(f"{pid_file}.{pid}.tmp")
+        temp.write_text(f"{pid}\n")
+        temp.replace(pid_file)
 
     sock_path = data_dir / "debug.sock"
     server: _UnixHTTPServer | None = None

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -190,6 +191,56 @@ def test_agent_writes_pid_and_answers_readyz_and_reloads_on_sighup(
     wait_until(lambda: not alive(first), 10, "the old worker to exit")
     wait_until(lambda: readyz(running.data_dir)[1].get("pid") == second, 10, "new readyz")
     assert running.keeper.poll() is None
+
+
+# Runs a worker of a built agent in-process, SIGHUPs it the instant its PID file is in place
+# (as an updater reading that file may), and stands in for its keeper: the re-exec request
+# (SIGUSR1 to the keeper) is recorded, then the worker is stopped.
+_SIGHUP_AT_PID_FILE = """
+import os, runpy, signal, sys
+from pathlib import Path
+
+binary, config, pid_file, marker = sys.argv[1:5]
+signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as a service manager starts it
+agent = runpy.run_path(binary)
+real_replace = Path.replace
+
+
+def replace(self, target):
+    moved = real_replace(self, target)
+    if str(target) == pid_file:
+        os.kill(os.getpid(), signal.SIGHUP)
+    return moved
+
+
+def keeper_asked_to_reexec(signum, frame):
+    Path(marker).write_text("re-exec requested\\n")
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+Path.replace = replace
+os.getppid = os.getpid
+signal.signal(signal.SIGUSR1, keeper_asked_to_reexec)
+sys.exit(agent["worker"](["--config", config, "--pid-file", pid_file]))
+"""
+
+
+def test_agent_handles_a_sighup_sent_as_soon_as_its_pid_file_appears(
+    agent_dir: Callable[[str, Behaviour], Path], tmp_path: Path
+) -> None:
+    binary = agent_dir("17.2.1", Behaviour(no_debug_socket=True)) / "teleport"
+    config, pid_file, marker = tmp_path / "t.yaml", tmp_path / "t.pid", tmp_path / "reexec"
+    write_agent_config(config, tmp_path / "data")
+    paths = [str(binary), str(config), str(pid_file), str(marker)]
+    worker = subprocess.run(
+        [sys.executable, "-c", _SIGHUP_AT_PID_FILE, *paths],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert worker.returncode == 0, f"killed by the SIGHUP: {worker.returncode} {worker.stderr}"
+    assert marker.read_text() == "re-exec requested\n"
 
 
 def test_agent_that_ignores_sighup_keeps_its_pid(
