@@ -25,7 +25,7 @@ venv: $(BIN)/.installed
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check engine sandbox tests bench
+	$(BIN)/ruff format --check engine sandbox tests bench gui
 
 typecheck: venv
 	$(BIN)/mypy

@@ -1,0 +1,78 @@
+"""The tray icons, drawn with QPainter: a coloured disc with a glyph per state, so they
+need no files and stay sharp at any size. Needs a QGuiApplication."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+
+from gui.viewmodel import IconState
+
+__all__ = ["COLOURS", "state_icon", "state_pixmap"]
+
+COLOURS = {
+    IconState.OK: QColor("#2e7d32"),
+    IconState.UPDATING: QColor("#1565c0"),
+    IconState.ATTENTION: QColor("#f9a825"),
+    IconState.ERROR: QColor("#c62828"),
+    IconState.DAEMON_DOWN: QColor("#757575"),
+}
+
+_cache: dict[tuple[IconState, int], QPixmap] = {}
+
+
+def state_pixmap(state: IconState, size: int = 64) -> QPixmap:
+    key = (state, size)
+    if key not in _cache:
+        _cache[key] = _draw(state, size)
+    return _cache[key]
+
+
+def state_icon(state: IconState) -> QIcon:
+    icon = QIcon()
+    for size in (16, 22, 24, 32, 48, 64):
+        icon.addPixmap(state_pixmap(state, size))
+    return icon
+
+
+def _draw(state: IconState, size: int) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(size / 64, size / 64)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(COLOURS[state])
+        painter.drawEllipse(QRectF(2, 2, 60, 60))
+        pen = QPen(QColor("white"), 7)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        _glyph(painter, state)
+    finally:
+        painter.end()
+    return pixmap
+
+
+def _glyph(painter: QPainter, state: IconState) -> None:
+    if state is IconState.OK:  # a tick
+        path = QPainterPath(QPointF(18, 33))
+        path.lineTo(28, 43)
+        path.lineTo(46, 22)
+        painter.drawPath(path)
+    elif state is IconState.UPDATING:  # an open ring with an arrow head
+        painter.drawArc(QRectF(17, 17, 30, 30), 60 * 16, 280 * 16)
+        path = QPainterPath(QPointF(40, 12))
+        path.lineTo(41, 22)
+        path.lineTo(31, 22)
+        painter.drawPath(path)
+    elif state is IconState.ATTENTION:  # "!"
+        painter.drawLine(QPointF(32, 16), QPointF(32, 36))
+        painter.drawPoint(QPointF(32, 47))
+    elif state is IconState.ERROR:  # "x"
+        painter.drawLine(QPointF(21, 21), QPointF(43, 43))
+        painter.drawLine(QPointF(43, 21), QPointF(21, 43))
+    else:  # daemon down: a dash
+        painter.drawLine(QPointF(19, 32), QPointF(45, 32))

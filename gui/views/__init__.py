@@ -1,0 +1,1 @@
+"""The tray's windows: history, schedule, settings. Each loads through the ApiWorker."""

@@ -1,0 +1,7 @@
+"""The tray app under real Qt, offscreen (no display, no tray host: the fallback window)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
