@@ -126,6 +126,31 @@ class Transaction:
             )
         return config
 
+    def _begin(self, operation: str, target: Revision, config: UpdateConfig) -> JournalEntry:
+        """Journal what a revert needs (links, unit, versions) before anything changes."""
+        active, backup = config.status.active, config.status.backup
+        entry = JournalEntry(
+            operation=operation,
+            target=target.dir_name,
+            previous_active=active.dir_name if active else None,
+            previous_backup=backup.dir_name if backup else None,
+            links=snapshot_links(self.layout.link_dir),
+            unit_saved=self.journal.save_unit(self.layout.unit_file),
+            step=Step.BEGIN,
+            started=_now(),
+        )
+        return self._step(entry, Step.BEGIN)
+
+    def _reload_and_verify(self, entry: JournalEntry) -> HealthResult | None:
+        """Reload and health-check; on failure put links and unit back as journaled and
+        reload the previous version (the caller records why)."""
+        health = self._reload_and_check(entry)
+        if health is not None and not health.ok:
+            self._restore(entry)
+            self._reload_quietly()
+            self.journal.clear()
+        return health
+
     def _step(self, entry: JournalEntry, step: Step) -> JournalEntry:
         entry = entry.at(step)
         self.journal.write(entry)
@@ -138,17 +163,7 @@ class Transaction:
         config = self._config()
         active = config.status.active
         self._delete_old_backup(config, target)
-        entry = JournalEntry(
-            operation="update",
-            target=target.dir_name,
-            previous_active=active.dir_name if active else None,
-            previous_backup=config.status.backup.dir_name if config.status.backup else None,
-            links=snapshot_links(self.layout.link_dir),
-            unit_saved=self.journal.save_unit(self.layout.unit_file),
-            step=Step.BEGIN,
-            started=_now(),
-        )
-        entry = self._step(entry, Step.BEGIN)
+        entry = self._begin("update", target, config)
         try:
             self._install(target)
         except (ArtifactError, SourceError) as e:
@@ -182,11 +197,8 @@ class Transaction:
                 mark_skip=False,
             )
         entry = self._step(entry, Step.SWITCHED)
-        health = self._reload_and_check(entry)
+        health = self._reload_and_verify(entry)
         if health is not None and not health.ok:
-            self._restore(entry)
-            self._reload_quietly()
-            self.journal.clear()
             self._cleanup()
             message = (
                 f"{target} failed its health check ({health.message}); rolled back to "
@@ -242,7 +254,14 @@ class Transaction:
             headers=dict(self.ctx.download_headers),
         )
         try:
-            install_revision(archive, digest, self.layout.versions_dir, target)
+            linked = linked_revision(self.layout)
+            install_revision(
+                archive,
+                digest,
+                self.layout.versions_dir,
+                target,
+                linked={linked} if linked else (),
+            )
         finally:
             archive.unlink(missing_ok=True)
 
@@ -365,17 +384,7 @@ class Transaction:
             raise ShepherdError(
                 f"agent {self.layout.namespace!r} has no installed backup version to roll back to"
             )
-        entry = JournalEntry(
-            operation="rollback",
-            target=backup.dir_name,
-            previous_active=active.dir_name if active else None,
-            previous_backup=backup.dir_name,
-            links=snapshot_links(self.layout.link_dir),
-            unit_saved=self.journal.save_unit(self.layout.unit_file),
-            step=Step.BEGIN,
-            started=_now(),
-        )
-        entry = self._step(entry, Step.BEGIN)
+        entry = self._begin("rollback", backup, config)
         try:
             self._switch_to(backup)
         except (ArtifactError, ServiceError, OSError) as e:
@@ -383,11 +392,8 @@ class Transaction:
             self.journal.clear()
             raise ShepherdError(f"rollback to {backup} failed and was undone: {e}") from e
         entry = self._step(entry, Step.SWITCHED)
-        health = self._reload_and_check(entry)
+        health = self._reload_and_verify(entry)
         if health is not None and not health.ok:
-            self._restore(entry)
-            self._reload_quietly()
-            self.journal.clear()
             message = (
                 f"rollback to {backup} failed its health check ({health.message}); "
                 f"staying on {active}"

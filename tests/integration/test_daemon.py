@@ -270,19 +270,7 @@ def test_daemon_killed_mid_update_repairs_on_restart(shepherd_daemon: RunningDae
     host = shepherd_daemon.host
     layout = host.layouts["default"]
     host.publish("17.2.1", Behaviour(ready_after=30))  # health check runs until we kill it
-    journal = layout.state_dir / "journal.json"
-    request = threading.Thread(
-        target=lambda: _ignore_errors(
-            lambda: shepherd_daemon.api.post("/v1/agents/default/update", {"now": True})
-        ),
-        daemon=True,
-    )
-    request.start()
-    wait_until(
-        lambda: journal.exists() and '"reloaded"' in journal.read_text(),
-        60,
-        "the update to reach its health check",
-    )
+    journal = update_until_health_check(shepherd_daemon)
     shepherd_daemon.process.kill()
     shepherd_daemon.process.wait(10)
     assert journal.exists()
@@ -294,6 +282,24 @@ def test_daemon_killed_mid_update_repairs_on_restart(shepherd_daemon: RunningDae
     assert config is not None and str(config.status.active) == "17.1.0"
     record = History(layout.state_dir).query()[0]
     assert record.reason == "recovered-back"
+
+
+def update_until_health_check(daemon: RunningDaemon) -> Path:
+    """Start 'update now' in the background; return the journal once the agent reloaded."""
+    journal = daemon.host.layouts["default"].state_dir / "journal.json"
+    request = threading.Thread(
+        target=lambda: _ignore_errors(
+            lambda: daemon.api.post("/v1/agents/default/update", {"now": True})
+        ),
+        daemon=True,
+    )
+    request.start()
+    wait_until(
+        lambda: journal.exists() and '"reloaded"' in journal.read_text(),
+        60,
+        "the update to reach its health check",
+    )
+    return journal
 
 
 def _ignore_errors(call: Any) -> None:
@@ -396,19 +402,7 @@ def test_sigterm_during_an_update_lets_it_finish(shepherd_daemon: RunningDaemon)
     host = shepherd_daemon.host
     layout = host.layouts["default"]
     host.publish("17.2.1", Behaviour(ready_after=2))  # the health check takes a while
-    journal = layout.state_dir / "journal.json"
-    request = threading.Thread(
-        target=lambda: _ignore_errors(
-            lambda: shepherd_daemon.api.post("/v1/agents/default/update", {"now": True})
-        ),
-        daemon=True,
-    )
-    request.start()
-    wait_until(
-        lambda: journal.exists() and '"reloaded"' in journal.read_text(),
-        60,
-        "the update to reach its health check",
-    )
+    journal = update_until_health_check(shepherd_daemon)
     assert shepherd_daemon.stop(signal.SIGTERM) == 0
     assert not journal.exists()
     config = load_config(layout.update_yaml)
