@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.health import HealthCheck, HealthConfig, HealthResult, read_pid, readyz  # noqa: E402
+from engine.health import HealthCheck, HealthConfig, HealthResult, UnitStatus, read_pid, readyz  # noqa: E402
 from engine.layout import Layout  # noqa: E402
 from engine.links import linked_revision  # noqa: E402
 from engine.transaction import Transaction  # noqa: E402
@@ -130,8 +130,16 @@ class TimedHealth(HealthCheck):
 
     verdict_at = 0.0
 
-    def check(self, pid_file: Path, socket_path: Path, before: int | None) -> HealthResult:
-        result = super().check(pid_file, socket_path, before)
+    def check(
+        self,
+        pid_file: Path,
+        socket_path: Path,
+        before: int | None,
+        *,
+        service: UnitStatus | None = None,
+        unit: str | None = None,
+    ) -> HealthResult:
+        result = super().check(pid_file, socket_path, before, service=service, unit=unit)
         self.verdict_at = time.monotonic()
         return result
 
