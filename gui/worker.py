@@ -47,7 +47,9 @@ class TrackingClient(ApiClient):
 
     def __init__(self, socket_path: Path | None = None, *, timeout: float = 900.0) -> None:
         super().__init__(socket_path, timeout=timeout)
-        self._live: weakref.WeakSet[UnixHTTPConnection] = weakref.WeakSet()
+        # the sockets, not the connections: http.client drops a connection's socket once
+        # the response is under way, while the response keeps reading from it
+        self._live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -60,7 +62,8 @@ class TrackingClient(ApiClient):
             if self._closed:
                 connection.close()
                 raise DaemonUnavailable("the tray app is closing")
-            self._live.add(connection)
+            if connection.sock is not None:
+                self._live.add(connection.sock)
         return connection
 
     def close(self) -> None:
@@ -68,11 +71,9 @@ class TrackingClient(ApiClient):
         with self._lock:
             self._closed = True
             live = list(self._live)
-        for connection in live:
-            sock = connection.sock
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class ApiWorker(QObject):
