@@ -154,6 +154,11 @@ class TrayController(QObject):
     def _set_host_settings(self, host: dict[str, Any]) -> None:
         self._host_settings = host
 
+    @property
+    def host_settings(self) -> dict[str, Any]:
+        """The host settings last read (notifications.* decide what is announced)."""
+        return dict(self._host_settings)
+
     def _notify(self, notice: Notice) -> None:
         if self.tray is not None:
             icon = _LEVEL_ICON.get(notice.level, QSystemTrayIcon.MessageIcon.Information)

@@ -66,6 +66,7 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(560)
         self._worker = worker
         self._original: dict[str, str] = {}
+        self._pending = False  # secrets were sent with the last save
         self.edits: dict[str, QLineEdit] = {}
         self.errors: dict[str, QLabel] = {}
         self.secret_edits: dict[str, QLineEdit] = {}
@@ -159,6 +160,7 @@ class SettingsDialog(QDialog):
         secrets = {name: edit.text() for name, edit in self.secret_edits.items() if edit.text()}
         for edit in self.secret_edits.values():  # the value lives only in the request now
             edit.clear()
+        self._pending = bool(secrets)
         if not changes and not secrets:
             self.message.setText("nothing changed")
             return
@@ -197,12 +199,15 @@ class SettingsDialog(QDialog):
             self.refused.emit(message)
             return
         key = field_for_error(message, self.edits)
+        retype = " Secrets typed were not stored either: type them again." if self._pending else ""
         if key is not None:
             self.errors[key].setText(message)
             self.errors[key].show()
-            self.message.setText("not saved: the daemon refused a value (nothing was changed)")
+            self.message.setText(
+                "not saved: the daemon refused a value (nothing was changed)." + retype
+            )
         else:
-            self.message.setText(f"not saved: {message}")
+            self.message.setText(f"not saved: {message}.{retype}")
         self.refused.emit(message)
 
     def _save_failed(self, error: Exception) -> None:

@@ -4,6 +4,7 @@ tray host, so the fallback window is what shows; the menu's actions are the tray
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,7 @@ def tray(qtbot: QtBot, shepherd_daemon: RunningDaemon) -> Iterator[Tray]:
     finally:
         tray.worker.stop()
         tray.controller.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("shepherd-tray")]
 
 
 def wait_for_view(qtbot: QtBot, tray: Tray, predicate: Any) -> None:
@@ -284,3 +286,19 @@ def test_history_and_schedule_views_load_from_the_api(qtbot: QtBot, tray: Tray) 
     rows = schedule.rows()
     assert rows[0][:2] == ("default", "cluster")
     assert any(r[1] == "window" and "tue 02:00 for 2h (UTC)" in r[3] for r in rows)
+
+
+def test_notifications_the_admin_switched_off_stay_quiet(qtbot: QtBot, tray: Tray) -> None:
+    with qtbot.waitSignal(tray.worker.event_received, timeout=WAIT_MS):
+        tray.daemon.api.request(
+            "PATCH", "/v1/settings", body={"changes": {"notifications.on_update": "false"}}
+        )
+    qtbot.waitUntil(
+        lambda: tray.controller.host_settings.get("notifications.on_update") is False,
+        timeout=WAIT_MS,
+    )
+    events: list[dict[str, Any]] = []
+    tray.worker.event_received.connect(events.append)
+    tray.daemon.api.post("/v1/agents/default/update", {"now": True})
+    qtbot.waitUntil(lambda: any(e.get("title") == "Agent updated" for e in events), timeout=WAIT_MS)
+    assert tray.notices == []

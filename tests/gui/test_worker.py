@@ -1,0 +1,45 @@
+"""The worker without a daemon: it says so, keeps trying, and stops cleanly."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from engine.api.client import DaemonUnavailable
+from gui.tray import TrayController
+from gui.viewmodel import IconState
+from gui.worker import ApiWorker
+
+
+def tray_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("shepherd-tray")]
+
+
+def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    worker = ApiWorker(tmp_path / "absent.sock", poll_seconds=0.2, retry_seconds=0.1)
+    controller = TrayController(worker, use_tray=False)
+    assert controller.window is not None
+    qtbot.addWidget(controller.window)
+    errors: list[Exception] = []
+    try:
+        with qtbot.waitSignal(worker.daemon_down, timeout=10_000) as down:
+            worker.start()
+        assert down.args is not None and "not running" in down.args[0]
+        qtbot.waitUntil(lambda: "daemon is not answering" in controller.window.summary.text())
+        assert controller.view.state is IconState.DAEMON_DOWN
+        assert set(controller.actions) == {"status", "history", "schedule", "settings", "quit"}
+        with qtbot.waitSignal(worker.daemon_down, timeout=10_000):
+            worker.call(lambda api: api.get("/v1"), lambda _: None, errors.append)
+        qtbot.waitUntil(lambda: bool(errors))
+        assert isinstance(errors[0], DaemonUnavailable)
+    finally:
+        worker.stop()
+        controller.close()
+    assert tray_threads() == []
+    results: list[object] = []
+    worker.call(lambda api: api.get("/v1"), results.append, results.append)
+    assert results == []  # a stopped worker runs nothing
