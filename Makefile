@@ -6,11 +6,18 @@ BIN       := $(VENV)/bin
 APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
              gnome-keyring dbus dbus-x11 libsecret-tools
 
-.PHONY: help test lint typecheck unit demo apt venv clean
+# only for `make shots` (tray screenshots under Xvfb); the tests run Qt offscreen without them
+SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \
+             libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+             libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
+             libxcb-xfixes0 libxcb-sync1 libxcb-shm0
+
+.PHONY: help test lint typecheck unit demo apt venv clean shots
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
+	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
 
 apt:
 	@bash scripts/ensure-apt.sh $(APT_PKGS)
@@ -38,6 +45,10 @@ test: apt venv lint typecheck
 
 demo: apt venv
 	$(BIN)/python -m sandbox.demo
+
+shots: venv
+	@bash scripts/ensure-apt.sh $(SHOT_PKGS)
+	$(BIN)/python scripts/tray_screenshot.py --out shots $(if $(SOCKET),--socket $(SOCKET))
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

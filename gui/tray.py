@@ -102,11 +102,11 @@ class TrayController(QObject):
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
-        self._show(tray_view(agents))
+        self.show_view(tray_view(agents))
 
     @Slot(str)
     def _on_down(self, message: str) -> None:
-        self._show(daemon_down_view(message))
+        self.show_view(daemon_down_view(message))
 
     @Slot(object)
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -120,7 +120,7 @@ class TrayController(QObject):
         elif kind == "progress" and self.view.daemon_up:
             self._show_progress(event)
 
-    def _show(self, view: TrayView) -> None:
+    def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
         self._seen_view = view
         self.view = view
