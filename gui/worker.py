@@ -97,6 +97,7 @@ class ApiWorker(QObject):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._downs = 0  # times the daemon was seen gone (an int: atomic enough to compare)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shepherd-tray-call")
         self._deliver.connect(self._on_deliver)
 
@@ -158,15 +159,21 @@ class ApiWorker(QObject):
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            downs = self._downs
             try:
                 agents = self.client.get("/v1/agents")["agents"]
             except (DaemonUnavailable, ApiError) as e:
-                if not self._stop.is_set():
-                    self.daemon_down.emit(str(e))
+                self._went_down(str(e))
             else:
-                if not self._stop.is_set():
+                # an answer to a request sent before the daemon was seen going away is stale
+                if not self._stop.is_set() and downs == self._downs:
                     self.agents_changed.emit(agents)
             self._wake.wait(self._poll_seconds)
+
+    def _went_down(self, message: str) -> None:
+        if not self._stop.is_set():
+            self._downs += 1
+            self.daemon_down.emit(message)
 
     def _event_loop(self) -> None:
         while not self._stop.is_set():
@@ -180,7 +187,6 @@ class ApiWorker(QObject):
                     if event.get("type") in _REFRESH_ON:
                         self._wake.set()
             except (DaemonUnavailable, ApiError) as e:
-                if not self._stop.is_set():
-                    self.daemon_down.emit(str(e))
+                self._went_down(str(e))
             # the stream ended or never started: the daemon stopped or restarts
             self._stop.wait(self._retry_seconds)
