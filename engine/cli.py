@@ -407,7 +407,9 @@ def _run_pass(args: argparse.Namespace, path_leaf: str, body: dict[str, Any]) ->
                 printer.finish()
         results.append(result)
         outcome = result.get("outcome")
-        failed = failed or (outcome is not None and not outcome["ok"])
+        failed = failed or (
+            outcome is not None and not outcome["ok"] and outcome["reason"] != "cancelled"
+        )
         failed = failed or result["decision"]["action"] == "error"
         if not args.json:
             _print_pass(result)
@@ -423,7 +425,14 @@ def _print_pass(result: dict[str, Any]) -> None:
     print(render_decision_json(result["decision"]))
     outcome = result.get("outcome")
     if outcome is not None:
-        print(f"result:     {'ok' if outcome['ok'] else 'FAILED'}: {outcome['message']}")
+        verdict = (
+            "ok"
+            if outcome["ok"]
+            else outcome["reason"]
+            if outcome["reason"] == "cancelled"
+            else "FAILED"
+        )
+        print(f"result:     {verdict}: {outcome['message']}")
     elif result.get("dry_run"):
         print("result:     dry run, nothing changed")
 

@@ -65,7 +65,8 @@ class PassResult:
 
     @property
     def failed(self) -> bool:
-        return (self.outcome is not None and not self.outcome.ok) or (
+        tried = self.outcome is not None and not self.outcome.cancelled
+        return (tried and self.outcome is not None and not self.outcome.ok) or (
             self.decision.action is Action.ERROR
         )
 

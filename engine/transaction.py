@@ -52,6 +52,7 @@ from engine.versions import Revision
 __all__ = ["Outcome", "Transaction", "UpdateContext"]
 
 _log = logging.getLogger(__name__)
+CANCELLED = "cancelled"
 
 
 @dataclass
@@ -84,6 +85,11 @@ class Outcome:
     previous: Revision | None
     health: HealthResult | None = None
     seconds: float = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        """Nothing was tried: update.yaml changed between the decision and the lock."""
+        return self.reason == CANCELLED
 
 
 class Transaction:
@@ -162,6 +168,11 @@ class Transaction:
         started = time.monotonic()
         config = self._config()
         active = config.status.active
+        changed = _no_longer_wanted(config, target)
+        if changed is not None:  # e.g. pinned by teleport-update or an admin during the jitter
+            message = f"update to {target} cancelled: {changed}; nothing changed"
+            self._record("update", CANCELLED, CANCELLED, message, active, target, uid, 0.0)
+            return Outcome(False, CANCELLED, message, target, active)
         self._delete_old_backup(config, target)
         entry = self._begin("update", target, config)
         try:
@@ -543,6 +554,21 @@ class Transaction:
                 extra=extra or {},
             )
         )
+
+
+def _no_longer_wanted(config: UpdateConfig, target: Revision) -> str | None:
+    """What in update.yaml, read under the lock, now forbids the update (PROTOCOL §1.1
+    steps 1, 5, 8 and 9 again): it may have changed since the decision."""
+    spec, status = config.spec, config.status
+    if not spec.enabled:
+        return "updates were disabled meanwhile"
+    if spec.pinned:
+        return "the agent was pinned meanwhile"
+    if status.active == target:
+        return f"{target} is already active"
+    if status.skip is not None and status.skip.version == target.version:
+        return f"{target} was marked broken (skip) meanwhile"
+    return None
 
 
 def _now() -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import grp
 import logging
 import os
@@ -25,7 +26,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,7 @@ class AgentRuntime:
     namespace: str
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    interrupt: threading.Event = field(default_factory=threading.Event)
     task: asyncio.Task[None] | None = None
     busy: str | None = None
     last_check: datetime | None = None
@@ -109,6 +111,7 @@ class Daemon:
         self._server: asyncio.Server | None = None
         self._connections = asyncio.Semaphore(self.options.max_connections)
         self._done: asyncio.Event | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle --------------------------------------------------------------------
     @property
@@ -122,7 +125,35 @@ class Daemon:
         return self._stopping.is_set()
 
     async def run(self) -> None:
-        """Serve until ``stop()`` or SIGTERM/SIGINT."""
+        """Serve until ``stop()`` or SIGTERM/SIGINT.
+
+        Raises:
+            ShepherdError: another daemon already serves this root or this socket.
+        """
+        with self._single_instance():
+            await self._serve()
+
+    @contextlib.contextmanager
+    def _single_instance(self) -> Iterator[None]:
+        """One daemon per host root: an flock held for the daemon's life (pid inside)."""
+        lock_path = self.host.state_dir / "daemon.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise ShepherdError(
+                    f"another Shepherd daemon (pid {holder}) already manages {self.host.root}"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    async def _serve(self) -> None:
         self.load_settings()
         self._loop = asyncio.get_running_loop()
         self._bus = EventBus(self._loop)
@@ -151,6 +182,7 @@ class Daemon:
         self._stopping.set()
         for agent in self.agents.values():
             agent.wake.set()
+            agent.interrupt.set()
         if self._done is not None:
             self._done.set()
 
@@ -158,12 +190,21 @@ class Daemon:
         path = self.options.socket_path
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_socket():
-            path.unlink()  # a stale socket from a previous run; a live daemon holds the pidfile
+            if _answers(path):
+                raise ShepherdError(f"another Shepherd daemon is serving on {path}")
+            path.unlink()  # a stale socket left by a daemon that was killed
         limits = self.options.limits
 
         async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            async with self._connections:
-                await serve_connection(reader, writer, router.handle, limits)
+            task = asyncio.current_task()
+            if task is not None:
+                self._handlers.add(task)
+            try:
+                async with self._connections:
+                    await serve_connection(reader, writer, router.handle, limits)
+            finally:
+                if task is not None:
+                    self._handlers.discard(task)
 
         old_umask = os.umask(0o117)
         try:
@@ -185,17 +226,18 @@ class Daemon:
                 self.options.stop_grace_seconds,
                 ", ".join(f"{a.namespace} ({a.busy})" for a in busy),
             )
-        tasks = [a.task for a in self.agents.values() if a.task is not None]
-        _, pending = (
-            await asyncio.wait(tasks, timeout=self.options.stop_grace_seconds)
-            if tasks
-            else (set(), set())
-        )
+        self.bus.close()  # ends the event streams; requests in progress are answered
+        tasks: list[asyncio.Task[Any]] = [
+            *(a.task for a in self.agents.values() if a.task is not None),
+            *self._handlers,
+        ]
+        pending: set[asyncio.Task[Any]] = set()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.options.stop_grace_seconds)
         for task in pending:
             task.cancel()
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")
-        self.bus.close()
         with contextlib.suppress(FileNotFoundError):
             self.options.socket_path.unlink()
 
@@ -396,8 +438,17 @@ class Daemon:
 
         return report
 
-    def _sleeper(self) -> Callable[[float], bool]:
-        return lambda seconds: not self._stopping.wait(seconds)
+    def _sleeper(self, agent: AgentRuntime) -> Callable[[float], bool]:
+        """The jitter wait: cut short by a stop (then False: do not update) or by a change
+        of the agent's spec (then True: the transaction re-checks update.yaml under the
+        lock and cancels if it must)."""
+
+        def sleep(seconds: float) -> bool:
+            agent.interrupt.clear()
+            agent.interrupt.wait(seconds)
+            return not self.stopping
+
+        return sleep
 
     # ---- operations -------------------------------------------------------------------
     async def check(
@@ -422,7 +473,7 @@ class Daemon:
                     progress=self._progress_reporter(agent),
                     who=f"shepherd daemon ({trigger})",
                 )
-                runner = self.host.update_pass(ctx, sleep=self._sleeper())
+                runner = self.host.update_pass(ctx, sleep=self._sleeper(agent))
                 return runner.run(
                     forced=forced, dry_run=dry_run, uid=uid, gate=self.host.canary_gate()
                 )
@@ -444,7 +495,9 @@ class Daemon:
         if result.outcome is not None:
             agent.last_result = outcome_json(result.outcome)
             self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
-            if result.outcome.ok:
+            if result.outcome.cancelled:
+                pass  # update.yaml changed under us (pinned, disabled): nothing to report
+            elif result.outcome.ok:
                 self._notify(agent.namespace, "info", "Agent updated", result.outcome.message)
             else:
                 self._notify(agent.namespace, "error", "Update failed", result.outcome.message)
@@ -517,7 +570,13 @@ class Daemon:
             )
             return {"agent": agent.namespace, "changed": changed, **changes}
 
-        result = await self._exclusive(agent, "changing settings", work)
+        if self.stopping:
+            raise ShepherdError("the daemon is stopping; try again when it is back")
+        # Not behind the agent's operation lock: a pass waiting out its jitter must not hold
+        # a pin back. The flock orders it with a running transaction, which re-reads the
+        # spec under that lock; the interrupt ends a jitter wait early.
+        result = await asyncio.to_thread(work)
+        agent.interrupt.set()
         self.bus.publish("state", agent=agent.namespace, spec=changes)
         return result
 
@@ -556,7 +615,11 @@ class Daemon:
             )
             return {"agent": agent.namespace, "version": str(wanted), "cleared": found}
 
-        return await self._exclusive(agent, "changing settings", work)
+        if self.stopping:
+            raise ShepherdError("the daemon is stopping; try again when it is back")
+        result = await asyncio.to_thread(work)
+        agent.interrupt.set()
+        return result
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         name = validate_namespace(namespace)
@@ -672,6 +735,16 @@ def _health(pid_file: Path, debug_socket: Path) -> dict[str, Any]:
         except OSError:
             ready = False
     return {"running": pid is not None, "pid": pid, "ready": ready}
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def _set_socket_group(path: Path, group: str) -> None:

@@ -409,3 +409,40 @@ def test_sigterm_during_an_update_lets_it_finish(shepherd_daemon: RunningDaemon)
     assert config is not None and str(config.status.active) == "17.2.1"
     assert running(host) == "17.2.1"
     assert "waiting up to" in shepherd_daemon.log_text()
+
+
+def test_pin_during_the_jitter_answers_at_once_and_cancels_the_update(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    shepherd_daemon.cluster.set_group("default", in_window=True, jitter=600)
+    results: list[dict[str, Any]] = []
+    checking = threading.Thread(
+        target=lambda: results.append(shepherd_daemon.api.post("/v1/agents/default/check")),
+        daemon=True,
+    )
+    checking.start()
+    wait_until(
+        lambda: shepherd_daemon.api.get("/v1/agents/default")["busy"] == "checking",
+        30,
+        "the pass to wait out its jitter",
+    )
+    pinned = shepherd_daemon.cli("pin")
+    assert pinned.returncode == 0, pinned.stderr
+    checking.join(60)
+    assert results and results[0]["outcome"]["reason"] == "cancelled"
+    assert "pinned meanwhile" in results[0]["outcome"]["message"]
+    assert running(shepherd_daemon.host) == "17.1.0"
+
+
+def test_a_second_daemon_refuses_to_start(shepherd_daemon: RunningDaemon) -> None:
+    second = subprocess.run(
+        shepherd_daemon.argv, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert second.returncode == 1
+    assert "another Shepherd daemon" in second.stderr and "already manages" in second.stderr
+    argv = list(shepherd_daemon.argv)
+    argv[argv.index("--root") + 1] = str(shepherd_daemon.host.root.parent / "other-root")
+    other = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert other.returncode == 1
+    assert f"serving on {shepherd_daemon.socket}" in other.stderr
+    assert shepherd_daemon.cli("status").returncode == 0  # the first still serves

@@ -4,6 +4,7 @@ versions, supervisord runs the agents; the policy's answer is carried out for re
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,7 +47,7 @@ def make_pass(
     namespace: str = "default",
     *,
     now: datetime = NOW,
-    sleep: Sleeps | None = None,
+    sleep: Callable[[float], bool] | None = None,
     shepherd: LocalSettings | None = None,
 ) -> UpdatePass:
     return UpdatePass(
@@ -253,3 +254,25 @@ def test_the_others_follow_the_canary_after_the_soak(
         result = make_pass(sandbox_host, namespace, now=later).run(gate=gate)
         assert result.outcome is not None and result.outcome.ok, result.decision.message
         assert running(sandbox_host, namespace) == "17.2.1"
+
+
+def test_a_pin_during_the_jitter_cancels_the_update_under_the_lock(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    layout = sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    cluster.set_group("default", jitter=600)
+
+    def pin_while_waiting(seconds: float) -> bool:
+        config = load_config(layout.update_yaml)
+        assert config is not None
+        save_config(layout.update_yaml, config.with_spec(pinned=True))  # as teleport-update pin
+        return True
+
+    result = make_pass(sandbox_host, sleep=pin_while_waiting).run()
+    assert result.decision.reason is Reason.UPDATE_IN_WINDOW
+    assert result.outcome is not None and result.outcome.cancelled
+    assert "pinned meanwhile" in result.outcome.message
+    assert not result.failed
+    assert running(sandbox_host, "default") == "17.1.0"
+    assert not (layout.versions_dir / "17.2.1").exists()
