@@ -35,6 +35,8 @@ class AgentState:
     bad: dict[str, BadRevision] = field(default_factory=dict)  # revision dir name -> why
     unhealthy_marked: bool = False
     last_failure: str = ""
+    active_since: str = ""  # when the active revision was switched to (ISO 8601, UTC)
+    active_revision: str = ""  # ... which revision that was (dir name)
 
     def bad_revisions(self) -> frozenset[Revision]:
         found = set()
@@ -48,6 +50,19 @@ class AgentState:
     def mark_bad(self, revision: Revision, reason: str, uid: int | None) -> AgentState:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         return replace(self, bad={**self.bad, revision.dir_name: BadRevision(reason, uid, stamp)})
+
+    def activated(self, revision: Revision, at: datetime | None = None) -> AgentState:
+        stamp = (at or datetime.now(UTC)).isoformat()
+        return replace(self, active_since=stamp, active_revision=revision.dir_name)
+
+    def active_since_for(self, revision: Revision | None) -> datetime | None:
+        """When ``revision`` became active here, if Shepherd switched to it."""
+        if revision is None or self.active_revision != revision.dir_name:
+            return None
+        try:
+            return datetime.fromisoformat(self.active_since)
+        except ValueError:
+            return None
 
     def clear_bad(self, revision: Revision) -> AgentState:
         return replace(self, bad={k: v for k, v in self.bad.items() if k != revision.dir_name})
@@ -72,6 +87,8 @@ def load_agent_state(state_dir: Path) -> AgentState:
         bad=bad,
         unhealthy_marked=bool(data.get("unhealthy_marked", False)),
         last_failure=str(data.get("last_failure", "")),
+        active_since=str(data.get("active_since", "")),
+        active_revision=str(data.get("active_revision", "")),
     )
 
 

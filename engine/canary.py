@@ -42,11 +42,13 @@ def canary_status(layout: Layout) -> CanaryStatus:
     if config is None:
         return CanaryStatus(layout.namespace, None, frozenset(), None, False, "not managed")
     status = config.status
-    failed = set(load_agent_state(layout.state_dir).bad_revisions())
+    state = load_agent_state(layout.state_dir)
+    failed = set(state.bad_revisions())
     if status.skip is not None:
         failed.add(status.skip)
     last = status.last_update
-    updated_at = (
+    # Shepherd's own record first: a later failed attempt overwrites last_update.
+    updated_at = state.active_since_for(status.active) or (
         last.time if last is not None and last.success and last.target == status.active else None
     )
     held = "disabled" if not config.spec.enabled else "pinned" if config.spec.pinned else ""

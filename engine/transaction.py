@@ -325,6 +325,7 @@ class Transaction:
 
     def _commit_update(self, config: UpdateConfig, target: Revision) -> None:
         fresh = self._config()
+        now = datetime.now(UTC)
         active = fresh.status.active
         skip = fresh.status.skip if fresh.status.skip != target else None
         save_config(
@@ -333,9 +334,11 @@ class Transaction:
                 active=target,
                 backup=active if active != target else fresh.status.backup,
                 skip=skip,
-                last_update=LastUpdate(True, datetime.now(UTC), target),
+                last_update=LastUpdate(True, now, target),
             ),
         )
+        state = load_agent_state(self.layout.state_dir)
+        save_agent_state(self.layout.state_dir, state.activated(target, now))
 
     def _failed(
         self,
@@ -428,9 +431,10 @@ class Transaction:
             self.layout.update_yaml,
             config.with_status(active=backup, backup=active),
         )
+        state = load_agent_state(self.layout.state_dir).activated(backup)
         if active is not None:
-            state = load_agent_state(self.layout.state_dir)
-            save_agent_state(self.layout.state_dir, state.mark_bad(active, reason, uid))
+            state = state.mark_bad(active, reason, uid)
+        save_agent_state(self.layout.state_dir, state)
 
     # ---- recovery ---------------------------------------------------------------------
     def _recover_locked(self) -> Outcome | None:

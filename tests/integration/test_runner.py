@@ -276,3 +276,24 @@ def test_a_pin_during_the_jitter_cancels_the_update_under_the_lock(
     assert not result.failed
     assert running(sandbox_host, "default") == "17.1.0"
     assert not (layout.versions_dir / "17.2.1").exists()
+
+
+def test_a_canary_keeps_its_soak_after_failing_a_later_version(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    gate = three_agents(sandbox_host, cluster)
+    sandbox_host.publish("17.2.1")
+    canary = make_pass(sandbox_host, "staging").run(gate=gate)
+    assert canary.outcome is not None and canary.outcome.ok
+    updated = datetime.now(UTC)
+
+    sandbox_host.publish("17.2.2", Behaviour(crash_at_start=True))
+    cluster.set_group("default", version="17.2.2")
+    failed = make_pass(sandbox_host, "staging").run(gate=gate)
+    assert failed.outcome is not None and not failed.outcome.ok
+
+    cluster.set_group("default", version="17.2.1")  # the cluster goes back
+    soon = updated + timedelta(minutes=10)
+    soaking = make_pass(sandbox_host, "prod-a", now=soon).run(gate=gate)
+    assert soaking.decision.reason is Reason.CANARY_SOAKING, soaking.decision.message
+    assert running(sandbox_host, "prod-a") == "17.1.0"
