@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT if isinstance(e, ValueError) else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. 'shepherd status | head'
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return result
 
 
@@ -588,7 +591,8 @@ def _agents_list(args: argparse.Namespace) -> int:
 
 def _agents_add(args: argparse.Namespace) -> int:
     result = _api(args).post("/v1/agents", {"agent": args.agent})
-    print(f"now managing {result['agent']} (active {result['active'] or 'unknown'})")
+    already = "already managed" if result.get("already") else "now managing"
+    print(f"{already}: {result['agent']} (active {result['active'] or 'unknown'})")
     for line in result["problems"] + result["notes"]:
         print(f"  note: {line}")
     return EXIT_OK

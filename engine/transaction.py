@@ -395,9 +395,21 @@ class Transaction:
         config = self._config()
         active, backup = config.status.active, config.status.backup
         if backup is None or installed_checksum(self.layout.versions_dir, backup) is None:
-            raise ShepherdError(
+            message = (
                 f"agent {self.layout.namespace!r} has no installed backup version to roll back to"
+                + (f" ({backup} was removed to make room for an update)" if backup else "")
             )
+            self._record("rollback", "failed", "no-backup", message, active, backup, uid, 0.0)
+            raise ShepherdError(message)
+        if backup in load_agent_state(self.layout.state_dir).bad_revisions():
+            message = (
+                f"the backup {backup} of agent {self.layout.namespace!r} is remembered as bad; "
+                f"clear it first ('shepherd clear-bad {self.layout.namespace} {backup.version}')"
+            )
+            self._record(
+                "rollback", "failed", "backup-marked-bad", message, active, backup, uid, 0.0
+            )
+            raise ShepherdError(message)
         entry = self._begin("rollback", backup, config)
         try:
             self._switch_to(backup)
@@ -468,6 +480,7 @@ class Transaction:
             self._restore(entry)
             health = self._reload_restored()
         self.journal.clear()
+        self._cleanup()  # the target never became active: only active and backup stay
         message = (
             f"an interrupted {entry.operation} to {target} (stopped after step "
             f"'{entry.step}') was rolled back; {previous or 'the previous state'} stays"

@@ -628,6 +628,14 @@ class Daemon:
             raise StateError(
                 f"cannot adopt agent {name!r}: " + "; ".join(report.problems or ("not found",))
             )
+        if name in self.agents:
+            return {
+                "agent": name,
+                "active": str(report.active) if report.active else None,
+                "problems": list(report.problems),
+                "notes": list(report.notes),
+                "already": True,
+            }
         self.managed.add(name)
         self._start_agent(name)
         History(self.host.layout(name).state_dir).record(
@@ -684,13 +692,36 @@ class Daemon:
         state = load_agent_state(layout.state_dir)
         spec = config.spec if config else None
         status = config.status if config else None
+        settings = self.host.settings
+        proxy = settings.get(f"agents.{agent.namespace}.proxy") or (spec.proxy if spec else None)
+        group = settings.get(f"agents.{agent.namespace}.group") or (
+            (spec.group or "default") if spec else None
+        )
+        for name in self.host.canary_order:
+            if name not in self.agents:
+                problems.append(
+                    f"canary.order names {name!r}, which is not a managed agent: the other "
+                    "agents wait for it forever"
+                )
+        for name, ours in (("proxy", proxy), ("group", group)):
+            theirs = getattr(spec, name, "") if spec else ""
+            if (
+                spec
+                and settings.is_set(f"agents.{agent.namespace}.{name}")
+                and theirs
+                and (theirs != ours)
+            ):
+                problems.append(
+                    f"Shepherd's settings use {name} {ours!r} but update.yaml says {theirs!r}: "
+                    "teleport-update on this host would use that one"
+                )
         last = status.last_update if status else None
         return {
             "agent": agent.namespace,
             "enabled": spec.enabled if spec else None,
             "pinned": spec.pinned if spec else None,
-            "proxy": spec.proxy if spec else None,
-            "group": (spec.group or "default") if spec else None,
+            "proxy": proxy,
+            "group": group,
             "active": revision_json(status.active if status else None),
             "backup": revision_json(status.backup if status else None),
             "backup_installed": bool(

@@ -172,7 +172,10 @@ async def _read_request(reader: asyncio.StreamReader, peer: PeerCred, limits: Li
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise HttpError(400, f"malformed header line {line[:100]!r}")
-        headers[name.lower()] = value.strip()
+        key = name.lower()
+        if key in headers and key in ("content-length", "host", "transfer-encoding"):
+            raise HttpError(400, f"the {name} header appears more than once")
+        headers[key] = value.strip()
     if "transfer-encoding" in headers:
         raise HttpError(411, "chunked request bodies are not accepted; send Content-Length")
     length_text = headers.get("content-length", "0")

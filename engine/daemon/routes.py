@@ -13,6 +13,7 @@ import pwd
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.api.schema import decision_json, outcome_json
@@ -218,11 +219,12 @@ class Router:
         limit = _int(query, "limit", 100, 1, _MAX_PAGE)
         offset = _int(query, "offset", 0, 0, 1 << 31)
         records = []
+        since = _since(query.get("since"))
         for history in self.daemon.history(params.get("agent")):
             records += history.query(
                 event=query.get("event") or None,
                 outcome=query.get("outcome") or None,
-                since=query.get("since") or None,
+                since=since,
                 limit=offset + limit,
             )
         records.sort(key=lambda r: r.time, reverse=True)
@@ -294,6 +296,21 @@ def _changes(body: dict[str, Any]) -> dict[str, str | None]:
                 "line) or null for the default",
             )
     return changes
+
+
+def _since(text: str | None) -> str | None:
+    """An ISO 8601 time as the history stores it (UTC, seconds); 400 naming a bad one."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise HttpError(
+            400, f"query parameter 'since' {text[:40]!r} is not an ISO 8601 time"
+        ) from e
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _flag(query: dict[str, str], name: str) -> bool:

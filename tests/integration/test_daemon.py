@@ -108,6 +108,9 @@ def test_rollback_pin_and_clear_bad(shepherd_daemon: RunningDaemon) -> None:
     assert again["decision"]["reason"] == "target-marked-bad"
     assert running(host) == "17.1.0"
 
+    back_to_bad = shepherd_daemon.cli("rollback")  # the backup is now the bad 17.2.1
+    assert back_to_bad.returncode == 1 and "remembered as bad" in back_to_bad.stderr
+    assert History(host.layouts["default"].state_dir).query()[0].reason == "backup-marked-bad"
     assert shepherd_daemon.cli("pin").returncode == 0
     config = load_config(host.layouts["default"].update_yaml)
     assert config is not None and config.spec.pinned
@@ -118,7 +121,7 @@ def test_rollback_pin_and_clear_bad(shepherd_daemon: RunningDaemon) -> None:
     assert shepherd_daemon.cli("update", "--now").returncode == 0
     assert running(host) == "17.2.1"
     events = [r.event for r in History(host.layouts["default"].state_dir).query()]
-    assert events[:5] == ["update", "settings", "clear-bad", "settings", "rollback"]
+    assert events[:6] == ["update", "settings", "clear-bad", "settings", "rollback", "rollback"]
 
 
 def test_a_failed_update_exits_1_and_says_it_rolled_back(
@@ -167,6 +170,14 @@ def test_hostile_requests_get_4xx_and_others_are_still_served(
         assert status == 431
         status, _ = raw_request(path, b"DELETE /v1/history HTTP/1.1\r\n\r\n")
         assert status == 405
+        status, answer = raw_request(path, b"GET /v1/history?since=yesterday HTTP/1.1\r\n\r\n")
+        assert status == 400 and "'yesterday'" in answer["error"]["message"]
+        status, _ = raw_request(
+            path,
+            b"POST /v1/agents/default/pin HTTP/1.1\r\nContent-Length: 2\r\n"
+            b"Content-Length: 30\r\n\r\n{}",
+        )
+        assert status == 400
         # the slow client has not finished its request, and others were served meanwhile
         assert shepherd_daemon.api.get("/v1")["agents"] == ["default"]
     finally:
@@ -317,7 +328,9 @@ def test_agents_add_and_remove(sandbox_host: SandboxHost, cluster: Any) -> None:
         assert daemon.cli("agents", "list").stdout.split() == ["default"]
         added = daemon.cli("agents", "add", "staging")
         assert added.returncode == 0, added.stderr
-        assert "now managing staging (active 17.1.0)" in added.stdout
+        assert "now managing: staging (active 17.1.0)" in added.stdout
+        again = daemon.cli("agents", "add", "staging")
+        assert "already managed: staging" in again.stdout
         assert daemon.cli("agents", "list").stdout.split() == ["default", "staging"]
         missing = daemon.cli("agents", "add", "nothing-here")
         assert missing.returncode == 1

@@ -73,6 +73,14 @@ def test_bad_settings_are_refused_naming_the_value_and_change_nothing(
         assert path.read_bytes() == before  # all or nothing: 3h was not written either
     assert daemon.cli("settings", "get", "canary.soak").stdout.strip() == "2h"
 
+    ca = f"network.ca_bundle={daemon.host.ca.ca_path}"
+    assert daemon.cli("settings", "set", "agents.default.group=staging", ca).returncode == 0
+    agent = json.loads(daemon.cli("status", "default", "--json").stdout)
+    assert agent["group"] == "staging"  # what Shepherd really sends, not update.yaml's
+    daemon.cli("check")
+    finds = [r for r in daemon.cluster.requests() if r.path == "/webapi/find"]
+    assert finds[-1].query["group"] == "staging"
+
     path.write_text(path.read_text() + "\n[policy]\npoll_interval = 'often'\n")  # a hand edit
     status = daemon.cli("status")
     assert status.returncode == 0
