@@ -12,12 +12,17 @@ SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0
              libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
              libxcb-xfixes0 libxcb-sync1 libxcb-shm0
 
-.PHONY: help test lint typecheck unit demo apt venv clean shots
+# only for `make deb`: lintian checks the package (dpkg-deb itself comes with dpkg)
+DEB_PKGS  := dpkg-dev lintian
+
+.PHONY: help test lint typecheck unit demo apt venv clean shots build deb pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
+	@echo "make build  - PyInstaller: dist/agent-shepherd/ with shepherd and shepherd-tray"
+	@echo "make deb    - make build, then dist/agent-shepherd_<version>_<arch>.deb, checked by lintian"
 
 apt:
 	@bash scripts/ensure-apt.sh $(APT_PKGS)
@@ -32,7 +37,7 @@ venv: $(BIN)/.installed
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check engine sandbox tests bench gui
+	$(BIN)/ruff format --check engine sandbox tests bench gui installer
 
 typecheck: venv
 	$(BIN)/mypy
@@ -49,6 +54,18 @@ demo: apt venv
 shots: venv
 	@bash scripts/ensure-apt.sh $(SHOT_PKGS)
 	$(BIN)/python scripts/tray_screenshot.py --out shots $(if $(SOCKET),--socket $(SOCKET))
+
+# PyInstaller is in the dev extra; installed here too for a venv made before it was
+pyinstaller: venv
+	@$(BIN)/python -c 'import PyInstaller' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet 'pyinstaller>=6.10'
+
+build: pyinstaller
+	$(BIN)/python -m installer.build freeze
+
+deb: pyinstaller
+	@bash scripts/ensure-apt.sh $(DEB_PKGS)
+	$(BIN)/python -m installer.build deb --lintian
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
