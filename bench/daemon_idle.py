@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO))
 from engine.api.client import ApiClient, DaemonUnavailable  # noqa: E402
 from sandbox.certs import SandboxCA  # noqa: E402
 from sandbox.emulator import ClusterEmulator  # noqa: E402
+from sandbox.hostlayout import lay_out_teleport_update_host  # noqa: E402
 from sandbox.ports import wait_until  # noqa: E402
 from sandbox.supervisor import Supervisor  # noqa: E402
-from tests.fixtures.hostroot import lay_out_teleport_update_host  # noqa: E402
 
 BASELINE = "import asyncio, httpx\nasyncio.run(asyncio.sleep(3600))\n"
 TICKS = os.sysconf("SC_CLK_TCK")

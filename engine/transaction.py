@@ -284,16 +284,19 @@ class Transaction:
         copy_unit(unit_source(version_dir), self.layout)
         self.ctx.service.daemon_reload()
 
-    def _reload_and_check(self, entry: JournalEntry) -> HealthResult | None:
-        """Reload; health-check unless the agent was not running (then None)."""
+    def _reload_and_check(self, entry: JournalEntry | None) -> HealthResult | None:
+        """Reload; health-check unless the agent was not running (then None). With a
+        journal ``entry``, the RELOADED step is journaled once the reload was sent."""
         before = read_pid(self.layout.pid_file)
         try:
             outcome = self.ctx.service.reload(self.layout.unit_name)
         except ServiceError as e:
+            _log.error("reloading %s failed: %s", self.layout.unit_name, e)
             return HealthResult(False, "reload-failed", str(e), None, 0.0)
         if outcome.warning:
             _log.warning("%s", outcome.warning)
-        self._step(entry, Step.RELOADED)
+        if entry is not None:
+            self._step(entry, Step.RELOADED)
         if outcome.result is Reload.NOT_RUNNING:
             return None
         return self.ctx.health.check(
@@ -495,21 +498,7 @@ class Transaction:
     def _reload_restored(self) -> HealthResult | None:
         """Reload the restored version and wait until it is healthy, so that the caller (the
         next update, right after) never reloads an agent that is still re-executing."""
-        before = read_pid(self.layout.pid_file)
-        try:
-            outcome = self.ctx.service.reload(self.layout.unit_name)
-        except ServiceError as e:
-            _log.error("reloading the previous version failed: %s", e)
-            return HealthResult(False, "reload-failed", str(e), None, 0.0)
-        if outcome.result is Reload.NOT_RUNNING:
-            return None
-        return self.ctx.health.check(
-            self.layout.pid_file,
-            self.layout.debug_socket,
-            before,
-            service=self.ctx.service,
-            unit=self.layout.unit_name,
-        )
+        return self._reload_and_check(None)
 
     def _remove_leftovers(self) -> None:
         """Delete what a kill -9 left half-written or half-deleted: verified archives that

@@ -26,10 +26,11 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from sandbox.agentbuild import Behaviour, build_artifact, write_agent_config
+from sandbox.agentbuild import Behaviour, build_artifact
 from sandbox.cdn import Cdn
 from sandbox.certs import SandboxCA
 from sandbox.emulator import ClusterEmulator
+from sandbox.hostlayout import lay_out_teleport_update_host
 from sandbox.ports import wait_until
 from sandbox.supervisor import Supervisor
 
@@ -92,40 +93,9 @@ class Demo:
         return 1 if self.failures else 0
 
     def _lay_out_host(self, proxy: str, supervisor: Supervisor) -> None:
-        from engine.install import install_revision  # noqa: PLC0415 - the demo plays teleport-update
-        from engine.layout import Layout  # noqa: PLC0415
-        from engine.links import copy_unit, switch_links, unit_source  # noqa: PLC0415
-        from engine.state import (  # noqa: PLC0415
-            LastUpdate,
-            UpdateConfig,
-            UpdateSpec,
-            UpdateStatus,
-            save_config,
-        )
-        from engine.versions import Revision  # noqa: PLC0415
-
-        layout = Layout(self.root, "default")
-        artifacts = self.work / "installed-artifacts"
-        for version in ("17.0.5", "17.1.0"):
-            artifact = build_artifact(artifacts, version)
-            install_revision(
-                artifact.path, artifact.sha256, layout.versions_dir, Revision.of(version)
-            )
-        active = Revision.of("17.1.0")
-        switch_links(layout.version_dir(active) / "bin", layout.link_dir)
-        copy_unit(unit_source(layout.version_dir(active)), layout)
-        write_agent_config(layout.agent_config, layout.data_dir, proxy=proxy)
-        save_config(
-            layout.update_yaml,
-            UpdateConfig(
-                spec=UpdateSpec(proxy=proxy, path=str(layout.link_dir), enabled=True),
-                status=UpdateStatus(
-                    last_update=LastUpdate(True, None, active),
-                    active=active,
-                    backup=Revision.of("17.0.5"),
-                ),
-            ),
-        )
+        layout = lay_out_teleport_update_host(
+            self.root, self.work / "installed-artifacts", proxy=proxy
+        )  # 17.1.0 active, 17.0.5 backup, as teleport-update leaves a host
         supervisor.add_program(
             layout.unit_name,
             [str(layout.link_dir / "teleport"), "start", "--config", str(layout.agent_config),
