@@ -455,6 +455,11 @@ def _update_local(args: argparse.Namespace) -> int:
     names = [args.agent] if args.agent else ManagedAgents(host).names()
     if not names:
         raise ShepherdError(f"no agents under {host.root} (no opt/teleport/*/update.yaml)")
+    for name in names:
+        if not host.layout(name).update_yaml.is_file():
+            raise InvalidInput(
+                f"no agent {name!r} on this host: {host.layout(name).update_yaml} does not exist"
+            )
     failed = False
     results = []
     with host.client() as client:

@@ -459,3 +459,13 @@ def test_a_second_daemon_refuses_to_start(shepherd_daemon: RunningDaemon) -> Non
     assert other.returncode == 1
     assert f"serving on {shepherd_daemon.socket}" in other.stderr
     assert shepherd_daemon.cli("status").returncode == 0  # the first still serves
+
+
+def test_update_local_names_an_unknown_agent(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "update", "--local", "nosuch", "--root",
+         str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "no agent 'nosuch'" in done.stderr
