@@ -162,7 +162,9 @@ class Demo:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.demo", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--workdir", type=Path, help="use this directory (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the directory afterwards")
     args = parser.parse_args()

@@ -387,7 +387,9 @@ class _ControlHandler(_Handler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the Teleport cluster emulator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.emulator", description="Run the Teleport cluster emulator."
+    )
     parser.add_argument("--cert", type=Path, required=True, help="server certificate (PEM)")
     parser.add_argument("--key", type=Path, required=True, help="server key (PEM)")
     parser.add_argument("--port", type=int, default=0, help="HTTPS port (default: a free one)")

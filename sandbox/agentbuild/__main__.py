@@ -9,7 +9,9 @@ from sandbox.agentbuild import Behaviour, build_artifact
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Build a sandbox agent artifact.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.agentbuild", description="Build a sandbox agent artifact."
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--version", required=True, help="version without 'v', e.g. 17.2.1")
     parser.add_argument("--edition", choices=["community", "ent"], default="community")
