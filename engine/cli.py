@@ -559,7 +559,8 @@ def _history(args: argparse.Namespace) -> int:
             writer.writerow({**record, "extra": json.dumps(record.get("extra") or {})})
     else:
         if not records:
-            print("No history yet.")
+            filtered = args.agent or args.event or args.offset
+            print("No matching history." if filtered else "No history yet.")
         for r in records:
             versions = " -> ".join(filter(None, [r.get("from_revision"), r.get("to_revision")]))
             who = f" uid {r['uid']}" if r.get("uid") is not None else ""

@@ -277,7 +277,7 @@ def _decide_v2(
         Action.UPDATE,
         Reason.UPDATE_IN_WINDOW,
         f"The cluster's window for group {group!r} is open: updating to {target} "
-        f"after a random delay of {delay.total_seconds():.0f} s "
+        f"after a random delay of {int(delay.total_seconds())} s "
         f"(jitter up to {auto.jitter_seconds} s).",
         target=target,
         delay=delay,

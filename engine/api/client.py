@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from engine.errors import ShepherdError
+from engine.layout import validate_namespace
 from engine.unixhttp import UnixHTTPConnection
 
 __all__ = ["DEFAULT_SOCKET", "ApiClient", "ApiError", "DaemonUnavailable", "default_socket"]
@@ -45,7 +46,8 @@ class ApiError(ShepherdError):
 
 
 def agent_path(agent: str, *rest: str) -> str:
-    return "/".join(["/v1/agents", quote(agent, safe=""), *rest])
+    """``/v1/agents/<agent>/...``; raises InvalidInput naming a malformed agent name."""
+    return "/".join(["/v1/agents", quote(validate_namespace(agent), safe=""), *rest])
 
 
 class ApiClient:
