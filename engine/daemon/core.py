@@ -291,6 +291,9 @@ class Daemon:
                 1.0,
                 self._poll_interval().total_seconds() + self.rng.uniform(-spread, spread),
             )
+            wanted = agent.decision.next_check if agent.decision is not None else None
+            if wanted is not None:  # a window opens or a soak ends before the next poll
+                delay = max(1.0, min(delay, (wanted - datetime.now(UTC)).total_seconds() + 1))
 
     def _poll_interval(self) -> timedelta:
         return self.options.poll_interval or self.host.poll_interval

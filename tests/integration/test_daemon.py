@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ import pytest
 
 from engine.api.client import ApiError
 from engine.history import History
+from engine.settings import SettingsFile
 from engine.state import load_config
+from engine.transaction import Transaction
+from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.ports import wait_until
 from tests.fixtures.daemon import RunningDaemon, spawn, start_daemon
@@ -469,3 +473,36 @@ def test_update_local_names_an_unknown_agent(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "no agent 'nosuch'" in done.stderr
+
+
+def test_the_poll_loop_wakes_when_the_canary_soak_ends(
+    sandbox_host: SandboxHost, cluster: Any
+) -> None:
+    cluster.set_group("default", in_window=True)
+    for namespace in ("staging", "prod"):
+        sandbox_host.add_agent(namespace, proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    SettingsFile(sandbox_host.root).update({"canary.order": "staging", "canary.soak": "6s"})
+    assert Transaction(sandbox_host.context("staging")).update(Revision.of("17.2.1")).ok
+    canary = load_config(sandbox_host.layouts["staging"].update_yaml)
+    assert canary is not None and canary.status.last_update is not None
+    assert canary.status.last_update.time is not None
+    soaked_at = canary.status.last_update.time + timedelta(seconds=6)
+
+    # polls only every hour; the first pass (after 1 s) finds the canary soaking
+    daemon = start_daemon(sandbox_host, cluster, "--first-check", "1")
+    try:
+        prod = sandbox_host.layouts["prod"]
+
+        def prod_updated() -> bool:
+            config = load_config(prod.update_yaml)
+            return config is not None and str(config.status.active) == "17.2.1"
+
+        wait_until(prod_updated, 60, "the prod agent to follow the canary after its soak")
+        config = load_config(prod.update_yaml)
+        assert config is not None and config.status.last_update is not None
+        assert config.status.last_update.time is not None
+        assert config.status.last_update.time >= soaked_at
+        assert running(sandbox_host, "prod") == "17.2.1"
+    finally:
+        daemon.stop()
