@@ -466,10 +466,16 @@ def _update_local(args: argparse.Namespace) -> int:
         for name in names:
             printer = _LocalProgress()
             ctx = host.context(name, client, progress=printer.draw, who="shepherd update --local")
-            result = host.update_pass(ctx).run(
-                forced=args.now, dry_run=args.dry_run, uid=os.getuid(), gate=host.canary_gate()
-            )
-            printer.finish()
+            try:
+                result = host.update_pass(ctx).run(
+                    forced=args.now, dry_run=args.dry_run, uid=os.getuid(), gate=host.canary_gate()
+                )
+            except ShepherdError as e:  # one agent's trouble never stops the others
+                print(f"[{name}]\nerror:      {e}", file=sys.stderr)
+                failed = True
+                continue
+            finally:
+                printer.finish()
             data = {
                 "agent": name,
                 "decision": decision_json(result.decision),

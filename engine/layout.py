@@ -48,7 +48,7 @@ def validate_namespace(name: str | None) -> str:
     """The namespace name, ``default`` for empty; raises InvalidInput naming a bad one."""
     if not name:
         return DEFAULT_NAMESPACE
-    if not _NAMESPACE.match(name):
+    if not _NAMESPACE.fullmatch(name):
         raise InvalidInput(f"invalid agent namespace {name!r}: use letters, digits and '-' only")
     if name in RESERVED:
         raise InvalidInput(f"agent namespace {name!r} is reserved")

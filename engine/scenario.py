@@ -101,6 +101,8 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise InvalidScenario(f"{source}: not valid YAML or JSON: {e}") from e
+    except ValueError as e:  # YAML's own timestamps, e.g. 2026-02-30
+        raise InvalidScenario(f"{source}: a date or time is impossible: {e}") from e
     top = _mapping(data, "scenario", source)
     _check_keys(top, _TOP_KEYS, "scenario", source)
     try:
@@ -197,6 +199,7 @@ def _revision(value: Any, key: str, source: str) -> Revision | None:
         if isinstance(value, str):
             return Revision.parse_dir_name(value)
         data = _mapping(value, key, source)
+        _check_keys(data, {"version", "flags"}, key, source)
         flags = data.get("flags") or []
         if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
             raise InvalidScenario(f"{source}: '{key}.flags' must be a list of names, got {flags!r}")

@@ -140,6 +140,9 @@ class ClusterWindow:
         return windows
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
 @dataclass(frozen=True)
 class ExportedSchedule:
     """The schedule an agent exports to ``/etc/teleport-upgrade.d/schedule``."""
@@ -159,7 +162,7 @@ class ExportedSchedule:
             if not line or line.startswith("#"):
                 continue
             parts = line.split()
-            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            if len(parts) != 2 or not all(_ASCII_DIGITS.fullmatch(p) for p in parts):
                 raise InvalidSchedule(
                     f"schedule line {number} {raw!r}: expected '<start_unix> <stop_unix>'"
                 )

@@ -95,10 +95,10 @@ class Version:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self._precedence() == other._precedence() and self.build == other.build
+        return self._precedence() == other._precedence()  # build metadata has no precedence
 
     def __hash__(self) -> int:
-        return hash((self._precedence(), self.build))
+        return hash(self._precedence())
 
 
 class Flag(StrEnum):
@@ -148,6 +148,8 @@ class Revision:
         Raises:
             InvalidRevision: anything else, naming the bad name.
         """
+        if name != name.strip() or not name:
+            raise InvalidRevision(f"invalid revision {name!r}: surrounding whitespace")
         parts = name.split("_")
         suffixes = parts[1:]
         allowed = [[], ["ent"], ["ent", "fips"]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from engine.errors import SourceError
+from engine.errors import InvalidInput, SourceError
 from engine.policy import ClusterView
 from engine.sources.channel import DEFAULT_CHANNEL, ChannelClient
 from engine.sources.find import find
@@ -28,7 +28,7 @@ def ask_cluster(
     """Ask ``/webapi/find``; when it has no ``auto_update`` block, read the v1 channel."""
     try:
         answer = find(client, proxy_address, group=group, update_id=update_id)
-    except SourceError as e:
+    except (SourceError, InvalidInput) as e:  # InvalidInput: a bad proxy/group in update.yaml
         return ClusterView(failure=str(e))
     if answer.auto_update is not None:
         return ClusterView(find=answer)

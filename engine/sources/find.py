@@ -47,7 +47,7 @@ def validate_proxy_address(address: str) -> str:
 
 def find_url(proxy_address: str, group: str | None, update_id: str | None) -> str:
     query = {"group": group or DEFAULT_GROUP}
-    if group is not None and not _GROUP.match(group):
+    if group and not _GROUP.fullmatch(group):
         raise InvalidInput(f"invalid update group {group!r}: letters, digits, '.', '_' and '-'")
     if update_id:
         query["update_id"] = update_id

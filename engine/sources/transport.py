@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "get_bounded",
     "make_client",
     "open_stream",
+    "proxy_for",
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -106,7 +108,7 @@ def make_client(config: TransportConfig) -> httpx.Client:
     Raises:
         InvalidInput: the CA bundle or proxy URL is unusable (named).
     """
-    return httpx.Client(
+    client = httpx.Client(
         verify=_ssl_context(config),
         proxy=_proxy(config),
         trust_env=config.trust_env and not config.proxy_url,
@@ -114,6 +116,26 @@ def make_client(config: TransportConfig) -> httpx.Client:
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     )
+    client.shepherd_proxy_url = config.proxy_url  # type: ignore[attr-defined]  # for errors
+    return client
+
+
+def proxy_for(client: httpx.Client, url: str) -> str | None:
+    """The HTTP proxy ``client`` sends ``url`` through (configured or from the environment),
+    without credentials, for error messages; None when it goes direct."""
+    configured: str | None = getattr(client, "shepherd_proxy_url", None)
+    if configured:
+        return configured
+    if not client.trust_env:
+        return None
+    host = urlsplit(url).hostname or ""
+    if urllib.request.proxy_bypass(host):
+        return None
+    found = urllib.request.getproxies().get(urlsplit(url).scheme)
+    if not found:
+        return None
+    parts = urlsplit(found)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 @contextmanager
@@ -136,7 +158,7 @@ def open_stream(
             request = client.build_request("GET", current, headers=headers)
             response = client.send(request, stream=True)
         except httpx.HTTPError as e:
-            raise TransportError(describe_error(e, current)) from e
+            raise TransportError(describe_error(e, current, proxy_for(client, current))) from e
         if response.is_redirect:
             location = response.headers.get("location", "")
             response.close()
@@ -196,7 +218,7 @@ def get_bounded(
                     raise BadAnswer(f"answer from {url} is too large (over {max_bytes} bytes)")
                 chunks.append(chunk)
         except httpx.HTTPError as e:
-            raise TransportError(describe_error(e, url)) from e
+            raise TransportError(describe_error(e, url, proxy_for(client, url))) from e
         return b"".join(chunks)
 
 
@@ -205,11 +227,14 @@ def _require_https(url: str, *, original: str) -> None:
         raise TransportError(f"refusing to fetch {url} over plain HTTP (from {original})")
 
 
-def describe_error(error: httpx.HTTPError, url: str) -> str:
-    """One sentence naming the cause of a failed request."""
+def describe_error(error: httpx.HTTPError, url: str, proxy: str | None = None) -> str:
+    """One sentence naming the cause of a failed request (``proxy``: the HTTP proxy the
+    request went through, if any, so a dead proxy is not taken for a dead server)."""
     host = urlsplit(url).hostname or url
     if isinstance(error, httpx.ProxyError):
         return f"the HTTP proxy failed while connecting to {host}: {error}"
+    if proxy is not None and isinstance(error, httpx.ConnectError):
+        return f"cannot reach the HTTP proxy {proxy} (for {host}): {_connect_reason(error)}"
     if isinstance(error, httpx.TimeoutException):
         return f"timed out talking to {host} ({type(error).__name__})"
     cause: BaseException | None = error
@@ -231,6 +256,17 @@ def describe_error(error: httpx.HTTPError, url: str) -> str:
     if isinstance(error, httpx.RemoteProtocolError):
         return f"{host} closed the connection or broke the HTTP protocol: {text}"
     return f"request to {host} failed: {text or type(error).__name__}"
+
+
+def _connect_reason(error: httpx.ConnectError) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "its host name does not resolve"
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
 
 
 def _tls_reason(error: ssl.SSLCertVerificationError) -> str:

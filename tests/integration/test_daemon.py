@@ -23,7 +23,7 @@ import pytest
 from engine.api.client import ApiError
 from engine.history import History
 from engine.settings import SettingsFile
-from engine.state import load_config
+from engine.state import load_config, save_config
 from engine.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
@@ -506,3 +506,26 @@ def test_the_poll_loop_wakes_when_the_canary_soak_ends(
         assert running(sandbox_host, "prod") == "17.2.1"
     finally:
         daemon.stop()
+
+
+def test_update_local_one_bad_agent_does_not_stop_the_others(
+    sandbox_host: SandboxHost, cluster: Any
+) -> None:
+    bad = sandbox_host.add_agent("bad", proxy=cluster.proxy_addr, start=False)
+    sandbox_host.add_agent("good", proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    config = load_config(bad.update_yaml)
+    assert config is not None
+    save_config(bad.update_yaml, config.with_spec(group="my group"))
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "update", "--local", "--now",
+         "--root", str(sandbox_host.root), "--service", "supervisord",
+         "--supervisor-config", str(sandbox_host.supervisor.config_path),
+         "--ca-bundle", str(sandbox_host.ca.ca_path), "--base-url", sandbox_host.cdn.base_url,
+         "--arch", "amd64", "--health-poll", "0.05", "--health-timeout", "5"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr  # nothing failed: bad waits
+    assert "[bad]" in done.stdout and "'my group'" in done.stdout
+    assert "[good]" in done.stdout and "updated 17.1.0 -> 17.2.1" in done.stdout
+    assert running(sandbox_host, "good") == "17.2.1"

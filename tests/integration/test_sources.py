@@ -207,6 +207,25 @@ def test_https_proxy_from_the_environment(
     assert tinyproxy.log_text().count("CONNECT") == before
 
 
+@pytest.mark.parametrize("where", ["settings", "environment"])
+def test_a_dead_proxy_is_named_not_the_server(
+    emulator: ClusterEmulator, sandbox_ca: SandboxCA, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    if where == "environment":
+        monkeypatch.setenv("HTTPS_PROXY", dead)
+        config = TransportConfig(ca_bundle=sandbox_ca.ca_path)
+    else:
+        config = TransportConfig(ca_bundle=sandbox_ca.ca_path, proxy_url=dead)
+    with (
+        make_client(config) as client,
+        pytest.raises(TransportError, match=f"cannot reach the HTTP proxy {dead} .*refused"),
+    ):
+        find(client, emulator.proxy_addr)
+
+
 def test_unknown_ca_is_named(emulator: ClusterEmulator, tmp_path: Path) -> None:
     other = SandboxCA.create(tmp_path / "other")
     with (
