@@ -33,7 +33,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from engine.answers import AutoUpdate, ChannelAnswer, FindAnswer
-from engine.schedule import ExportedSchedule, Interval, LocalWindow, blackout_at, inside_any
+from engine.schedule import (
+    ExportedSchedule,
+    Interval,
+    LocalWindow,
+    blackout_at,
+    inside_any,
+    next_open,
+)
 from engine.schedule import next_start as next_local_window
 from engine.versions import Flag, Revision, Version, compatibility_problem
 
@@ -459,7 +466,9 @@ def _local_window_wait(
         )
     window = None
     if settings.local_windows and inside_any(settings.local_windows, now) is None:
-        window = next_local_window(settings.local_windows, now)
+        window = next_open(settings.local_windows, settings.blackouts, now) or next_local_window(
+            settings.local_windows, now
+        )
     if window is not None:
         return Decision(
             Action.WAIT,

@@ -365,6 +365,24 @@ def next_start(windows: Iterable[LocalWindow], now: datetime) -> Interval | None
     return min(candidates, key=lambda w: w.start) if candidates else None
 
 
+def next_open(
+    windows: Sequence[LocalWindow], blackouts: Sequence[LocalWindow], now: datetime
+) -> Interval | None:
+    """The next stretch of a window that no blackout covers, from its first usable moment;
+    None without windows (or when blackouts cover every window for a long time)."""
+    moment = _aware(now)
+    for _ in range(400):  # a year of daily windows, each skipped by a blackout, at most
+        window = next_start(windows, moment)
+        if window is None:
+            return None
+        start = max(window.start, moment)
+        blackout = blackout_at(blackouts, start)
+        if blackout is None:
+            return Interval(start, window.end)
+        moment = blackout.end if blackout.end < window.end else window.end
+    return None
+
+
 def blackout_at(blackouts: Iterable[LocalWindow], now: datetime) -> Interval | None:
     """The blackout in force at ``now`` (the one ending last), or None."""
     return inside_any(blackouts, now)

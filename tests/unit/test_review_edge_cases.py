@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from engine.cli import main
 from engine.errors import InvalidInput, InvalidRevision, InvalidScenario, InvalidSchedule
 from engine.layout import validate_namespace
+from engine.policy import Reason, decide
 from engine.scenario import parse_scenario
 from engine.schedule import ExportedSchedule
 from engine.sources.cluster import ask_cluster
@@ -61,3 +64,24 @@ def test_namespaces_with_stray_whitespace_are_refused(name: str) -> None:
 def test_version_dir_names_must_be_exact(name: str) -> None:
     with pytest.raises(InvalidRevision):
         Revision.parse_dir_name(name)
+
+
+def test_a_local_window_inside_a_blackout_is_not_named_as_the_next_chance() -> None:
+    scenario = parse_scenario(
+        """
+now: 2026-11-25T10:00:00Z
+settings:
+  local_windows: [{days: daily, start: "12:00", duration: 1h, timezone: UTC}]
+  blackouts: [{days: [wed], start: "11:00", duration: 3h, timezone: UTC}]
+state: {active: 17.1.0}
+cluster:
+  find:
+    server_version: 17.2.1
+    edition: community
+    auto_update: {agent_version: 17.2.1, agent_auto_update: true}
+"""
+    )
+    decision = decide(scenario.inputs, random.Random(1))
+    assert decision.reason is Reason.OUTSIDE_LOCAL_WINDOW
+    assert decision.next_check == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert "2026-11-26 12:00" in decision.message

@@ -13,6 +13,7 @@ from engine.schedule import (
     LocalWindow,
     blackout_at,
     inside_any,
+    next_open,
     next_start,
 )
 
@@ -271,4 +272,36 @@ def test_helpers_over_several_windows() -> None:
     overlapping = [local("daily", "09:00", "2h"), local("daily", "10:00", "3h")]
     assert blackout_at(overlapping, tuesday) == Interval(
         utc(2026, 11, 24, 10), utc(2026, 11, 24, 13)
+    )
+
+
+def _window(days: object, start: str, duration: str) -> LocalWindow:
+    return LocalWindow.parse({"days": days, "start": start, "duration": duration})
+
+
+def test_next_open_skips_a_window_covered_by_a_blackout() -> None:
+    noon = [_window("daily", "12:00", "1h")]
+    wednesday_blackout = [_window(["wed"], "11:00", "3h")]
+    before = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday
+    opened = next_open(noon, wednesday_blackout, before)
+    assert opened is not None
+    assert opened.start == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_next_open_starts_when_a_blackout_ends_inside_the_window() -> None:
+    noon = [_window("daily", "12:00", "1h")]
+    short = [_window("daily", "12:00", "30m")]
+    opened = next_open(noon, short, datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    assert opened is not None
+    assert (opened.start, opened.end) == (
+        datetime(2026, 11, 25, 12, 30, tzinfo=UTC),
+        datetime(2026, 11, 25, 13, 0, tzinfo=UTC),
+    )
+
+
+def test_next_open_gives_up_when_blackouts_cover_every_window() -> None:
+    noon = [_window("daily", "12:00", "1h")]
+    assert (
+        next_open(noon, [_window("daily", "11:00", "3h")], datetime(2026, 11, 25, tzinfo=UTC))
+        is None
     )
