@@ -65,6 +65,14 @@ def _health(health: dict[str, Any]) -> str:
     return f"{state} (pid {health.get('pid')})"
 
 
+def _updates_state(enabled: object, pinned: object) -> str:
+    if enabled is None:  # update.yaml missing or invalid: see the agent's problems
+        return "unknown"
+    if not enabled:
+        return "disabled"
+    return "pinned" if pinned else "enabled"
+
+
 def _backup(agent: dict[str, Any]) -> str:
     backup = agent.get("backup")
     if not backup:
@@ -93,11 +101,7 @@ def render_status(agents: list[dict[str, Any]]) -> str:
     rows = []
     for agent in agents:
         decision = agent.get("decision") or {}
-        state = (
-            "disabled"
-            if agent.get("enabled") is False
-            else ("pinned" if agent.get("pinned") else "enabled")
-        )
+        state = _updates_state(agent.get("enabled"), agent.get("pinned"))
         rows.append(
             [
                 agent["agent"],
