@@ -112,6 +112,9 @@ files = {self.workdir / "programs"}/*.conf
             "startretries=1000",
             f"stopsignal={stopsignal}",
             "stopwaitsecs=10",
+            # like systemd's KillMode=control-group: nothing of the agent outlives a stop
+            "stopasgroup=true",
+            "killasgroup=true",
             "redirect_stderr=true",
             f"stdout_logfile={self.workdir / 'logs' / (name + '.log')}",
         ]
