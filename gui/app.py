@@ -57,8 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.setQuitOnLastWindowClosed(True)
     app.aboutToQuit.connect(worker.stop)
     app.aboutToQuit.connect(controller.close)
-    # Ctrl-C in a terminal: let Python see the signal between Qt events
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
+
+    # Ctrl-C in a terminal: let Python see the signal between Qt events. Once quitting,
+    # further Ctrl-Cs are ignored so they cannot kill the process while it shuts down.
+    def quit_once(*_: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        app.quit()
+
+    signal.signal(signal.SIGINT, quit_once)
     ticker = QTimer()
     ticker.start(500)
     ticker.timeout.connect(lambda: None)
