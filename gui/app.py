@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # further Ctrl-Cs are ignored so they cannot kill the process while it shuts down.
     def quit_once(*_: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # queued: not lost if the event loop is not running yet
 
     signal.signal(signal.SIGINT, quit_once)
     ticker = QTimer()
