@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QWidget
 
 from engine.api.client import ApiClient
+from gui.views.table_view import TableView
 from gui.worker import ApiWorker
 
 __all__ = ["HistoryView"]
@@ -35,57 +26,32 @@ _KEYS = (
 )
 
 
-class HistoryView(QWidget):
-    loaded = Signal()
-    load_failed = Signal(str)
-
+class HistoryView(TableView):
     def __init__(self, worker: ApiWorker, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Shepherd — history")
-        self.resize(900, 420)
-        self._worker = worker
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(
-            len(COLUMNS) - 2, QHeaderView.ResizeMode.Stretch
+        super().__init__(
+            worker,
+            title="Shepherd — history",
+            size=(900, 420),
+            columns=COLUMNS,
+            stretch_column=len(COLUMNS) - 2,
+            what="history",
+            fetch=_fetch,
+            parent=parent,
         )
-        self.status = QLabel("loading…")
-        reload_button = QPushButton("Reload")
-        reload_button.clicked.connect(self.reload)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(self.status)
-        layout.addWidget(reload_button)
 
-    def reload(self) -> None:
-        self.status.setText("loading…")
-        self._worker.call(_fetch, self._show, self._failed)
-
-    def _show(self, records: list[dict[str, Any]]) -> None:
-        self.table.setRowCount(len(records))
-        for row, record in enumerate(records):
-            for column, key in enumerate(_KEYS):
-                value = record.get(key)
-                self.table.setItem(
-                    row, column, QTableWidgetItem("" if value is None else str(value))
-                )
-        self.status.setText(f"{len(records)} records")
-        self.loaded.emit()
-
-    def _failed(self, error: Exception) -> None:
-        self.status.setText(f"could not load the history: {error}")
-        self.load_failed.emit(str(error))
+    def fill(self, data: Any) -> str:
+        records: list[dict[str, Any]] = data
+        self.set_rows(
+            [
+                ["" if (value := record.get(key)) is None else str(value) for key in _KEYS]
+                for record in records
+            ]
+        )
+        return f"{len(records)} records"
 
     def rows(self) -> list[dict[str, str]]:
         """The table's text, column name -> cell (for tests and copy/paste)."""
-        return [
-            {
-                COLUMNS[c]: (item.text() if (item := self.table.item(r, c)) else "")
-                for c in range(len(COLUMNS))
-            }
-            for r in range(self.table.rowCount())
-        ]
+        return [dict(zip(COLUMNS, cells, strict=True)) for cells in self.cell_texts()]
 
 
 def _fetch(api: ApiClient) -> list[dict[str, Any]]:
