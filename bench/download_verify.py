@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.artifacts import download_verified  # noqa: E402
+from engine.install.download import download_verified  # noqa: E402
 from engine.sources.transport import TransportConfig, make_client  # noqa: E402
 from sandbox.cdn import Cdn  # noqa: E402
 from sandbox.certs import SandboxCA  # noqa: E402
@@ -32,7 +32,7 @@ from sandbox.certs import SandboxCA  # noqa: E402
 CHILD = """
 import resource, sys
 from pathlib import Path
-from engine.artifacts import download_verified
+from engine.install.download import download_verified
 from engine.sources.transport import TransportConfig, make_client
 client = make_client(TransportConfig(ca_bundle=Path(sys.argv[1]), trust_env=False))
 download_verified(client, sys.argv[2], Path(sys.argv[3]), sys.argv[4], max_bytes=4 << 30)

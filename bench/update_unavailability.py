@@ -35,10 +35,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.health import HealthCheck, HealthConfig, HealthResult, UnitStatus, read_pid, readyz  # noqa: E402
-from engine.layout import Layout  # noqa: E402
-from engine.links import linked_revision  # noqa: E402
-from engine.transaction import Transaction  # noqa: E402
+from engine.install.links import linked_revision  # noqa: E402
+from engine.service.health import (  # noqa: E402
+    HealthCheck,
+    HealthConfig,
+    HealthResult,
+    UnitStatus,
+    read_pid,
+    readyz,
+)
+from engine.store.layout import Layout  # noqa: E402
+from engine.update.transaction import Transaction  # noqa: E402
 from engine.versions import Revision  # noqa: E402
 from sandbox.agentbuild import Behaviour  # noqa: E402
 from sandbox.cdn import Cdn  # noqa: E402

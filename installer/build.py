@@ -45,11 +45,11 @@ APP_DIR_NAME = "agent-shepherd"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 
 # Loaded by name at run time, so PyInstaller's import analysis cannot see them: keyring
-# backends (engine.secrets picks one explicitly; keyring itself probes the rest through
+# backends (engine.settings.secrets picks one explicitly; keyring itself probes the rest through
 # entry points), Secret Service over D-Bus (secretstorage on jeepney), and the AES-GCM
 # file backend (cryptography's Rust bindings).
 _SECRETS_IMPORTS = [
-    "engine.secrets",
+    "engine.settings.secrets",
     "keyring.backends",
     "keyring.backends.SecretService",
     "keyring.backends.chainer",

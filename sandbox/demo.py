@@ -101,7 +101,7 @@ class Demo:
             [str(layout.link_dir / "teleport"), "start", "--config", str(layout.agent_config),
              "--pid-file", str(layout.pid_file)],
         )  # fmt: skip
-        from engine.health import read_pid, readyz  # noqa: PLC0415
+        from engine.service.health import read_pid, readyz  # noqa: PLC0415
 
         def ready() -> bool:
             pid = read_pid(layout.pid_file)

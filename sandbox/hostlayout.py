@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.install import install_revision
-from engine.layout import Layout
-from engine.links import copy_unit, switch_links, unit_source
-from engine.state import LastUpdate, UpdateConfig, UpdateSpec, UpdateStatus, save_config
+from engine.install.links import copy_unit, switch_links, unit_source
+from engine.install.revisions import install_revision
+from engine.store.layout import Layout
+from engine.store.update_yaml import LastUpdate, UpdateConfig, UpdateSpec, UpdateStatus, save_config
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour, build_artifact, write_agent_config
 

@@ -1,0 +1,1 @@
+"""The local API's boundary: the answers' shapes (``schema``) and the client (``client``)."""

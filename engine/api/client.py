@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from engine.errors import ShepherdError
-from engine.layout import validate_namespace
+from engine.names import validate_namespace
 from engine.unixhttp import UnixHTTPConnection
 
 __all__ = ["DEFAULT_SOCKET", "ApiClient", "ApiError", "DaemonUnavailable", "default_socket"]

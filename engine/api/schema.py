@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.policy import Decision
-from engine.transaction import Outcome
+from engine.policy.decide import Decision
+from engine.update.transaction import Outcome
 from engine.versions import Revision
 
 __all__ = ["decision_json", "outcome_json", "revision_json"]

@@ -32,25 +32,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from engine.adopt import inspect_namespace
-from engine.agentstate import load_agent_state, save_agent_state
 from engine.api.schema import decision_json, outcome_json, revision_json
-from engine.artifacts import Progress
 from engine.daemon.events import EventBus
 from engine.daemon.http import Limits, serve_connection
-from engine.daemon.routes import Router
+from engine.daemon.router import Router
 from engine.errors import InvalidInput, SecretStoreError, ShepherdError, StateError
-from engine.health import read_pid, readyz
-from engine.history import History, HistoryRecord
-from engine.host import HostConfig, ManagedAgents, with_settings
-from engine.install import installed_checksum
-from engine.layout import validate_namespace
-from engine.lock import NamespaceLock
-from engine.policy import Action, Decision
-from engine.runner import PassResult
-from engine.settings import Settings, SettingsFile
-from engine.state import load_config, save_config
-from engine.transaction import Outcome, Transaction
+from engine.install.adopt import inspect_namespace
+from engine.install.download import Progress
+from engine.install.revisions import installed_checksum
+from engine.names import validate_namespace
+from engine.policy.decide import Action, Decision
+from engine.service.health import read_pid, readyz
+from engine.settings.model import Settings, SettingsFile
+from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.history import History, HistoryRecord
+from engine.store.lock import NamespaceLock
+from engine.store.update_yaml import load_config, save_config
+from engine.update.host import HostConfig, ManagedAgents, with_settings
+from engine.update.transaction import Outcome, Transaction
+from engine.update.update_pass import PassResult
 from engine.versions import Version
 
 __all__ = ["AgentRuntime", "Daemon", "DaemonOptions"]

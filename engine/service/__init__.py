@@ -1,5 +1,29 @@
-"""Service managers: systemd (production) and supervisord (no systemd, and the sandbox)."""
+"""The service managers that run the agents (systemd, supervisord) and the agent's health check."""
 
-from engine.service.base import ReloadOutcome, ServiceManager
+from __future__ import annotations
 
-__all__ = ["ReloadOutcome", "ServiceManager"]
+from engine.service.base import Reload, ReloadOutcome, ServiceManager
+from engine.service.health import (
+    Clock,
+    HealthCheck,
+    HealthConfig,
+    HealthResult,
+    UnitStatus,
+    read_pid,
+)
+from engine.service.supervisor import Supervisord
+from engine.service.systemd import Systemd
+
+__all__ = [
+    "Clock",
+    "HealthCheck",
+    "HealthConfig",
+    "HealthResult",
+    "Reload",
+    "ReloadOutcome",
+    "ServiceManager",
+    "Supervisord",
+    "Systemd",
+    "UnitStatus",
+    "read_pid",
+]

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import httpx
 
-from engine.answers import ChannelAnswer
 from engine.errors import BadAnswer, InvalidInput, InvalidVersion
+from engine.policy.answers import ChannelAnswer
 from engine.sources.find import validate_proxy_address
 from engine.sources.transport import get_bounded
 from engine.versions import Version

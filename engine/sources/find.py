@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from engine.answers import DEFAULT_JITTER_SECONDS, AutoUpdate, Edition, FindAnswer
 from engine.errors import BadAnswer, InvalidInput, InvalidVersion
+from engine.policy.answers import DEFAULT_JITTER_SECONDS, AutoUpdate, Edition, FindAnswer
 from engine.sources.transport import DEFAULT_MAX_BODY_BYTES, get_bounded
 from engine.versions import Version
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.artifacts import Progress, artifact_url, download_verified, fetch_checksum
 from engine.errors import ArtifactError, InvalidInput
+from engine.install.download import Progress, artifact_url, download_verified, fetch_checksum
 from engine.sources.transport import TransportConfig, make_client
 from engine.versions import Revision
 from sandbox.agentbuild import Artifact
@@ -169,7 +169,7 @@ def test_truncated_body_is_an_error_and_the_part_is_kept_for_resume(
 DOWNLOADER = """
 import sys
 from pathlib import Path
-from engine.artifacts import download_verified
+from engine.install.download import download_verified
 from engine.sources.transport import TransportConfig, make_client
 client = make_client(TransportConfig(ca_bundle=Path(sys.argv[1]), trust_env=False))
 download_verified(client, sys.argv[2], Path(sys.argv[3]), sys.argv[4])

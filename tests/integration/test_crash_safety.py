@@ -25,16 +25,16 @@ from unittest import mock
 import httpx
 import pytest
 
-from engine import install
 from engine.fsutil import safe_rmtree
-from engine.health import HealthCheck, read_pid
-from engine.history import History
-from engine.journal import Step
-from engine.layout import Layout
-from engine.links import linked_revision
+from engine.install import revisions as install
+from engine.install.links import linked_revision
+from engine.service.health import HealthCheck, read_pid
 from engine.service.supervisor import Supervisord
-from engine.state import load_config
-from engine.transaction import Transaction, UpdateContext
+from engine.store.history import History
+from engine.store.journal import Step
+from engine.store.layout import Layout
+from engine.store.update_yaml import load_config
+from engine.update.transaction import Transaction, UpdateContext
 from engine.versions import Revision
 from sandbox.agentbuild import build_artifact
 from sandbox.cdn import Cdn

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from engine.layout import Layout, resolve_layout
-from engine.links import linked_revision
-from engine.state import load_config, save_config
-from engine.transaction import Transaction
+from engine.install.links import linked_revision
+from engine.store.layout import Layout, resolve_layout
+from engine.store.update_yaml import load_config, save_config
+from engine.update.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from tests.fixtures.sandboxhost import SandboxHost, readyz_pid

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from engine.api.client import ApiError
-from engine.history import History
-from engine.settings import SettingsFile
-from engine.state import load_config, save_config
-from engine.transaction import Transaction
+from engine.settings.model import SettingsFile
+from engine.store.history import History
+from engine.store.update_yaml import load_config, save_config
+from engine.update.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.ports import wait_until

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.state import load_config
+from engine.store.update_yaml import load_config
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

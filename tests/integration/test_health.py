@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.health import HealthCheck, HealthConfig, read_pid
-from engine.layout import Layout
-from engine.links import switch_links
+from engine.install.links import switch_links
 from engine.service.base import Reload
+from engine.service.health import HealthCheck, HealthConfig, read_pid
 from engine.service.supervisor import Supervisord
+from engine.store.layout import Layout
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.ports import wait_until

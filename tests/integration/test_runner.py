@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.canary import CanaryGate, canary_status
-from engine.health import read_pid
-from engine.policy import Action, LocalSettings, Reason
-from engine.runner import UpdatePass
-from engine.schedule import ExportedSchedule, Interval
-from engine.state import load_config, save_config
+from engine.policy.decide import Action, LocalSettings, Reason
+from engine.policy.schedule import ExportedSchedule, Interval
+from engine.service.health import read_pid
+from engine.store.update_yaml import load_config, save_config
+from engine.update.canary import CanaryGate, canary_status
+from engine.update.update_pass import UpdatePass
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.emulator import ClusterEmulator, Hostile

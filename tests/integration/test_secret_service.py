@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SecretStoreError
-from engine.secrets import SecretStore, mirror_headers, open_store
+from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from sandbox.secretservice import SessionKeyring
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.artifacts import artifact_url, download_verified, fetch_checksum
 from engine.errors import ArtifactError, TransportError
-from engine.secrets import SecretStore, mirror_headers, open_store
-from engine.settings import Settings, SettingsFile, download_base_url, transport_config
+from engine.install.download import artifact_url, download_verified, fetch_checksum
+from engine.settings.model import Settings, SettingsFile, download_base_url, transport_config
+from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from engine.sources.find import find
 from engine.sources.transport import make_client, open_stream
 from engine.versions import Revision

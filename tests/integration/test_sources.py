@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.answers import Edition
 from engine.errors import BadAnswer, InvalidInput, TransportError
+from engine.policy.answers import Edition
 from engine.sources.channel import ChannelClient
 from engine.sources.cluster import ask_cluster
 from engine.sources.find import find

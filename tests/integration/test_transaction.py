@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.agentstate import load_agent_state
-from engine.health import read_pid
-from engine.history import History
-from engine.links import linked_revision
-from engine.state import load_config
-from engine.transaction import Transaction
+from engine.install.links import linked_revision
+from engine.service.health import read_pid
+from engine.store.agent_record import load_agent_state
+from engine.store.history import History
+from engine.store.update_yaml import load_config
+from engine.update.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from tests.fixtures.sandboxhost import SandboxHost, readyz_pid

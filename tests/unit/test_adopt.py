@@ -4,8 +4,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.adopt import inspect_namespace
-from engine.layout import Layout
+from engine.install.adopt import inspect_namespace
+from engine.store.layout import Layout
 from engine.versions import Revision
 
 

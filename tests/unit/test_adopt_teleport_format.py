@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.adopt import inspect_namespace
-from engine.layout import Layout
-from engine.state import load_config, save_config
+from engine.install.adopt import inspect_namespace
+from engine.store.layout import Layout
+from engine.store.update_yaml import load_config, save_config
 from engine.versions import Revision
 
 UPDATE_YAML = """version: v1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli.main import main
 
 SCENARIO = """\
 now: 2026-11-24T10:30:00Z

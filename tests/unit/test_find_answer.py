@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine.answers import Edition
 from engine.errors import BadAnswer
+from engine.policy.answers import Edition
 from engine.sources.find import parse_find_answer
 from engine.versions import Version
 

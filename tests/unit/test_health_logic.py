@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ServiceError
-from engine.health import HealthCheck, HealthConfig
+from engine.service.health import HealthCheck, HealthConfig
 
 
 class ScriptedPids:

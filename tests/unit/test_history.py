@@ -5,7 +5,7 @@ import io
 import json
 from pathlib import Path
 
-from engine.history import History, HistoryRecord
+from engine.store.history import History, HistoryRecord
 
 
 def event(n: int, **changes: object) -> HistoryRecord:

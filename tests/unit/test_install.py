@@ -15,9 +15,14 @@ from pathlib import Path
 
 import pytest
 
-import engine.install
+import engine.install.revisions
 from engine.errors import ArtifactError
-from engine.install import install_revision, installed_checksum, list_revisions, remove_revision
+from engine.install.revisions import (
+    install_revision,
+    installed_checksum,
+    list_revisions,
+    remove_revision,
+)
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour, build_artifact
 
@@ -221,7 +226,7 @@ def test_a_disk_full_during_extraction_leaves_nothing(tmp_path: Path, versions: 
     script = (
         "import resource, signal\n"
         "from pathlib import Path\n"
-        "from engine.install import install_revision\n"
+        "from engine.install.revisions import install_revision\n"
         "from engine.versions import Revision\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))\n"
@@ -284,13 +289,13 @@ def test_replacing_a_revision_deletes_the_old_dir_only_once_the_new_is_in_place(
     old = installed_checksum(versions, GOOD)
     assert old is not None and old != digest
     seen: list[str | None] = []
-    remove_dir = engine.install._remove_dir
+    remove_dir = engine.install.revisions._remove_dir
 
     def spy(target: Path, versions_dir: Path) -> None:
         seen.append(installed_checksum(versions, GOOD))  # what the path serves meanwhile
         remove_dir(target, versions_dir)
 
-    monkeypatch.setattr(engine.install, "_remove_dir", spy)
+    monkeypatch.setattr(engine.install.revisions, "_remove_dir", spy)
     install_revision(archive, digest, versions, GOOD)
     assert seen == [digest]
     assert installed_checksum(versions, GOOD) == digest

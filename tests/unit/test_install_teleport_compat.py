@@ -14,9 +14,9 @@ import os
 import tarfile
 from pathlib import Path
 
-from engine.install import install_revision, installed_checksum, list_revisions
-from engine.layout import Layout
-from engine.links import switch_links
+from engine.install.links import switch_links
+from engine.install.revisions import install_revision, installed_checksum, list_revisions
+from engine.store.layout import Layout
 from engine.versions import Revision
 
 REV = Revision.of("18.1.0", "Enterprise")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InvalidInput
-from engine.layout import Layout, list_namespaces
+from engine.store.layout import Layout, list_namespaces
 from engine.versions import Revision
 
 

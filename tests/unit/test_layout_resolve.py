@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.layout import Layout, _host_path, resolve_layout
-from engine.links import rewrite_unit
-from engine.state import UpdateConfig, UpdateSpec, save_config
+from engine.install.links import rewrite_unit
+from engine.store.layout import Layout, _host_path, resolve_layout
+from engine.store.update_yaml import UpdateConfig, UpdateSpec, save_config
 
 UNIT = (
     b"[Service]\n"
@@ -87,7 +87,7 @@ def test_a_relative_spec_path_is_ignored_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_update_yaml(tmp_path, "bin")
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         layout = resolve_layout(tmp_path, "default")
     assert layout.link_dir == tmp_path / "usr/local/bin"
     assert "not an absolute path" in caplog.text
@@ -110,7 +110,7 @@ def test_a_malformed_update_yaml_keeps_the_default_link_dir_with_a_warning(
     layout.update_yaml.parent.mkdir(parents=True)
     layout.update_yaml.write_text(text)
     write_agent_config(tmp_path, "teleport:\n  data_dir: /srv/tp\n")
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         resolved = resolve_layout(tmp_path, "default")
     assert resolved.link_dir == tmp_path / "usr/local/bin"
     assert resolved.data_dir == tmp_path / "srv/tp"  # the other file still counts
@@ -165,7 +165,7 @@ def test_an_agent_config_without_data_dir_keeps_the_default_quietly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str
 ) -> None:
     write_agent_config(tmp_path, text, "blue")
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         layout = resolve_layout(tmp_path, "blue")
     assert layout.data_dir == tmp_path / "var/lib/teleport_blue"
     assert caplog.text == ""
@@ -189,7 +189,7 @@ def test_a_malformed_agent_config_keeps_the_default_data_dir_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, says: str
 ) -> None:
     write_agent_config(tmp_path, text)
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         layout = resolve_layout(tmp_path, "default")
     assert layout.data_dir == tmp_path / "var/lib/teleport"
     assert says in caplog.text
@@ -199,7 +199,7 @@ def test_an_unreadable_agent_config_keeps_the_default_data_dir_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     Layout(tmp_path).agent_config.mkdir(parents=True)  # a directory where the file should be
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         layout = resolve_layout(tmp_path, "default")
     assert layout.data_dir == tmp_path / "var/lib/teleport"
     assert "cannot read the agent config" in caplog.text
@@ -209,7 +209,7 @@ def test_an_oversized_agent_config_is_not_read(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_agent_config(tmp_path, "teleport:\n  data_dir: /srv/tp\n" + "#" * (1 << 20))
-    with caplog.at_level(logging.WARNING, logger="engine.layout"):
+    with caplog.at_level(logging.WARNING, logger="engine.store.layout"):
         layout = resolve_layout(tmp_path, "default")
     assert layout.data_dir == tmp_path / "var/lib/teleport"
     assert "over 1 MiB" in caplog.text

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ArtifactError
-from engine.install import install_revision
-from engine.layout import Layout
-from engine.links import copy_unit, linked_revision, switch_links, unit_source
+from engine.install.links import copy_unit, linked_revision, switch_links, unit_source
+from engine.install.revisions import install_revision
+from engine.store.layout import Layout
 from engine.versions import Revision
 from sandbox.agentbuild import build_artifact
 

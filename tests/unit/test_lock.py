@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import LockTimeout
-from engine.lock import NamespaceLock
+from engine.store.lock import NamespaceLock
 from sandbox.ports import wait_until
 
 REPO = Path(__file__).parents[2]
@@ -18,7 +18,7 @@ REPO = Path(__file__).parents[2]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from engine.lock import NamespaceLock
+from engine.store.lock import NamespaceLock
 lock = NamespaceLock(Path(sys.argv[1]), Path(sys.argv[2]))
 with lock.acquire(timeout=5, who="test holder"):
     Path(sys.argv[3]).write_text("held")
@@ -29,7 +29,7 @@ with lock.acquire(timeout=5, who="test holder"):
 WORKER = """
 import sys
 from pathlib import Path
-from engine.lock import NamespaceLock
+from engine.store.lock import NamespaceLock
 lock = NamespaceLock(Path(sys.argv[1]), Path(sys.argv[2]))
 log = Path(sys.argv[3])
 for i in range(40):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import LockTimeout
-from engine.lock import NamespaceLock
+from engine.store.lock import NamespaceLock
 
 pytestmark = pytest.mark.skipif(shutil.which("flock") is None, reason="util-linux flock missing")
 

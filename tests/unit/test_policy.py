@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
-from engine.policy import (
+from engine.policy.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
+from engine.policy.decide import (
     Action,
     AgentHealth,
     AgentState,
@@ -26,7 +26,7 @@ from engine.policy import (
     decide,
     preflight,
 )
-from engine.schedule import ExportedSchedule, LocalWindow
+from engine.policy.schedule import ExportedSchedule, LocalWindow
 from engine.versions import Revision, Version
 
 NOW = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)  # a Tuesday

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
-from engine.policy import (
+from engine.policy.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
+from engine.policy.decide import (
     Action,
     AgentHealth,
     AgentState,
@@ -18,7 +18,7 @@ from engine.policy import (
     LocalSettings,
     decide,
 )
-from engine.schedule import ExportedSchedule, Interval, LocalWindow
+from engine.policy.schedule import ExportedSchedule, Interval, LocalWindow
 from engine.versions import Flag, Revision, Version
 
 versions = st.builds(

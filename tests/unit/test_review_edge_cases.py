@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from engine.cli.main import main
+from engine.cli.scenario import parse_scenario
 from engine.errors import InvalidInput, InvalidRevision, InvalidScenario, InvalidSchedule
-from engine.layout import validate_namespace
-from engine.policy import Reason, decide
-from engine.scenario import parse_scenario
-from engine.schedule import ExportedSchedule
+from engine.policy.decide import Reason, decide
+from engine.policy.schedule import ExportedSchedule
 from engine.sources.cluster import ask_cluster
 from engine.sources.transport import TransportConfig, make_client
+from engine.store.layout import validate_namespace
 from engine.versions import Revision, Version
 
 

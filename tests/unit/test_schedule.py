@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.errors import InvalidSchedule
-from engine.schedule import (
+from engine.policy.schedule import (
     ClusterWindow,
     ExportedSchedule,
     Interval,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.schedule import ClusterWindow, LocalWindow
+from engine.policy.schedule import ClusterWindow, LocalWindow
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ZONES = [

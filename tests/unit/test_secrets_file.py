@@ -10,7 +10,7 @@ import keyring.backend
 import pytest
 
 from engine.errors import InvalidInput, SecretStoreError
-from engine.secrets import (
+from engine.settings.secrets import (
     FILE_STORE_DIR,
     EncryptedFileKeyring,
     SecretStore,

@@ -12,10 +12,9 @@ import pytest
 import trustme
 
 from engine.errors import InvalidInput
-from engine.policy import LocalSettings
-from engine.schedule import LocalWindow
-from engine.secrets import open_store
-from engine.settings import (
+from engine.policy.decide import LocalSettings
+from engine.policy.schedule import LocalWindow
+from engine.settings.model import (
     OPTIONS,
     SettingsFile,
     describe,
@@ -28,6 +27,7 @@ from engine.settings import (
     render_settings,
     transport_config,
 )
+from engine.settings.secrets import open_store
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "settings"
 REGENERATE = os.environ.get("SHEPHERD_REGENERATE_GOLDEN") == "1"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import StateError
-from engine.state import (
+from engine.store.update_yaml import (
     LastUpdate,
     UpdateConfig,
     UpdateSpec,
@@ -162,7 +162,7 @@ def test_a_failed_save_keeps_the_old_file(tmp_path: Path) -> None:
     script = (
         "import resource, signal, sys\n"
         "from pathlib import Path\n"
-        "from engine.state import load_config, save_config\n"
+        "from engine.store.update_yaml import load_config, save_config\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))\n"
         f"cfg = load_config(Path({str(path)!r})).with_spec(group={big.spec.group!r})\n"

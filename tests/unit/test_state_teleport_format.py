@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.state import load_config, parse_config, render_config, save_config
+from engine.store.update_yaml import load_config, parse_config, render_config, save_config
 from engine.versions import Flag, Revision
 
 FORMAT = Path(__file__).parent.parent / "golden" / "update_yaml" / "teleport_format"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ArtifactError
-from engine.layout import Layout
-from engine.links import copy_unit, rewrite_unit, unit_source
+from engine.install.links import copy_unit, rewrite_unit, unit_source
+from engine.store.layout import Layout
 from engine.versions import Revision
 
 # The unit as recent Teleport tarballs ship it (written for this test from its shape).

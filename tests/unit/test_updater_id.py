@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from engine.updater_id import load_or_create_updater_id
+from engine.store.updater_id import load_or_create_updater_id
 
 
 def setup(tmp_path: Path, host_uuid: str | None, machine_id: str | None) -> tuple[Path, Path, Path]:

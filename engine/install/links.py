@@ -21,8 +21,8 @@ from pathlib import Path
 
 from engine.errors import ArtifactError, InvalidInput
 from engine.fsutil import atomic_write
-from engine.install import UNIT_TARGET
-from engine.layout import Layout
+from engine.install.revisions import UNIT_TARGET
+from engine.store.layout import Layout
 from engine.versions import Revision
 
 __all__ = [

@@ -54,7 +54,7 @@ from secretstorage.exceptions import SecretStorageException
 
 from engine.errors import InvalidInput, SecretStoreError
 from engine.fsutil import atomic_write, fsync_dir
-from engine.layout import validate_namespace
+from engine.names import validate_namespace
 from engine.sources.transport import Secret
 
 __all__ = [

@@ -16,23 +16,23 @@ from typing import Literal, cast
 
 import httpx
 
-from engine.artifacts import Progress
-from engine.canary import CanaryGate, canary_status
 from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
-from engine.health import HealthCheck, HealthConfig
-from engine.layout import Layout, list_namespaces, validate_namespace
-from engine.policy import LocalSettings
-from engine.runner import Sleeper, UpdatePass
-from engine.secrets import SecretStore, mirror_headers, open_store
+from engine.install.download import Progress
+from engine.policy.decide import LocalSettings
 from engine.service.base import ServiceManager
+from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
-from engine.settings import Settings, download_base_url, local_settings, transport_config
+from engine.settings.model import Settings, download_base_url, local_settings, transport_config
+from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from engine.sources.channel import DEFAULT_CHANNEL
 from engine.sources.transport import TransportConfig, make_client
-from engine.state import load_config
-from engine.transaction import UpdateContext
+from engine.store.layout import Layout, list_namespaces, validate_namespace
+from engine.store.update_yaml import load_config
+from engine.update.canary import CanaryGate, canary_status
+from engine.update.transaction import UpdateContext
+from engine.update.update_pass import Sleeper, UpdatePass
 
 __all__ = ["HostConfig", "ManagedAgents", "with_settings"]
 

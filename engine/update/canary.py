@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.agentstate import load_agent_state
-from engine.health import read_pid, readyz
-from engine.layout import Layout
-from engine.policy import Action, Decision, Reason
-from engine.state import load_config
+from engine.policy.decide import Action, Decision, Reason
+from engine.service.health import read_pid, readyz
+from engine.store.agent_record import load_agent_state
+from engine.store.layout import Layout
+from engine.store.update_yaml import load_config
 from engine.versions import Revision
 
 __all__ = ["CanaryGate", "CanaryStatus", "canary_status"]

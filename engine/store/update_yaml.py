@@ -15,7 +15,7 @@ fields omitted, revisions and flags in flow style, in the order of PROTOCOL §2.
     status:
       active: {version: 17.1.0, flags: [Enterprise]}
 
-Shepherd's own state never goes in here (see ``engine.agentstate``).
+Shepherd's own state never goes in here (see ``engine.store.agent_record``).
 """
 
 from __future__ import annotations

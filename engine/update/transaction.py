@@ -27,16 +27,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from engine.agentstate import load_agent_state, save_agent_state
-from engine.artifacts import Progress, artifact_url, download_verified, fetch_checksum
 from engine.errors import ArtifactError, ServiceError, ShepherdError, SourceError, StateError
 from engine.fsutil import atomic_write, safe_rmtree
-from engine.health import HealthCheck, HealthResult, read_pid
-from engine.history import History, HistoryRecord
-from engine.install import install_revision, installed_checksum, list_revisions, remove_revision
-from engine.journal import Journal, JournalEntry, Step
-from engine.layout import Layout
-from engine.links import (
+from engine.install.download import Progress, artifact_url, download_verified, fetch_checksum
+from engine.install.links import (
     copy_unit,
     linked_revision,
     restore_links,
@@ -44,9 +38,20 @@ from engine.links import (
     switch_links,
     unit_source,
 )
-from engine.lock import NamespaceLock
+from engine.install.revisions import (
+    install_revision,
+    installed_checksum,
+    list_revisions,
+    remove_revision,
+)
 from engine.service.base import Reload, ServiceManager
-from engine.state import LastUpdate, UpdateConfig, load_config, save_config
+from engine.service.health import HealthCheck, HealthResult, read_pid
+from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.history import History, HistoryRecord
+from engine.store.journal import Journal, JournalEntry, Step
+from engine.store.layout import Layout
+from engine.store.lock import NamespaceLock
+from engine.store.update_yaml import LastUpdate, UpdateConfig, load_config, save_config
 from engine.versions import Revision
 
 __all__ = ["Outcome", "Transaction", "UpdateContext"]

@@ -43,10 +43,10 @@ from typing import Any
 
 import yaml
 
-from engine.answers import ChannelAnswer, FindAnswer
 from engine.errors import InvalidInput, InvalidScenario, ShepherdError
-from engine.policy import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
-from engine.schedule import ExportedSchedule, LocalWindow
+from engine.policy.answers import ChannelAnswer, FindAnswer
+from engine.policy.decide import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
+from engine.policy.schedule import ExportedSchedule, LocalWindow
 from engine.sources.channel import parse_critical, parse_version_text
 from engine.sources.find import parse_find_answer
 from engine.versions import Revision, Version

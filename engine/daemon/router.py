@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from engine.api.schema import decision_json, outcome_json
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
-from engine.secrets import validate_secret_name
-from engine.settings import OPTIONS, describe
+from engine.settings.model import OPTIONS, describe
+from engine.settings.secrets import validate_secret_name
 
 if TYPE_CHECKING:
     from engine.daemon.core import Daemon

@@ -16,7 +16,7 @@ renderer and ``describe()``. Host options live in tables (``[network]``); per-ag
 in ``[agents.<namespace>]``. Unknown keys and bad values are errors (``InvalidInput``) that
 name the key and the value; a write that fails validation leaves the file untouched. The
 file is written atomically, mode 0644, by a deterministic renderer (hand-written comments
-are not kept). It never holds secrets: those live in the keyring (``engine.secrets``).
+are not kept). It never holds secrets: those live in the keyring (``engine.settings.secrets``).
 
 Schema: ``schema = 2``. Schema 1 (agent-shepherd 0.0.x) was flat (``http_proxy = …``,
 ``cdn_base_url = …``, ``[agent.<namespace>]``); it is migrated in memory on load, and on
@@ -40,10 +40,10 @@ from urllib.parse import urlsplit
 
 from engine.errors import InvalidInput
 from engine.fsutil import atomic_write
-from engine.layout import validate_namespace
-from engine.policy import DEFAULT_POLL_INTERVAL, LocalSettings
-from engine.schedule import LocalWindow
-from engine.secrets import BACKENDS, SecretStore
+from engine.names import validate_namespace
+from engine.policy.decide import DEFAULT_POLL_INTERVAL, LocalSettings
+from engine.policy.schedule import LocalWindow
+from engine.settings.secrets import BACKENDS, SecretStore
 from engine.sources.find import validate_proxy_address
 from engine.sources.transport import TransportConfig
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.errors import StateError
-from engine.install import installed_checksum, list_revisions
-from engine.layout import Layout
-from engine.links import linked_revision
-from engine.state import UpdateConfig, load_config
+from engine.install.links import linked_revision
+from engine.install.revisions import installed_checksum, list_revisions
+from engine.store.layout import Layout
+from engine.store.update_yaml import UpdateConfig, load_config
 from engine.versions import Revision
 
 __all__ = ["NamespaceReport", "inspect_namespace"]

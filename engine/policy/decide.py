@@ -32,8 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from engine.answers import AutoUpdate, ChannelAnswer, FindAnswer
-from engine.schedule import (
+from engine.policy.answers import AutoUpdate, ChannelAnswer, FindAnswer
+from engine.policy.schedule import (
     ExportedSchedule,
     Interval,
     LocalWindow,
@@ -41,7 +41,7 @@ from engine.schedule import (
     inside_any,
     next_open,
 )
-from engine.schedule import next_start as next_local_window
+from engine.policy.schedule import next_start as next_local_window
 from engine.versions import Flag, Revision, Version, compatibility_problem
 
 __all__ = [

@@ -27,9 +27,9 @@ import tarfile
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
-from engine.artifacts import SPACE_MARGIN, check_free_space
 from engine.errors import ArtifactError, InvalidInput
 from engine.fsutil import fsync_dir, safe_rmtree
+from engine.install.download import SPACE_MARGIN, check_free_space
 from engine.versions import Revision
 
 __all__ = [

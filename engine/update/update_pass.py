@@ -5,7 +5,7 @@
     3  ask the cluster (v2 find, else the proxy's v1 channel) with the stable updater id
     4  read what we know: active/backup/skip, versions remembered as bad, the v1 marker and
        the schedule the agent exported
-    5  ``policy.decide``; the host-local canary gate on top (``engine.canary``)
+    5  ``policy.decide``; the host-local canary gate on top (``engine.update.canary``)
     6  keep the v1 two-strike marker; on UPDATE wait out the jitter, then run the transaction
 
 This is the imperative shell around the pure policy: every effect is here or below.
@@ -22,11 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.agentstate import AgentState as StoredAgentState
-from engine.agentstate import load_agent_state, save_agent_state
-from engine.canary import CanaryGate
 from engine.errors import InvalidSchedule
-from engine.policy import (
+from engine.policy.decide import (
     Action,
     AgentHealth,
     AgentState,
@@ -38,12 +35,15 @@ from engine.policy import (
     decide,
     preflight,
 )
-from engine.schedule import ExportedSchedule
+from engine.policy.schedule import ExportedSchedule
 from engine.sources.channel import DEFAULT_CHANNEL
 from engine.sources.cluster import ask_cluster
-from engine.state import UpdateConfig, load_config
-from engine.transaction import Outcome, Transaction, UpdateContext
-from engine.updater_id import load_or_create_updater_id
+from engine.store.agent_record import AgentState as StoredAgentState
+from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.update_yaml import UpdateConfig, load_config
+from engine.store.updater_id import load_or_create_updater_id
+from engine.update.canary import CanaryGate
+from engine.update.transaction import Outcome, Transaction, UpdateContext
 
 __all__ = ["PassResult", "UpdatePass", "local_settings"]
 

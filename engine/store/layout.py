@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from engine.errors import InvalidInput, StateError
-from engine.state import load_config
+from engine.errors import StateError
+from engine.names import DEFAULT_NAMESPACE, is_namespace_name, validate_namespace
+from engine.store.update_yaml import load_config
 from engine.versions import Revision
 
 __all__ = [
@@ -38,21 +38,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_NAMESPACE = "default"
-RESERVED = {"system"}
-_NAMESPACE = re.compile(r"^[a-zA-Z0-9-]+$")
-
-
-def validate_namespace(name: str | None) -> str:
-    """The namespace name, ``default`` for empty; raises InvalidInput naming a bad one."""
-    if not name:
-        return DEFAULT_NAMESPACE
-    if not _NAMESPACE.fullmatch(name):
-        raise InvalidInput(f"invalid agent namespace {name!r}: use letters, digits and '-' only")
-    if name in RESERVED:
-        raise InvalidInput(f"agent namespace {name!r} is reserved")
-    return name
 
 
 @dataclass(frozen=True)
@@ -187,11 +172,7 @@ def list_namespaces(root: Path) -> list[str]:
         return []
     found = []
     for child in sorted(base.iterdir()):
-        if (
-            (child / "update.yaml").is_file()
-            and _NAMESPACE.match(child.name)
-            and child.name not in RESERVED
-        ):
+        if (child / "update.yaml").is_file() and is_namespace_name(child.name):
             found.append(child.name)
     return found
 

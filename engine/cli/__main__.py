@@ -1,0 +1,5 @@
+"""``python -m engine.cli``: the ``shepherd`` command."""
+
+from engine.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The update decision: pure functions of settings, state, cluster answer, health and clock."""
+
+from __future__ import annotations
+
+from engine.policy.answers import (
+    AutoUpdate,
+    ChannelAnswer,
+    ClusterAnswer,
+    Edition,
+    FindAnswer,
+    SourceFailure,
+)
+from engine.policy.decide import (
+    Action,
+    AgentHealth,
+    AgentState,
+    ClusterView,
+    Decision,
+    DecisionInputs,
+    LocalSettings,
+    Reason,
+    decide,
+    preflight,
+)
+from engine.policy.schedule import (
+    WEEKDAY_NAMES,
+    ClusterWindow,
+    ExportedSchedule,
+    Interval,
+    LocalWindow,
+    blackout_at,
+    inside_any,
+    next_start,
+)
+
+__all__ = [
+    "WEEKDAY_NAMES",
+    "Action",
+    "AgentHealth",
+    "AgentState",
+    "AutoUpdate",
+    "ChannelAnswer",
+    "ClusterAnswer",
+    "ClusterView",
+    "ClusterWindow",
+    "Decision",
+    "DecisionInputs",
+    "Edition",
+    "ExportedSchedule",
+    "FindAnswer",
+    "Interval",
+    "LocalSettings",
+    "LocalWindow",
+    "Reason",
+    "SourceFailure",
+    "blackout_at",
+    "decide",
+    "inside_any",
+    "next_start",
+    "preflight",
+]
