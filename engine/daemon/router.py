@@ -11,21 +11,24 @@ import grp
 import os
 import pwd
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.api.schema import decision_json, outcome_json
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
 from engine.settings.model import OPTIONS, describe
 from engine.settings.secrets import validate_secret_name
+from engine.update.operations import SPEC_ACTIONS
 
 if TYPE_CHECKING:
-    from engine.daemon.core import Daemon
+    from engine.store.history import History
+    from engine.update.transaction import Outcome
+    from engine.update.update_pass import PassResult
 
-__all__ = ["API_VERSION", "Router"]
+__all__ = ["API_VERSION", "Operations", "Router"]
 
 API_VERSION = "v1"
 Answer = Response | StreamResponse
@@ -52,9 +55,38 @@ def allowed(peer: PeerCred, group: str) -> bool:
     return gid in os.getgrouplist(user.pw_name, user.pw_gid)
 
 
+class Operations(Protocol):
+    """What the routes need of the daemon (``engine.daemon.actions.DaemonActions``).
+
+    Lookups of an unknown agent raise ``LookupError``; the engine's errors map to 4xx in
+    ``Router.handle``."""
+
+    def agent_names(self) -> list[str]: ...
+    async def status(self, namespace: str) -> dict[str, Any]: ...
+    async def check(
+        self, namespace: str, *, uid: int | None, forced: bool = ..., dry_run: bool = ...
+    ) -> PassResult: ...
+    async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome: ...
+    async def set_spec(
+        self, namespace: str, changes: Mapping[str, bool], *, uid: int | None
+    ) -> dict[str, Any]: ...
+    async def clear_bad(
+        self, namespace: str, version: str, *, uid: int | None
+    ) -> dict[str, Any]: ...
+    async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
+    async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
+    async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
+    async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
+    def settings_answer(self) -> dict[str, Any]: ...
+    def secrets_status(self) -> dict[str, Any]: ...
+    def history(self, namespace: str | None) -> list[History]: ...
+    def events(self) -> AsyncIterator[bytes]: ...
+
+
 class Router:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, ops: Operations, *, api_group: str) -> None:
+        self.ops = ops
+        self.api_group = api_group
         self.routes: list[tuple[str, re.Pattern[str], Route]] = []
         add = self._add
         add("GET", "/v1", self.hello)
@@ -66,7 +98,7 @@ class Router:
         add("POST", f"/v1/agents/{_NAME}/check", self.check)
         add("POST", f"/v1/agents/{_NAME}/update", self.update)
         add("POST", f"/v1/agents/{_NAME}/rollback", self.rollback)
-        for action in ("pin", "unpin", "enable", "disable"):
+        for action in SPEC_ACTIONS:
             add("POST", f"/v1/agents/{_NAME}/{action}", self._spec_route(action))
         add("POST", f"/v1/agents/{_NAME}/clear-bad", self.clear_bad)
         add("GET", f"/v1/agents/{_NAME}/history", self.history)
@@ -83,11 +115,11 @@ class Router:
         self.routes.append((method, re.compile(f"^{pattern}$"), route))
 
     async def handle(self, request: Request) -> Answer:
-        if not allowed(request.peer, self.daemon.options.group):
+        if not allowed(request.peer, self.api_group):
             raise HttpError(
                 403,
                 f"uid {request.peer.uid} may not use the Shepherd API: ask an admin to add "
-                f"you to the group {self.daemon.options.group!r}",
+                f"you to the group {self.api_group!r}",
             )
         methods = []
         for method, pattern, route in self.routes:
@@ -114,41 +146,39 @@ class Router:
 
     # ---- handlers ---------------------------------------------------------------------
     async def hello(self, request: Request, _: dict[str, str]) -> Answer:
+        settings = self.ops.settings_answer()
         return Response.json(
             {
                 "service": "agent-shepherd",
                 "api": API_VERSION,
                 "pid": os.getpid(),
-                "agents": sorted(self.daemon.agents),
+                "agents": self.ops.agent_names(),
                 "you": {"uid": request.peer.uid},
-                "settings": {
-                    "file": str(self.daemon.settings_file.path),
-                    "problem": self.daemon.settings_problem,
-                },
-                "secrets": {k: v for k, v in self.daemon.secrets_status().items() if k != "stored"},
+                "settings": {k: settings[k] for k in ("file", "problem")},
+                "secrets": {k: v for k, v in settings["secrets"].items() if k != "stored"},
             }
         )
 
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
-        agents = [await self.daemon.status(name) for name in sorted(self.daemon.agents)]
+        agents = [await self.ops.status(name) for name in self.ops.agent_names()]
         return Response.json({"agents": agents})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
-        return Response.json(await self.daemon.status(params["agent"]))
+        return Response.json(await self.ops.status(params["agent"]))
 
     async def add_agent(self, request: Request, _: dict[str, str]) -> Answer:
         body = request.json()
         name = body.get("agent")
         if not isinstance(name, str):
             raise HttpError(400, 'expected {"agent": "<namespace>"}')
-        return Response.json(await self.daemon.add_agent(name, uid=request.peer.uid), 201)
+        return Response.json(await self.ops.add_agent(name, uid=request.peer.uid), 201)
 
     async def remove_agent(self, request: Request, params: dict[str, str]) -> Answer:
-        return Response.json(await self.daemon.remove_agent(params["agent"], uid=request.peer.uid))
+        return Response.json(await self.ops.remove_agent(params["agent"], uid=request.peer.uid))
 
     async def explain(self, request: Request, params: dict[str, str]) -> Answer:
         forced = _flag(request.query, "now")
-        result = await self.daemon.check(
+        result = await self.ops.check(
             params["agent"], uid=request.peer.uid, forced=forced, dry_run=True
         )
         return Response.json(
@@ -170,7 +200,7 @@ class Router:
     async def _pass(
         self, request: Request, params: dict[str, str], *, forced: bool, dry_run: bool
     ) -> Answer:
-        result = await self.daemon.check(
+        result = await self.ops.check(
             params["agent"], uid=request.peer.uid, forced=forced, dry_run=dry_run
         )
         return Response.json(
@@ -188,20 +218,15 @@ class Router:
         reason = body.get("reason", "rolled back by hand")
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise HttpError(400, "'reason' must be a non-empty string of at most 500 characters")
-        outcome = await self.daemon.rollback(params["agent"], uid=request.peer.uid, reason=reason)
+        outcome = await self.ops.rollback(params["agent"], uid=request.peer.uid, reason=reason)
         return Response.json(outcome_json(outcome), 200 if outcome.ok else 409)
 
     def _spec_route(self, action: str) -> Route:
-        changes = {
-            "pin": {"pinned": True},
-            "unpin": {"pinned": False},
-            "enable": {"enabled": True},
-            "disable": {"enabled": False},
-        }[action]
+        changes = SPEC_ACTIONS[action]
 
         async def route(request: Request, params: dict[str, str]) -> Answer:
             return Response.json(
-                await self.daemon.set_spec(params["agent"], uid=request.peer.uid, **changes)
+                await self.ops.set_spec(params["agent"], changes, uid=request.peer.uid)
             )
 
         return route
@@ -211,7 +236,7 @@ class Router:
         if not isinstance(version, str):
             raise HttpError(400, 'expected {"version": "17.2.1"}')
         return Response.json(
-            await self.daemon.clear_bad(params["agent"], version, uid=request.peer.uid)
+            await self.ops.clear_bad(params["agent"], version, uid=request.peer.uid)
         )
 
     async def history(self, request: Request, params: dict[str, str]) -> Answer:
@@ -220,7 +245,7 @@ class Router:
         offset = _int(query, "offset", 0, 0, 1 << 31)
         records = []
         since = _since(query.get("since"))
-        for history in self.daemon.history(params.get("agent")):
+        for history in self.ops.history(params.get("agent")):
             records += history.query(
                 event=query.get("event") or None,
                 outcome=query.get("outcome") or None,
@@ -237,15 +262,10 @@ class Router:
         return Response.json(self._settings_answer())
 
     def _settings_answer(self) -> dict[str, Any]:
-        return {
-            "file": str(self.daemon.settings_file.path),
-            "settings": self.daemon.host.settings.as_dict(),
-            "problem": self.daemon.settings_problem,
-            "secrets": self.daemon.secrets_status(),
-        }
+        return self.ops.settings_answer()
 
     async def patch_settings(self, request: Request, _: dict[str, str]) -> Answer:
-        await self.daemon.change_settings(_changes(request.json()), uid=request.peer.uid)
+        await self.ops.change_settings(_changes(request.json()), uid=request.peer.uid)
         return Response.json(self._settings_answer())
 
     async def settings_options(self, request: Request, _: dict[str, str]) -> Answer:
@@ -265,23 +285,23 @@ class Router:
         )
 
     async def get_secrets(self, request: Request, _: dict[str, str]) -> Answer:
-        return Response.json(self.daemon.secrets_status())
+        return Response.json(self.ops.secrets_status())
 
     async def put_secret(self, request: Request, params: dict[str, str]) -> Answer:
         value = request.json().get("value")
         if not isinstance(value, str):
             raise HttpError(400, 'expected {"value": "<the secret>"}')
         name = validate_secret_name(params["name"])
-        await self.daemon.set_secret(name, value, uid=request.peer.uid)
+        await self.ops.set_secret(name, value, uid=request.peer.uid)
         return Response.json({"name": name, "stored": True})
 
     async def delete_secret(self, request: Request, params: dict[str, str]) -> Answer:
         name = validate_secret_name(params["name"])
-        deleted = await self.daemon.set_secret(name, None, uid=request.peer.uid)
+        deleted = await self.ops.set_secret(name, None, uid=request.peer.uid)
         return Response.json({"name": name, "deleted": deleted})
 
     async def events(self, request: Request, _: dict[str, str]) -> Answer:
-        return StreamResponse(self.daemon.bus.stream())
+        return StreamResponse(self.ops.events())
 
 
 def _changes(body: dict[str, Any]) -> dict[str, str | None]:

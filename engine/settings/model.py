@@ -6,7 +6,6 @@
     settings = settings_file.set("agents.staging.group", "canary")   # validate, write, return
     settings = settings_file.update({"canary.soak": "2h", "download.base_url": None})
     settings_file.changed_on_disk()                   # someone edited it: reload
-    local_settings(settings, "staging", base)         # -> policy.LocalSettings
     transport_config(settings, secret_store)          # -> TransportConfig (proxy password)
     describe()                                        # every option with type, default, help
 
@@ -35,13 +34,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from engine.errors import InvalidInput
 from engine.fsutil import atomic_write
 from engine.names import validate_namespace
-from engine.policy.decide import DEFAULT_POLL_INTERVAL, LocalSettings
+from engine.policy.decide import DEFAULT_POLL_INTERVAL
 from engine.policy.schedule import LocalWindow
 from engine.settings.secrets import BACKENDS, SecretStore
 from engine.sources.find import validate_proxy_address
@@ -51,15 +50,11 @@ __all__ = [
     "DEFAULT_PATH",
     "OPTIONS",
     "SCHEMA_VERSION",
-    "LocalFields",
     "Option",
     "Settings",
     "SettingsFile",
     "describe",
-    "download_base_url",
     "format_duration",
-    "local_settings",
-    "local_settings_fields",
     "option_for",
     "parse_assignment",
     "parse_settings",
@@ -969,51 +964,6 @@ class SettingsFile:
 
 
 # --- what the rest of the engine needs ----------------------------------------------------------
-
-
-class LocalFields(TypedDict):
-    local_windows: tuple[LocalWindow, ...]
-    blackouts: tuple[LocalWindow, ...]
-    critical_bypasses_local_window: bool
-    poll_interval: timedelta
-
-
-def local_settings_fields(settings: Settings, namespace: str) -> LocalFields:
-    """The ``policy.LocalSettings`` fields these settings decide for ``namespace``:
-    ``LocalSettings(**local_settings_fields(s, ns), enabled=…, …)``."""
-    agent = f"agents.{validate_namespace(namespace)}"
-    return LocalFields(
-        local_windows=cast(tuple[LocalWindow, ...], settings.get(f"{agent}.windows")),
-        blackouts=cast(tuple[LocalWindow, ...], settings.get(f"{agent}.blackouts")),
-        critical_bypasses_local_window=cast(
-            bool, settings.get("policy.critical_bypasses_local_window")
-        ),
-        poll_interval=cast(timedelta, settings.get("policy.poll_interval")),
-    )
-
-
-def download_base_url(settings: Settings, namespace: str) -> str | None:
-    """The agent's ``base_url``, else ``download.base_url``, else None (Teleport's CDN)."""
-    agent = settings.get(f"agents.{validate_namespace(namespace)}.base_url")
-    host = settings.get("download.base_url")
-    return cast(str | None, agent if agent is not None else host)
-
-
-def local_settings(settings: Settings, namespace: str, base: LocalSettings) -> LocalSettings:
-    """``base`` (from update.yaml) with what the host settings decide for ``namespace``.
-
-    The windows, blackouts, critical bypass and poll interval always come from settings; the
-    group and base URL only when the settings set them (then they win over update.yaml).
-    """
-    fields = local_settings_fields(settings, namespace)
-    result = replace(base, **fields)
-    group = settings.get(f"agents.{validate_namespace(namespace)}.group")
-    if group is not None:
-        result = replace(result, group=cast(str, group))
-    url = download_base_url(settings, namespace)
-    if url is not None:
-        result = replace(result, base_url=url)
-    return result
 
 
 def transport_config(

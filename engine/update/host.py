@@ -19,18 +19,17 @@ import httpx
 from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
 from engine.install.download import Progress
-from engine.policy.decide import LocalSettings
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
-from engine.settings.model import Settings, download_base_url, local_settings, transport_config
+from engine.settings.model import Settings, transport_config
 from engine.settings.secrets import SecretStore, mirror_headers, open_store
-from engine.sources.channel import DEFAULT_CHANNEL
 from engine.sources.transport import TransportConfig, make_client
 from engine.store.layout import Layout, list_namespaces, validate_namespace
 from engine.store.update_yaml import load_config
 from engine.update.canary import CanaryGate, canary_status
+from engine.update.effective import EffectiveSettings, Overrides, effective_settings
 from engine.update.transaction import UpdateContext
 from engine.update.update_pass import Sleeper, UpdatePass
 
@@ -65,12 +64,23 @@ class HostConfig:
         return self.root / "var/lib/shepherd"
 
     @property
+    def overrides(self) -> Overrides:
+        return Overrides(base_url=self.base_url, ca_bundle=self.ca_bundle)
+
+    @property
     def transport(self) -> TransportConfig:
         """CA bundle and HTTP proxy from settings, the proxy password from the keyring."""
         config = transport_config(self.settings, self.secrets)
         if self.ca_bundle is not None:
             config = replace(config, ca_bundle=self.ca_bundle)
         return config
+
+    def effective(self, namespace: str) -> EffectiveSettings:
+        """The agent's effective settings now (its update.yaml read afresh)."""
+        layout = self.layout(namespace)
+        return effective_settings(
+            self.settings, load_config(layout.update_yaml), layout.namespace, self.overrides
+        )
 
     @property
     def canary_order(self) -> tuple[str, ...]:
@@ -97,15 +107,6 @@ class HostConfig:
     def client(self) -> httpx.Client:
         return make_client(self.transport)
 
-    def base_url_for(self, layout: Layout) -> str | None:
-        """Where this agent's tarballs come from: the command line, else Shepherd's
-        settings, else update.yaml's ``base_url``, else Teleport's CDN (None)."""
-        chosen = self.base_url or download_base_url(self.settings, layout.namespace)
-        if chosen:
-            return chosen
-        config = load_config(layout.update_yaml)
-        return config.spec.base_url or None if config is not None else None
-
     def context(
         self,
         namespace: str,
@@ -115,7 +116,7 @@ class HostConfig:
         who: str = "shepherd",
     ) -> UpdateContext:
         layout = self.layout(namespace)
-        base_url = self.base_url_for(layout)
+        base_url = self.effective(namespace).base_url.value
         headers = (
             mirror_headers(self.secrets, namespace)
             if base_url is not None and self.secrets is not None
@@ -135,18 +136,7 @@ class HostConfig:
         )
 
     def update_pass(self, ctx: UpdateContext, *, sleep: Sleeper | None = None) -> UpdatePass:
-        namespace = ctx.layout.namespace
-        policy = local_settings(self.settings, namespace, LocalSettings())
-        policy = replace(policy, base_url=ctx.base_url)
-        channel = self.settings.get(f"agents.{namespace}.channel") or DEFAULT_CHANNEL
-        proxy = self.settings.get(f"agents.{namespace}.proxy")
-        return UpdatePass(
-            ctx,
-            shepherd=policy,
-            channel=cast(str, channel),
-            proxy=cast(str | None, proxy),
-            sleep=sleep,
-        )
+        return UpdatePass(ctx, settings=self.settings, overrides=self.overrides, sleep=sleep)
 
     def canary_gate(self) -> CanaryGate | None:
         if not self.canary_order:

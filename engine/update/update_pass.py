@@ -30,22 +30,23 @@ from engine.policy.decide import (
     ClusterView,
     Decision,
     DecisionInputs,
-    LocalSettings,
     Reason,
     decide,
     preflight,
 )
 from engine.policy.schedule import ExportedSchedule
-from engine.sources.channel import DEFAULT_CHANNEL
+from engine.settings.model import Settings
 from engine.sources.cluster import ask_cluster
 from engine.store.agent_record import AgentState as StoredAgentState
 from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import UpdateConfig, load_config
 from engine.store.updater_id import load_or_create_updater_id
 from engine.update.canary import CanaryGate
+from engine.update.effective import EffectiveSettings, Overrides, effective_settings
 from engine.update.transaction import Outcome, Transaction, UpdateContext
 
-__all__ = ["PassResult", "UpdatePass", "local_settings"]
+__all__ = ["PassResult", "UpdatePass"]
 
 _log = logging.getLogger(__name__)
 
@@ -71,31 +72,14 @@ class PassResult:
         )
 
 
-def local_settings(config: UpdateConfig | None, shepherd: LocalSettings) -> LocalSettings | None:
-    """The policy's view of the host's own decisions: update.yaml's spec (shared with
-    teleport-update) with Shepherd's local windows, blackouts and cadence. A group or base
-    URL set in Shepherd's settings (``shepherd``) wins over the spec's."""
-    if config is None:
-        return None
-    spec = config.spec
-    return replace(
-        shepherd,
-        enabled=spec.enabled,
-        pinned=spec.pinned,
-        link_dir=spec.path,
-        base_url=shepherd.base_url or spec.base_url or None,
-        group=shepherd.group or spec.group or None,
-    )
-
-
 class UpdatePass:
     """Runs passes for one agent namespace.
 
     Args:
         ctx: the agent's paths, service manager, health check and HTTP client.
-        shepherd: Shepherd's local settings for this agent (windows, blackouts, cadence).
-        channel: the v1 channel used when the cluster does not manage agent versions.
-        proxy: the cluster's proxy address from Shepherd's settings (else update.yaml's).
+        settings: Shepherd's host settings; with update.yaml and ``overrides`` they give the
+            agent's effective settings (``engine.update.effective``) at every pass.
+        overrides: what the command line decides (base URL, CA bundle).
         clock, rng, sleep: injected so tests and the demo control time and randomness.
     """
 
@@ -103,18 +87,16 @@ class UpdatePass:
         self,
         ctx: UpdateContext,
         *,
-        shepherd: LocalSettings | None = None,
-        channel: str = DEFAULT_CHANNEL,
-        proxy: str | None = None,
+        settings: Settings | None = None,
+        overrides: Overrides | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         sleep: Sleeper | None = None,
     ) -> None:
         self.ctx = ctx
         self.layout = ctx.layout
-        self.shepherd = shepherd or LocalSettings()
-        self.channel = channel
-        self.proxy = proxy
+        self.settings = settings or Settings()
+        self.overrides = overrides
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.sleep = sleep or _sleep
@@ -154,14 +136,15 @@ class UpdatePass:
         self, *, forced: bool, gate: CanaryGate | None
     ) -> tuple[Decision, StoredAgentState]:
         config = load_config(self.layout.update_yaml)
-        settings = local_settings(config, self.shepherd)
         stored = load_agent_state(self.layout.state_dir)
-        if config is None or settings is None:
+        if config is None:
             return self._not_managed(), stored
+        effective = effective_settings(self.settings, config, self.layout.namespace, self.overrides)
+        settings = effective.policy()
         early = preflight(settings)
         if early is not None:
             return early, stored
-        cluster = self._ask(config, settings)
+        cluster = self._ask(config, effective)
         status = config.status
         inputs = DecisionInputs(
             settings=settings,
@@ -192,13 +175,13 @@ class UpdatePass:
             "managed, so Shepherd does nothing and asks no one.",
         )
 
-    def _ask(self, config: UpdateConfig, settings: LocalSettings) -> ClusterView:
+    def _ask(self, config: UpdateConfig, effective: EffectiveSettings) -> ClusterView:
         return ask_cluster(
             self.ctx.client,
-            self.proxy or config.spec.proxy,
-            group=settings.group,
+            effective.proxy.value or "",
+            group=effective.group.value,
             update_id=self._updater_id(config),
-            channel=self.channel,
+            channel=effective.channel.value,
         )
 
     def _updater_id(self, config: UpdateConfig) -> str | None:
@@ -235,8 +218,10 @@ class UpdatePass:
         mark = decision.mark_unhealthy
         if mark is None or mark == stored.unhealthy_marked:
             return
-        fresh = load_agent_state(self.layout.state_dir)
-        save_agent_state(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
+        lock = NamespaceLock(self.layout.lock_file, self.layout.state_dir / "lock-holder")
+        with lock.acquire(timeout=self.ctx.lock_timeout, who=f"{self.ctx.who} (v1 marker)"):
+            fresh = load_agent_state(self.layout.state_dir)
+            save_agent_state(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
 
 
 def _sleep(seconds: float) -> bool:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.policy.decide import Action, LocalSettings, Reason
+from engine.policy.decide import Action, Reason
 from engine.policy.schedule import ExportedSchedule, Interval
 from engine.service.health import read_pid
 from engine.store.update_yaml import load_config, save_config
@@ -48,11 +48,9 @@ def make_pass(
     *,
     now: datetime = NOW,
     sleep: Callable[[float], bool] | None = None,
-    shepherd: LocalSettings | None = None,
 ) -> UpdatePass:
     return UpdatePass(
         host.context(namespace),
-        shepherd=shepherd,
         clock=lambda: now,
         rng=random.Random(7),
         sleep=sleep or Sleeps(),

@@ -14,10 +14,11 @@ import pytest
 
 from engine.errors import ArtifactError, TransportError
 from engine.install.download import artifact_url, download_verified, fetch_checksum
-from engine.settings.model import Settings, SettingsFile, download_base_url, transport_config
+from engine.settings.model import Settings, SettingsFile, transport_config
 from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from engine.sources.find import find
 from engine.sources.transport import make_client, open_stream
+from engine.update.effective import effective_settings
 from engine.versions import Revision
 from sandbox.agentbuild import Artifact
 from sandbox.cdn import Cdn
@@ -101,7 +102,9 @@ def test_download_from_a_token_protected_mirror_with_the_token_from_the_store(
     )
     store = _store(host_root, settings)
     url = artifact_url(
-        Revision.of("17.2.1"), base_url=download_base_url(settings, "default"), arch="amd64"
+        Revision.of("17.2.1"),
+        base_url=effective_settings(settings, None, "default").base_url.value,
+        arch="amd64",
     )
     downloads = host_root / "opt" / "teleport" / "default" / "downloads"
     with make_client(transport_config(settings, store)) as client:

@@ -12,15 +12,11 @@ import pytest
 import trustme
 
 from engine.errors import InvalidInput
-from engine.policy.decide import LocalSettings
 from engine.policy.schedule import LocalWindow
 from engine.settings.model import (
     OPTIONS,
     SettingsFile,
     describe,
-    download_base_url,
-    local_settings,
-    local_settings_fields,
     option_for,
     parse_assignment,
     parse_settings,
@@ -307,29 +303,6 @@ def test_a_change_on_disk_is_detected(settings_file: SettingsFile) -> None:
     assert not settings_file.changed_on_disk()
     settings_file.path.unlink()
     assert settings_file.changed_on_disk()
-
-
-def test_local_settings_for_a_namespace(settings_file: SettingsFile) -> None:
-    settings = settings_file.update(FULL)
-    fields = local_settings_fields(settings, "staging")
-    assert len(fields["local_windows"]) == 2
-    assert len(fields["blackouts"]) == 1
-    assert fields["critical_bypasses_local_window"] is False
-    assert fields["poll_interval"] == timedelta(minutes=10)
-    assert LocalSettings(**fields).poll_interval == timedelta(minutes=10)
-
-    base = LocalSettings(base_url="https://from-update-yaml.example", group="from-yaml")
-    staging = local_settings(settings, "staging", base)
-    assert staging.group == "canary"
-    assert staging.base_url == "https://mirror.example/teleport/"
-    assert staging.local_windows == fields["local_windows"]
-    prod = local_settings(settings, "prod", base)
-    assert prod.group == "from-yaml"
-    assert prod.base_url == "https://prod-mirror.example"
-    assert prod.local_windows == ()
-    assert download_base_url(settings, "other") == "https://mirror.example/teleport/"
-    bare = local_settings(settings_file.unset("download.base_url"), "other", base)
-    assert bare.base_url == "https://from-update-yaml.example"
 
 
 def test_transport_config_takes_the_password_from_the_secret_store(

@@ -1,0 +1,312 @@
+"""What the daemon does when asked (by the API or by its own poll loops).
+
+Each action on an agent runs its blocking work in a worker thread. Passes, rollbacks and
+repairs also hold the agent's asyncio lock, so two of them never overlap inside the daemon;
+the record-changing operations (``engine.update.operations``) and the transaction take the
+namespace flock, which orders them with each other and with other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from engine.api.schema import decision_json, outcome_json
+from engine.daemon.events import EventBus
+from engine.daemon.host_settings import HostSettings
+from engine.daemon.runtime import AgentRuntime
+from engine.daemon.status import agent_status
+from engine.errors import InvalidInput, ShepherdError
+from engine.install.download import Progress
+from engine.names import validate_namespace
+from engine.policy.decide import Action
+from engine.store.history import History, HistoryRecord
+from engine.update.host import HostConfig
+from engine.update.operations import AgentOperations
+from engine.update.transaction import Outcome, Transaction
+from engine.update.update_pass import PassResult
+
+__all__ = ["DaemonActions"]
+
+T = TypeVar("T")
+
+
+class DaemonActions:
+    """The daemon's side of every API route (see ``engine.daemon.router.Operations``)."""
+
+    def __init__(
+        self,
+        settings: HostSettings,
+        bus: EventBus,
+        stopping: threading.Event,
+        start_agent: Callable[[str], AgentRuntime],
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.agents: dict[str, AgentRuntime] = {}
+        self._stopping = stopping
+        self._start_agent = start_agent
+
+    @property
+    def host(self) -> HostConfig:
+        return self.settings.host
+
+    def agent_names(self) -> list[str]:
+        return sorted(self.agents)
+
+    def agent(self, namespace: str) -> AgentRuntime:
+        try:
+            name = validate_namespace(namespace)
+        except InvalidInput as e:
+            raise LookupError(str(e)) from e
+        agent = self.agents.get(name)
+        if agent is None:
+            raise LookupError(f"no managed agent {name!r}")
+        return agent
+
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping.is_set():
+            raise ShepherdError("the daemon is stopping; try again when it is back")
+
+    async def exclusive(self, agent: AgentRuntime, what: str, work: Callable[[], T]) -> T:
+        """Run ``work`` in a thread while holding the agent's operation lock."""
+        self._refuse_when_stopping()
+        async with agent.lock:
+            agent.busy = what
+            self.bus.publish("state", agent=agent.namespace, busy=what)
+            try:
+                return await asyncio.to_thread(work)
+            finally:
+                agent.busy = None
+                agent.progress = None
+                self.bus.publish("state", agent=agent.namespace, busy=None)
+
+    # ---- passes and rollbacks ------------------------------------------------------------
+    async def check(
+        self,
+        namespace: str,
+        *,
+        uid: int | None,
+        forced: bool = False,
+        dry_run: bool = False,
+        trigger: str = "request",
+    ) -> PassResult:
+        """One pass now (the poll loop's work; also 'check now' and 'update now')."""
+        agent = self.agent(namespace)
+        self.settings.reload_if_changed()
+        host = self.host
+        what = "dry run" if dry_run else "updating" if forced else "checking"
+
+        def work() -> PassResult:
+            with host.client() as client:
+                ctx = host.context(
+                    agent.namespace,
+                    client,
+                    progress=self._progress_reporter(agent),
+                    who=f"shepherd daemon ({trigger})",
+                )
+                runner = host.update_pass(ctx, sleep=self._sleeper(agent))
+                return runner.run(forced=forced, dry_run=dry_run, uid=uid, gate=host.canary_gate())
+
+        result = await self.exclusive(agent, what, work)
+        agent.last_check = datetime.now(UTC)
+        if not dry_run:
+            agent.decision = result.decision
+            self._after_pass(agent, result, uid)
+        return result
+
+    def _after_pass(self, agent: AgentRuntime, result: PassResult, uid: int | None) -> None:
+        decision = result.decision
+        self.bus.publish("decision", agent=agent.namespace, decision=decision_json(decision))
+        if result.repaired is not None:
+            self.notify(
+                agent.namespace, "warning", "Interrupted update repaired", result.repaired.message
+            )
+        if result.outcome is not None:
+            agent.last_result = outcome_json(result.outcome)
+            self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
+            if result.outcome.cancelled:
+                pass  # update.yaml changed under us (pinned, disabled): nothing to report
+            elif result.outcome.ok:
+                self.notify(agent.namespace, "info", "Agent updated", result.outcome.message)
+            else:
+                self.notify(agent.namespace, "error", "Update failed", result.outcome.message)
+            agent.last_recorded_reason = None
+            return
+        reason = decision.reason.value
+        blocked = decision.action is Action.ERROR or reason == "canary-failed"
+        if blocked and agent.last_recorded_reason != reason:
+            History(self.host.layout(agent.namespace).state_dir).record(
+                HistoryRecord.now(
+                    agent=agent.namespace,
+                    event="check",
+                    outcome="refused" if decision.action is not Action.ERROR else "failed",
+                    reason=reason,
+                    message=decision.message,
+                    to_revision=str(decision.target) if decision.target else None,
+                    uid=uid,
+                )
+            )
+            self.notify(agent.namespace, "warning", "Update blocked", decision.message)
+        agent.last_recorded_reason = reason
+
+    def notify(self, namespace: str, level: str, title: str, message: str) -> None:
+        self.bus.publish("notification", agent=namespace, level=level, title=title, message=message)
+
+    async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome:
+        agent = self.agent(namespace)
+        host = self.host
+
+        def work() -> Outcome:
+            with host.client() as client:
+                ctx = host.context(agent.namespace, client, who="shepherd daemon (rollback)")
+                return Transaction(ctx).rollback(uid=uid, reason=reason)
+
+        outcome = await self.exclusive(agent, "rolling back", work)
+        agent.last_result = outcome_json(outcome)
+        self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
+        self.notify(
+            agent.namespace,
+            "info" if outcome.ok else "error",
+            "Rolled back" if outcome.ok else "Rollback failed",
+            outcome.message,
+        )
+        return outcome
+
+    async def repair(self, agent: AgentRuntime) -> Outcome | None:
+        """Finish or undo an update that a crash (of this daemon or a timer job) left."""
+        host = self.host
+
+        def work() -> Outcome | None:
+            with host.client() as client:
+                ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
+                transaction = Transaction(ctx)
+                return transaction.recover() if transaction.journal.path.exists() else None
+
+        outcome = await self.exclusive(agent, "repairing", work)
+        if outcome is not None:
+            agent.last_result = outcome_json(outcome)
+            self.notify(agent.namespace, "warning", "Interrupted update repaired", outcome.message)
+        return outcome
+
+    def _progress_reporter(self, agent: AgentRuntime) -> Callable[[Progress], None]:
+        last = [0.0]
+
+        def report(progress: Progress) -> None:
+            now = time.monotonic()
+            done = progress.bytes_total is not None and progress.bytes_done >= progress.bytes_total
+            if now - last[0] < 0.2 and not done:
+                return
+            last[0] = now
+            data = asdict(progress)
+            agent.progress = data
+            self.bus.publish("progress", agent=agent.namespace, **data)
+
+        return report
+
+    def _sleeper(self, agent: AgentRuntime) -> Callable[[float], bool]:
+        """The jitter wait: cut short by a stop (then False: do not update) or by a change
+        of the agent's spec (then True: the transaction re-checks update.yaml under the
+        lock and cancels if it must)."""
+
+        def sleep(seconds: float) -> bool:
+            agent.interrupt.clear()
+            agent.interrupt.wait(seconds)
+            return not self._stopping.is_set()
+
+        return sleep
+
+    # ---- records: under the namespace flock, not behind a pass -------------------------
+    async def set_spec(
+        self, namespace: str, changes: Mapping[str, bool], *, uid: int | None
+    ) -> dict[str, Any]:
+        """Pin/unpin/enable/disable. Not behind the agent's operation lock: a pass waiting
+        out its jitter must not hold a pin back. The flock orders it with a running
+        transaction, which re-reads the spec under that lock; the interrupt ends a jitter
+        wait early."""
+        agent = self.agent(namespace)
+        self._refuse_when_stopping()
+        ops = AgentOperations(self.host)
+        result = await asyncio.to_thread(
+            ops.set_spec, agent.namespace, changes, uid=uid, who="shepherd daemon"
+        )
+        agent.interrupt.set()
+        self.bus.publish("state", agent=agent.namespace, spec=dict(changes))
+        return result
+
+    async def clear_bad(self, namespace: str, version: str, *, uid: int | None) -> dict[str, Any]:
+        """Forget that a version failed here (bad list and update.yaml's skip)."""
+        agent = self.agent(namespace)
+        self._refuse_when_stopping()
+        ops = AgentOperations(self.host)
+        result = await asyncio.to_thread(
+            ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
+        )
+        agent.interrupt.set()
+        return result
+
+    async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
+        ops = AgentOperations(self.host)
+        report = await asyncio.to_thread(
+            ops.adopt, namespace, uid=uid, managed_now=set(self.agents)
+        )
+        if not report.already:
+            self._start_agent(report.agent)
+            self.bus.publish("agents", agents=self.agent_names())
+        return report.as_json()
+
+    async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
+        agent = self.agent(namespace)
+        async with agent.lock:
+            await asyncio.to_thread(AgentOperations(self.host).hand_back, agent.namespace, uid=uid)
+            self.agents.pop(agent.namespace, None)
+            agent.wake.set()
+        self.bus.publish("agents", agents=self.agent_names())
+        return {"agent": agent.namespace, "removed": True}
+
+    # ---- host settings and secrets -----------------------------------------------------
+    async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None:
+        await asyncio.to_thread(self.settings.change, changes, uid=uid)
+        self.bus.publish("settings", keys=sorted(changes))
+
+    async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool:
+        result = await asyncio.to_thread(self.settings.set_secret, name, value, uid=uid)
+        self.bus.publish("settings", secrets=[name])
+        return result
+
+    def secrets_status(self) -> dict[str, Any]:
+        return self.settings.secrets_status(tuple(self.agent_names()))
+
+    def settings_answer(self) -> dict[str, Any]:
+        return {
+            "file": str(self.settings.file.path),
+            "settings": self.host.settings.as_dict(),
+            "problem": self.settings.problem,
+            "secrets": self.secrets_status(),
+        }
+
+    # ---- reads -------------------------------------------------------------------------
+    async def status(self, namespace: str) -> dict[str, Any]:
+        agent = self.agent(namespace)
+        return await asyncio.to_thread(
+            agent_status,
+            self.host,
+            agent,
+            managed=set(self.agents),
+            settings_problem=self.settings.problem,
+        )
+
+    def history(self, namespace: str | None) -> list[History]:
+        host = self.host
+        if namespace:
+            return [History(host.layout(self.agent(namespace).namespace).state_dir)]
+        agents = [History(host.layout(n).state_dir) for n in self.agent_names()]
+        return [History(host.state_dir), *agents]
+
+    def events(self) -> AsyncIterator[bytes]:
+        return self.bus.stream()

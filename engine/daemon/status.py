@@ -1,0 +1,104 @@
+"""The status answer of one agent: what its files say, what the daemon knows of it, its
+effective settings with their sources, its health now, and the problems worth saying."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from engine.api.schema import decision_json, revision_json
+from engine.daemon.runtime import AgentRuntime
+from engine.errors import StateError
+from engine.install.revisions import installed_checksum
+from engine.service.health import read_pid, readyz
+from engine.store.agent_record import load_agent_state
+from engine.store.update_yaml import load_config
+from engine.update.effective import effective_settings
+from engine.update.host import HostConfig
+
+__all__ = ["agent_status", "health_now"]
+
+
+def agent_status(
+    host: HostConfig, agent: AgentRuntime, *, managed: set[str], settings_problem: str | None
+) -> dict[str, Any]:
+    """Blocking (reads files, probes the agent)."""
+    layout = host.layout(agent.namespace)
+    problems: list[str] = []
+    try:
+        config = load_config(layout.update_yaml)
+    except StateError as e:
+        config = None
+        problems.append(str(e))
+    record = load_agent_state(layout.state_dir)
+    spec = config.spec if config else None
+    status = config.status if config else None
+    effective = effective_settings(host.settings, config, agent.namespace, host.overrides)
+    proxy = effective.proxy.value
+    group = effective.group.value or ("default" if spec else None)
+    for name in host.canary_order:
+        if name not in managed:
+            problems.append(
+                f"canary.order names {name!r}, which is not a managed agent: the other "
+                "agents wait for it forever"
+            )
+    for name, ours, source in (
+        ("proxy", proxy, effective.proxy.source),
+        ("group", group, effective.group.source),
+    ):
+        theirs = getattr(spec, name, "") if spec else ""
+        if spec and source.startswith("settings") and theirs and theirs != ours:
+            problems.append(
+                f"Shepherd's settings use {name} {ours!r} but update.yaml says {theirs!r}: "
+                "teleport-update on this host would use that one"
+            )
+    if settings_problem:
+        problems.append(settings_problem)
+    last = status.last_update if status else None
+    return {
+        "agent": agent.namespace,
+        "enabled": spec.enabled if spec else None,
+        "pinned": spec.pinned if spec else None,
+        "proxy": proxy,
+        "group": group,
+        "effective": effective.sources(),
+        "active": revision_json(status.active if status else None),
+        "backup": revision_json(status.backup if status else None),
+        "backup_installed": bool(
+            status
+            and status.backup
+            and installed_checksum(layout.versions_dir, status.backup) is not None
+        ),
+        "skip": revision_json(status.skip if status else None),
+        "last_update": {
+            "success": last.success,
+            "time": last.time.isoformat() if last.time else None,
+            "target": revision_json(last.target),
+        }
+        if last
+        else None,
+        "bad": {name: asdict(bad) for name, bad in record.bad.items()},
+        "last_failure": record.last_failure or None,
+        "health": health_now(layout.pid_file, layout.debug_socket),
+        "busy": agent.busy,
+        "progress": agent.progress,
+        "last_check": agent.last_check.isoformat() if agent.last_check else None,
+        "next_check": agent.next_check.isoformat() if agent.next_check else None,
+        "decision": decision_json(agent.decision) if agent.decision else None,
+        "last_result": agent.last_result,
+        "problems": problems,
+    }
+
+
+def health_now(pid_file: Path, debug_socket: Path) -> dict[str, Any]:
+    """Is the agent's process running, and does its ``/readyz`` answer for that PID?"""
+    pid = read_pid(pid_file)
+    ready: bool | None = None
+    if pid is not None and debug_socket.exists():
+        try:
+            code, body = readyz(debug_socket, 1.0)
+            ready = code == 200 and body is not None and body.get("pid") == pid
+        except OSError:
+            ready = False
+    return {"running": pid is not None, "pid": pid, "ready": ready}

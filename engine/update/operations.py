@@ -1,0 +1,183 @@
+"""What an admin does to an agent besides updating it, each under the agent's lock.
+
+    ops = AgentOperations(host)
+    ops.set_spec("default", {"pinned": True}, uid=1000, who="shepherd daemon")
+    ops.clear_bad("default", "17.2.1", uid=0, who="shepherd clear-bad --local")
+    ops.adopt("staging", uid=0)
+    ops.hand_back("staging", uid=0)
+
+Every change to an agent's records (``update.yaml`` and Shepherd's own agent record) reads
+and writes them while holding the namespace lock that updates, rollbacks and
+teleport-update also take, so an operation can never write back a record that an update
+changed meanwhile. Each one leaves a history record with who asked. The daemon and the
+local command line both call these; the daemon adds its own bookkeeping (poll loops,
+events) around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import StateError
+from engine.install.adopt import inspect_namespace
+from engine.names import validate_namespace
+from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.history import History, HistoryRecord
+from engine.store.layout import Layout
+from engine.store.lock import NamespaceLock
+from engine.store.update_yaml import load_config, save_config
+from engine.update.host import HostConfig, ManagedAgents
+from engine.versions import Version
+
+__all__ = ["SPEC_ACTIONS", "AdoptReport", "AgentOperations"]
+
+# The spec changes the API and the CLI offer, by the verb that asks for them.
+SPEC_ACTIONS: Mapping[str, Mapping[str, bool]] = {
+    "pin": {"pinned": True},
+    "unpin": {"pinned": False},
+    "enable": {"enabled": True},
+    "disable": {"enabled": False},
+}
+
+
+@dataclass(frozen=True)
+class AdoptReport:
+    agent: str
+    active: str | None
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    already: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "agent": self.agent,
+            "active": self.active,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+        if self.already:
+            data["already"] = True
+        return data
+
+
+class AgentOperations:
+    """Pin, unpin, enable, disable, clear-bad, adopt and hand back, for one host.
+
+    Raises (every method): ``LockTimeout`` when another updater holds the agent's lock past
+    the host's lock timeout; ``InvalidInput`` for a bad name or version; ``StateError``
+    when the agent's files are missing or unreadable.
+    """
+
+    def __init__(self, host: HostConfig) -> None:
+        self.host = host
+        self.managed = ManagedAgents(host)
+
+    @contextlib.contextmanager
+    def _locked(self, layout: Layout, who: str) -> Iterator[None]:
+        lock = NamespaceLock(layout.lock_file, layout.state_dir / "lock-holder")
+        with lock.acquire(timeout=self.host.lock_timeout, who=who):
+            yield
+
+    def set_spec(
+        self, namespace: str, changes: Mapping[str, bool], *, uid: int | None, who: str
+    ) -> dict[str, Any]:
+        """Change ``update.yaml``'s spec (``pinned``, ``enabled``); idempotent."""
+        layout = self.host.layout(namespace)
+        with self._locked(layout, f"{who} (settings)"):
+            config = load_config(layout.update_yaml)
+            if config is None:
+                raise StateError(f"{layout.update_yaml} does not exist")
+            before = {k: getattr(config.spec, k) for k in changes}
+            if before != dict(changes):
+                save_config(layout.update_yaml, config.with_spec(**changes))
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        words = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in changes.items())
+        self._record(
+            layout,
+            event="settings",
+            outcome="changed" if changed else "unchanged",
+            reason="spec-" + "-".join(changes),
+            message=f"update.yaml spec: {words}",
+            uid=uid,
+        )
+        return {"agent": layout.namespace, "changed": changed, **changes}
+
+    def clear_bad(
+        self, namespace: str, version: str, *, uid: int | None, who: str
+    ) -> dict[str, Any]:
+        """Forget that ``version`` failed here (Shepherd's bad list and update.yaml's
+        ``skip``); ``cleared`` in the answer says whether it was marked at all."""
+        layout = self.host.layout(namespace)
+        wanted = Version.parse(version)
+        skip_cleared = False
+        with self._locked(layout, f"{who} (clear)"):
+            record = load_agent_state(layout.state_dir)
+            cleared = [r for r in record.bad_revisions() if r.version == wanted]
+            if cleared:
+                for revision in cleared:
+                    record = record.clear_bad(revision)
+                save_agent_state(layout.state_dir, record)
+            config = load_config(layout.update_yaml)
+            if config and config.status.skip and config.status.skip.version == wanted:
+                save_config(layout.update_yaml, config.with_status(skip=None))
+                skip_cleared = True
+        found = bool(cleared) or skip_cleared
+        self._record(
+            layout,
+            event="clear-bad",
+            outcome="changed" if found else "unchanged",
+            reason="clear-bad",
+            message=f"{wanted} may be installed again" if found else f"{wanted} was not marked bad",
+            to_revision=str(wanted),
+            uid=uid,
+        )
+        return {"agent": layout.namespace, "version": str(wanted), "cleared": found}
+
+    def adopt(
+        self, namespace: str, *, uid: int | None, managed_now: Collection[str] | None = None
+    ) -> AdoptReport:
+        """Manage ``namespace`` from now on; refuses one that is not a usable namespace.
+
+        ``managed_now``: the agents the caller already runs (the daemon's poll loops);
+        default: the managed-agents list.
+        """
+        name = validate_namespace(namespace)
+        layout = self.host.layout(name)
+        report = inspect_namespace(layout)
+        if not report.managed:
+            raise StateError(
+                f"cannot adopt agent {name!r}: " + "; ".join(report.problems or ("not found",))
+            )
+        active = str(report.active) if report.active else None
+        current = self.managed.names() if managed_now is None else managed_now
+        if name in current:
+            return AdoptReport(name, active, list(report.problems), list(report.notes), True)
+        self.managed.add(name)
+        self._record(
+            layout,
+            event="adopt",
+            outcome="changed",
+            reason="agent-added",
+            message=f"Shepherd now manages agent {name!r} (active {report.active})",
+            uid=uid,
+        )
+        return AdoptReport(name, active, list(report.problems), list(report.notes))
+
+    def hand_back(self, namespace: str, *, uid: int | None) -> None:
+        """Stop managing ``namespace``; its files are untouched."""
+        name = validate_namespace(namespace)
+        self.managed.remove(name)
+        self._record(
+            self.host.layout(name),
+            event="remove",
+            outcome="changed",
+            reason="agent-removed",
+            message=f"Shepherd no longer manages agent {name!r} (its files are untouched)",
+            uid=uid,
+        )
+
+    def _record(self, layout: Layout, **fields: Any) -> None:
+        History(layout.state_dir).record(HistoryRecord.now(agent=layout.namespace, **fields))
