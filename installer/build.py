@@ -50,6 +50,8 @@ ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 # file backend (cryptography's Rust bindings).
 _SECRETS_IMPORTS = [
     "engine.settings.secrets",
+    "engine.settings.keyring_file",
+    "engine.settings.keyring_desktop",
     "keyring.backends",
     "keyring.backends.SecretService",
     "keyring.backends.chainer",

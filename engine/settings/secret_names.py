@@ -1,0 +1,38 @@
+"""The names of Shepherd's secrets and the keyring backends it can keep them in (no keyring
+code here: cheap to import for the command line)."""
+
+from __future__ import annotations
+
+import re
+
+from engine.errors import InvalidInput
+from engine.names import validate_namespace
+
+__all__ = ["BACKENDS", "FILE_STORE_DIR", "SECRET_NAMES", "SERVICE", "validate_secret_name"]
+
+SERVICE = "agent-shepherd"
+BACKENDS = ("secret-service", "file")
+FILE_STORE_DIR = "var/lib/shepherd/secrets"
+SECRET_NAMES: dict[str, str] = {
+    "proxy-password": "password of network.proxy_user for the HTTP proxy network.http_proxy",
+    "mirror-token": "bearer token sent to the custom CDN / private mirror (download.base_url)",
+}
+_NAME = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<namespace>[A-Za-z0-9-]+))?$")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_secret_name(name: str) -> str:
+    """``proxy-password`` or ``mirror-token``, optionally ``:<namespace>``.
+
+    Raises:
+        InvalidInput: any other name, naming it and the known ones.
+    """
+    match = _NAME.match(name)
+    if match is None or match["base"] not in SECRET_NAMES:
+        known = ", ".join(SECRET_NAMES)
+        raise InvalidInput(
+            f"unknown secret name {name!r}: expected one of {known} (optionally ':<namespace>')"
+        )
+    if match["namespace"] is not None:
+        validate_namespace(match["namespace"])
+    return name
