@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.policy.decide import Decision
+from engine.policy.decision import Decision
 from engine.update.transaction import Outcome
 from engine.versions import Revision
 

@@ -24,7 +24,8 @@ from engine.cli.scenario import Scenario, load_scenario, parse_scenario
 from engine.cli.view import ProgressPrinter, render_decision, render_decision_json, render_status
 from engine.errors import InvalidInput, LockTimeout, ShepherdError
 from engine.logs import configure_logging
-from engine.policy.decide import Decision, decide
+from engine.policy.decide import decide
+from engine.policy.decision import Decision
 from engine.service.health import HealthConfig
 from engine.settings.model import SettingsFile, describe, option_for, parse_assignment
 from engine.settings.secrets import validate_secret_name

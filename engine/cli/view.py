@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from engine.api.client import ApiClient
 from engine.errors import ShepherdError
-from engine.policy.decide import Decision
+from engine.policy.decision import Decision
 
 __all__ = [
     "ProgressPrinter",

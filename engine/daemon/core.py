@@ -41,10 +41,10 @@ from engine.install.adopt import inspect_namespace
 from engine.install.download import Progress
 from engine.install.revisions import installed_checksum
 from engine.names import validate_namespace
-from engine.policy.decide import Action, Decision
+from engine.policy.decision import Action, Decision
 from engine.service.health import read_pid, readyz
 from engine.settings.model import Settings, SettingsFile
-from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
@@ -590,14 +590,14 @@ class Daemon:
 
         def work() -> dict[str, Any]:
             wanted = Version.parse(version)
-            state = load_agent_state(layout.state_dir)
+            state = load_agent_record(layout.state_dir)
             cleared = [r for r in state.bad_revisions() if r.version == wanted]
             for revision in cleared:
                 state = state.clear_bad(revision)
             lock = NamespaceLock(layout.lock_file, layout.state_dir / "lock-holder")
             skip_cleared = False
             with lock.acquire(timeout=self.host.lock_timeout, who="shepherd daemon (clear)"):
-                save_agent_state(layout.state_dir, state)
+                save_agent_record(layout.state_dir, state)
                 config = load_config(layout.update_yaml)
                 if config and config.status.skip and config.status.skip.version == wanted:
                     save_config(layout.update_yaml, config.with_status(skip=None))
@@ -692,7 +692,7 @@ class Daemon:
         except StateError as e:
             config = None
             problems.append(str(e))
-        state = load_agent_state(layout.state_dir)
+        state = load_agent_record(layout.state_dir)
         spec = config.spec if config else None
         status = config.status if config else None
         settings = self.host.settings

@@ -19,7 +19,7 @@ import httpx
 from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
 from engine.install.download import Progress
-from engine.policy.decide import LocalSettings
+from engine.policy.inputs import LocalSettings
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord

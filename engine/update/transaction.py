@@ -46,7 +46,7 @@ from engine.install.revisions import (
 )
 from engine.service.base import Reload, ServiceManager
 from engine.service.health import HealthCheck, HealthResult, read_pid
-from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal, JournalEntry, Step
 from engine.store.layout import Layout
@@ -345,8 +345,8 @@ class Transaction:
                 last_update=LastUpdate(True, now, target),
             ),
         )
-        state = load_agent_state(self.layout.state_dir)
-        save_agent_state(self.layout.state_dir, state.activated(target, now))
+        state = load_agent_record(self.layout.state_dir)
+        save_agent_record(self.layout.state_dir, state.activated(target, now))
 
     def _failed(
         self,
@@ -369,8 +369,8 @@ class Transaction:
         if mark_skip:
             status_changes["skip"] = target
         save_config(self.layout.update_yaml, fresh.with_status(**status_changes))
-        state = load_agent_state(self.layout.state_dir)
-        save_agent_state(self.layout.state_dir, replace(state, last_failure=message))
+        state = load_agent_record(self.layout.state_dir)
+        save_agent_record(self.layout.state_dir, replace(state, last_failure=message))
         seconds = time.monotonic() - started
         self._record(
             "update",
@@ -409,7 +409,7 @@ class Transaction:
             )
             self._record("rollback", "failed", "no-backup", message, active, backup, uid, 0.0)
             raise ShepherdError(message)
-        if backup in load_agent_state(self.layout.state_dir).bad_revisions():
+        if backup in load_agent_record(self.layout.state_dir).bad_revisions():
             message = (
                 f"the backup {backup} of agent {self.layout.namespace!r} is remembered as bad; "
                 f"clear it first ('shepherd clear-bad {self.layout.namespace} {backup.version}')"
@@ -451,10 +451,10 @@ class Transaction:
             self.layout.update_yaml,
             config.with_status(active=backup, backup=active),
         )
-        state = load_agent_state(self.layout.state_dir).activated(backup)
+        state = load_agent_record(self.layout.state_dir).activated(backup)
         if active is not None:
             state = state.mark_bad(active, reason, uid)
-        save_agent_state(self.layout.state_dir, state)
+        save_agent_record(self.layout.state_dir, state)
 
     # ---- recovery ---------------------------------------------------------------------
     def _recover_locked(self) -> Outcome | None:

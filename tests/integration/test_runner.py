@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.policy.decide import Action, LocalSettings, Reason
+from engine.policy.decision import Action, Reason
+from engine.policy.inputs import LocalSettings
 from engine.policy.schedule import ExportedSchedule, Interval
 from engine.service.health import read_pid
 from engine.store.update_yaml import load_config, save_config

@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from engine.errors import InvalidInput
-from engine.policy.decide import LocalSettings
+from engine.policy.inputs import LocalSettings
 from engine.policy.schedule import LocalWindow
 from engine.settings.model import (
     OPTIONS,
