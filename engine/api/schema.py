@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.policy.decision import Decision
-from engine.update.transaction import Outcome
+from engine.update.outcome import Outcome
 from engine.versions import Revision
 
 __all__ = ["decision_json", "outcome_json", "revision_json"]

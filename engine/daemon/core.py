@@ -49,7 +49,8 @@ from engine.store.history import History, HistoryRecord
 from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
 from engine.update.host import HostConfig, ManagedAgents, with_settings
-from engine.update.transaction import Outcome, Transaction
+from engine.update.outcome import Outcome
+from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
 from engine.versions import Version
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from engine.update.canary import CanaryGate, CanaryStatus, canary_status
 from engine.update.host import HostConfig, ManagedAgents, with_settings
-from engine.update.transaction import Outcome, Transaction, UpdateContext
+from engine.update.outcome import Outcome, UpdateContext
+from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult, UpdatePass, local_settings
 
 __all__ = [

@@ -33,7 +33,8 @@ from engine.store.agent_record import AgentRecord, load_agent_record, save_agent
 from engine.store.update_yaml import UpdateConfig, load_config
 from engine.store.updater_id import load_or_create_updater_id
 from engine.update.canary import CanaryGate
-from engine.update.transaction import Outcome, Transaction, UpdateContext
+from engine.update.outcome import Outcome, UpdateContext
+from engine.update.transaction import Transaction
 
 __all__ = ["PassResult", "UpdatePass", "local_settings"]
 
