@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.api.client import ApiClient, ApiError, DaemonUnavailable, agent_path, default_socket
-from engine.api.schema import decision_json, outcome_json
 from engine.cli.scenario import Scenario, load_scenario, parse_scenario
 from engine.cli.view import ProgressPrinter, render_decision, render_decision_json, render_status
 from engine.errors import InvalidInput, LockTimeout, ShepherdError
@@ -30,6 +29,7 @@ from engine.service.health import HealthConfig
 from engine.settings.model import SettingsFile, describe, option_for, parse_assignment
 from engine.settings.secrets import validate_secret_name
 from engine.update.host import HostConfig, ManagedAgents, with_settings
+from engine.update.report import decision_json, outcome_json
 
 __all__ = ["decision_to_json", "main", "render_decision"]
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from engine.api.schema import decision_json, outcome_json, revision_json
+from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.daemon.http import Limits, serve_connection
 from engine.daemon.router import Router
@@ -50,6 +50,7 @@ from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 from engine.update.outcome import Outcome
+from engine.update.report import decision_json, outcome_json, revision_json
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
 from engine.versions import Version
@@ -83,7 +84,7 @@ class AgentRuntime:
     last_check: datetime | None = None
     next_check: datetime | None = None
     decision: Decision | None = None
-    last_result: dict[str, Any] | None = None
+    last_result: OutcomeAnswer | None = None
     progress: dict[str, Any] | None = None
     last_recorded_reason: str | None = None
 

@@ -16,18 +16,18 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.api.schema import decision_json, outcome_json
+from engine.api.schema import API_VERSION
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
 from engine.settings.model import OPTIONS, describe
 from engine.settings.secrets import validate_secret_name
+from engine.update.report import decision_json, outcome_json, pass_json
 
 if TYPE_CHECKING:
     from engine.daemon.core import Daemon
 
 __all__ = ["API_VERSION", "Router"]
 
-API_VERSION = "v1"
 Answer = Response | StreamResponse
 Route = Callable[[Request, dict[str, str]], Awaitable[Answer]]
 
@@ -173,15 +173,7 @@ class Router:
         result = await self.daemon.check(
             params["agent"], uid=request.peer.uid, forced=forced, dry_run=dry_run
         )
-        return Response.json(
-            {
-                "agent": result.namespace,
-                "decision": decision_json(result.decision),
-                "outcome": outcome_json(result.outcome) if result.outcome else None,
-                "repaired": outcome_json(result.repaired) if result.repaired else None,
-                "dry_run": dry_run,
-            }
-        )
+        return Response.json(pass_json(result, dry_run=dry_run))
 
     async def rollback(self, request: Request, params: dict[str, str]) -> Answer:
         body = request.json()

@@ -1,5 +1,5 @@
-"""Updating an agent: the host wiring, one update pass, the journaled transaction and the canary
-gate.
+"""Updating an agent: the host wiring, one update pass, the journaled transaction, the canary
+gate, and the answers (``report``) the API and the CLI show.
 """
 
 from __future__ import annotations
@@ -7,6 +7,13 @@ from __future__ import annotations
 from engine.update.canary import CanaryGate, CanaryStatus, canary_status
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 from engine.update.outcome import Outcome, UpdateContext
+from engine.update.report import (
+    decision_json,
+    explained_decision_json,
+    outcome_json,
+    pass_json,
+    revision_json,
+)
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult, UpdatePass, local_settings
 
@@ -21,6 +28,11 @@ __all__ = [
     "UpdateContext",
     "UpdatePass",
     "canary_status",
+    "decision_json",
+    "explained_decision_json",
     "local_settings",
+    "outcome_json",
+    "pass_json",
+    "revision_json",
     "with_settings",
 ]
