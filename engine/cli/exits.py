@@ -12,24 +12,12 @@ __all__ = [
     "EXIT_OK",
 ]
 
-
 EXIT_OK = 0
-
-
 EXIT_FAILURE = 1
-
-
 EXIT_BAD_INPUT = 2
-
-
 EXIT_NO_DAEMON = 3
-
-
 EXIT_DENIED = 4
-
-
 EXIT_BUSY = 5
-
 
 EPILOG = """\
 exit codes:
