@@ -16,33 +16,32 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+if __name__ == "__main__" and __package__ is None:
+    # run as `python installer/build.py`: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from installer import debpkg
+from installer.project import APP_DIR_NAME, ICON_SIZES, ROOT, BuildError
+
 __all__ = [
-    "APP_DIR_NAME",
     "CLI_EXCLUDES",
     "CLI_HIDDEN_IMPORTS",
-    "ICON_SIZES",
-    "ROOT",
     "TRAY_EXCLUDES",
     "TRAY_HIDDEN_IMPORTS",
-    "BuildError",
     "collect_data",
     "freeze",
     "main",
-    "project_version",
     "render_icons",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "installer" / "shepherd.spec"
-APP_DIR_NAME = "agent-shepherd"
-ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 
 # Loaded by name at run time, so PyInstaller's import analysis cannot see them: keyring
 # backends (engine.settings.secrets picks one explicitly; keyring itself probes the rest through
@@ -77,17 +76,6 @@ TRAY_HIDDEN_IMPORTS = ["engine.api.client", "PySide6.QtGui", "PySide6.QtWidgets"
 _NEVER = ["tkinter", "sandbox", "tests", "bench", "installer", "pytest", "hypothesis", "mypy"]
 CLI_EXCLUDES = [*_NEVER, "PySide6", "shiboken6", "gui"]
 TRAY_EXCLUDES = _NEVER
-
-
-class BuildError(Exception):
-    """A build step failed; the message says which and why."""
-
-
-def project_version() -> str:
-    """The version in pyproject.toml."""
-    with (ROOT / "pyproject.toml").open("rb") as f:
-        version: str = tomllib.load(f)["project"]["version"]
-    return version
 
 
 def collect_data() -> list[tuple[str, str]]:
@@ -131,9 +119,8 @@ def freeze(dist: Path, work: Path) -> Path:
 
 def render_icons(out: Path = ROOT / "assets") -> list[Path]:
     """Render the application icon (the tray's "ok" state from gui/icons.py) as PNGs."""
-    import os  # noqa: PLC0415
-
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Qt only for this step: freezing and packaging never load it
     from PySide6.QtGui import QGuiApplication  # noqa: PLC0415
 
     from gui.icons import state_pixmap  # noqa: PLC0415
@@ -173,8 +160,6 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from installer import debpkg  # noqa: PLC0415
-
     options = _arguments(argv)
     dist: Path = options.dist.resolve()
     work: Path = options.work.resolve()
@@ -204,7 +189,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # also runnable as `python installer/build.py`: make the project importable
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     sys.exit(main())

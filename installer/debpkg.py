@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from installer.build import APP_DIR_NAME, ICON_SIZES, ROOT, BuildError, project_version
+from installer.project import APP_DIR_NAME, ICON_SIZES, ROOT, BuildError, project_version
 
 __all__ = [
     "DEPENDS",

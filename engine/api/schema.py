@@ -1,37 +1,194 @@
-"""The JSON shapes the local API answers with (shared by the daemon and its clients)."""
+"""The shapes of the local API's answers: what the daemon sends and its clients read.
+
+This module is the API's contract in types, and imports nothing else of ``engine``: the
+tray app and other clients read it without loading the engine. The daemon builds these
+answers from engine objects in ``engine.update.report``; docs/api.md says what each field
+means.
+
+    hello      GET /v1                                 HelloAnswer
+    status     GET /v1/agents, GET /v1/agents/{agent}  AgentsAnswer, AgentStatus
+    explain    GET /v1/agents/{agent}/explain          ExplainAnswer
+    pass       POST /v1/agents/{agent}/check, update   PassAnswer
+    outcome    POST /v1/agents/{agent}/rollback        OutcomeAnswer
+    history    GET /v1/history, .../{agent}/history    HistoryPage of HistoryRecordAnswer
+    errors     any 4xx/5xx                             ErrorAnswer
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-from engine.policy.decide import Decision
-from engine.update.transaction import Outcome
-from engine.versions import Revision
+__all__ = [
+    "API_VERSION",
+    "ActionName",
+    "AgentStatus",
+    "AgentsAnswer",
+    "BadRevisionAnswer",
+    "DecisionAnswer",
+    "ErrorAnswer",
+    "ErrorDetail",
+    "ExplainAnswer",
+    "ExplainedDecision",
+    "HealthAnswer",
+    "HelloAnswer",
+    "HistoryPage",
+    "HistoryRecordAnswer",
+    "LastUpdateAnswer",
+    "OutcomeAnswer",
+    "PassAnswer",
+    "ProgressAnswer",
+    "SettingsLocation",
+]
 
-__all__ = ["decision_json", "outcome_json", "revision_json"]
+API_VERSION = "v1"
+
+ActionName = Literal["nothing", "wait", "update", "error"]
 
 
-def revision_json(revision: Revision | None) -> str | None:
-    return str(revision) if revision is not None else None
+class DecisionAnswer(TypedDict):
+    """One update decision: what to do, a stable reason code and the sentence saying why."""
+
+    action: ActionName
+    reason: str  # stable code, e.g. "outside-cluster-window"; clients key on it
+    message: str  # why, and when next
+    target: str | None  # revision, e.g. "17.2.1" or "17.2.1+fips"
+    delay_seconds: float  # jitter before the update
+    next_check: str | None  # ISO 8601
 
 
-def decision_json(decision: Decision) -> dict[str, Any]:
-    return {
-        "action": decision.action.value,
-        "reason": decision.reason.value,
-        "message": decision.message,
-        "target": str(decision.target) if decision.target else None,
-        "delay_seconds": round(decision.delay.total_seconds(), 3),
-        "next_check": decision.next_check.isoformat() if decision.next_check else None,
-    }
+class ExplainedDecision(DecisionAnswer):
+    """A decision as ``shepherd explain --json`` prints it for a scenario file."""
+
+    mark_unhealthy: bool | None  # v1 two-strike marker: set, clear, or leave (None)
 
 
-def outcome_json(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "ok": outcome.ok,
-        "reason": outcome.reason,
-        "message": outcome.message,
-        "target": revision_json(outcome.target),
-        "previous": revision_json(outcome.previous),
-        "seconds": round(outcome.seconds, 3),
-    }
+class OutcomeAnswer(TypedDict):
+    """What an update, a rollback or a repair did."""
+
+    ok: bool
+    reason: str  # stable code, e.g. "updated", "rolled-back", "cancelled"
+    message: str
+    target: str | None
+    previous: str | None
+    seconds: float
+
+
+class PassAnswer(TypedDict):
+    """One pass of an agent (check or update): the decision and what came of it."""
+
+    agent: str
+    decision: DecisionAnswer
+    outcome: OutcomeAnswer | None  # None: nothing was tried
+    repaired: OutcomeAnswer | None  # an interrupted run repaired first
+    dry_run: bool
+
+
+class ExplainAnswer(TypedDict):
+    agent: str
+    decision: DecisionAnswer
+
+
+class LastUpdateAnswer(TypedDict):
+    success: bool
+    time: str | None
+    target: str | None
+
+
+class BadRevisionAnswer(TypedDict):
+    """Why a revision is remembered as bad on this host, who said so and when."""
+
+    reason: str
+    by_uid: int | None
+    time: str
+
+
+class HealthAnswer(TypedDict):
+    running: bool
+    pid: int | None
+    ready: bool | None  # None: the agent is not running or has no debug socket
+
+
+class ProgressAnswer(TypedDict):
+    """A download under way (also the ``progress`` event)."""
+
+    bytes_done: int
+    bytes_total: int | None
+    rate_bps: float
+    eta_seconds: float | None
+
+
+class AgentStatus(TypedDict):
+    """One managed agent as ``GET /v1/agents/{agent}`` answers (None: update.yaml unknown)."""
+
+    agent: str
+    enabled: bool | None
+    pinned: bool | None
+    proxy: str | None
+    group: str | None
+    active: str | None
+    backup: str | None
+    backup_installed: bool
+    skip: str | None
+    last_update: LastUpdateAnswer | None
+    bad: dict[str, BadRevisionAnswer]  # revision -> why
+    last_failure: str | None
+    health: HealthAnswer
+    busy: str | None  # what runs now ("update", "rollback", ...)
+    progress: ProgressAnswer | None
+    last_check: str | None
+    next_check: str | None
+    decision: DecisionAnswer | None
+    last_result: OutcomeAnswer | None
+    problems: list[str]
+
+
+class AgentsAnswer(TypedDict):
+    agents: list[AgentStatus]
+
+
+class HistoryRecordAnswer(TypedDict):
+    """One history event; ``reason`` is a stable code, ``message`` the sentence."""
+
+    time: str
+    agent: str
+    event: str  # update, rollback, pin, settings, check, ...
+    outcome: str  # succeeded, failed, changed, refused, ...
+    reason: str
+    message: str
+    from_revision: str | None
+    to_revision: str | None
+    uid: int | None  # who asked; None for the daemon itself
+    duration_seconds: float | None
+    extra: dict[str, Any]
+
+
+class HistoryPage(TypedDict):
+    records: list[HistoryRecordAnswer]  # newest first
+    offset: int
+    limit: int
+
+
+class SettingsLocation(TypedDict):
+    file: str
+    problem: str | None
+
+
+class HelloAnswer(TypedDict):
+    service: str
+    api: str  # API_VERSION
+    pid: int
+    agents: list[str]
+    you: dict[str, int]  # {"uid": ...}
+    settings: SettingsLocation
+    secrets: dict[str, Any]  # backend, available, problem
+
+
+class ErrorDetail(TypedDict):
+    status: int
+    message: str
+
+
+class ErrorAnswer(TypedDict):
+    """Every 4xx/5xx answer."""
+
+    error: ErrorDetail

@@ -45,7 +45,7 @@ import yaml
 
 from engine.errors import InvalidInput, InvalidScenario, ShepherdError
 from engine.policy.answers import ChannelAnswer, FindAnswer
-from engine.policy.decide import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
+from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
 from engine.policy.schedule import ExportedSchedule, LocalWindow
 from engine.sources.channel import parse_critical, parse_version_text
 from engine.sources.find import parse_find_answer

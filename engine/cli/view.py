@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -9,10 +10,12 @@ from typing import Any, TextIO
 
 from engine.api.client import ApiClient
 from engine.errors import ShepherdError
-from engine.policy.decide import Decision
+from engine.policy.decision import Decision
 
 __all__ = [
     "ProgressPrinter",
+    "print_json",
+    "print_pass",
     "render_decision",
     "render_decision_json",
     "render_status",
@@ -200,3 +203,26 @@ class ProgressPrinter:
             self.stream.write(f"\rdownloading: {mb:.1f} MB" + ("" if self.tty else "\n"))
         self._drawn = True
         self.stream.flush()
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def print_pass(result: dict[str, Any]) -> None:
+    print(f"[{result['agent']}]")
+    if result.get("repaired"):
+        print(f"repaired:   {result['repaired']['message']}")
+    print(render_decision_json(result["decision"]))
+    outcome = result.get("outcome")
+    if outcome is not None:
+        verdict = (
+            "ok"
+            if outcome["ok"]
+            else outcome["reason"]
+            if outcome["reason"] == "cancelled"
+            else "FAILED"
+        )
+        print(f"result:     {verdict}: {outcome['message']}")
+    elif result.get("dry_run"):
+        print("result:     dry run, nothing changed")

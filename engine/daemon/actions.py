@@ -16,7 +16,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from engine.api.schema import decision_json, outcome_json
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.runtime import AgentRuntime
@@ -24,11 +23,13 @@ from engine.daemon.status import agent_status
 from engine.errors import InvalidInput, ShepherdError
 from engine.install.download import Progress
 from engine.names import validate_namespace
-from engine.policy.decide import Action
+from engine.policy.decision import Action
 from engine.store.history import History, HistoryRecord
 from engine.update.host import HostConfig
 from engine.update.operations import AgentOperations
-from engine.update.transaction import Outcome, Transaction
+from engine.update.outcome import Outcome
+from engine.update.report import decision_json, outcome_json
+from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
 
 __all__ = ["DaemonActions"]

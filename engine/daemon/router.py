@@ -16,21 +16,21 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.api.schema import decision_json, outcome_json
+from engine.api.schema import API_VERSION
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
 from engine.settings.model import OPTIONS, describe
 from engine.settings.secrets import validate_secret_name
 from engine.update.operations import SPEC_ACTIONS
+from engine.update.report import decision_json, outcome_json, pass_json
 
 if TYPE_CHECKING:
     from engine.store.history import History
-    from engine.update.transaction import Outcome
+    from engine.update.outcome import Outcome
     from engine.update.update_pass import PassResult
 
 __all__ = ["API_VERSION", "Operations", "Router"]
 
-API_VERSION = "v1"
 Answer = Response | StreamResponse
 Route = Callable[[Request, dict[str, str]], Awaitable[Answer]]
 
@@ -203,15 +203,7 @@ class Router:
         result = await self.ops.check(
             params["agent"], uid=request.peer.uid, forced=forced, dry_run=dry_run
         )
-        return Response.json(
-            {
-                "agent": result.namespace,
-                "decision": decision_json(result.decision),
-                "outcome": outcome_json(result.outcome) if result.outcome else None,
-                "repaired": outcome_json(result.repaired) if result.repaired else None,
-                "dry_run": dry_run,
-            }
-        )
+        return Response.json(pass_json(result, dry_run=dry_run))
 
     async def rollback(self, request: Request, params: dict[str, str]) -> Answer:
         body = request.json()

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.policy.decide import Decision
+from engine.api.schema import OutcomeAnswer
+from engine.policy.decision import Decision
 
 __all__ = ["AgentRuntime"]
 
@@ -24,6 +25,6 @@ class AgentRuntime:
     last_check: datetime | None = None
     next_check: datetime | None = None
     decision: Decision | None = None
-    last_result: dict[str, Any] | None = None
+    last_result: OutcomeAnswer | None = None
     progress: dict[str, Any] | None = None
     last_recorded_reason: str | None = None

@@ -7,15 +7,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from engine.api.schema import decision_json, revision_json
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import StateError
 from engine.install.revisions import installed_checksum
 from engine.service.health import read_pid, readyz
-from engine.store.agent_record import load_agent_state
+from engine.store.agent_record import load_agent_record
 from engine.store.update_yaml import load_config
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
+from engine.update.report import decision_json, revision_json
 
 __all__ = ["agent_status", "health_now"]
 
@@ -31,7 +31,7 @@ def agent_status(
     except StateError as e:
         config = None
         problems.append(str(e))
-    record = load_agent_state(layout.state_dir)
+    record = load_agent_record(layout.state_dir)
     spec = config.spec if config else None
     status = config.status if config else None
     effective = effective_settings(host.settings, config, agent.namespace, host.overrides)

@@ -10,17 +10,15 @@ from engine.policy.answers import (
     FindAnswer,
     SourceFailure,
 )
-from engine.policy.decide import (
-    Action,
+from engine.policy.decide import decide, preflight
+from engine.policy.decision import Action, Decision, Reason
+from engine.policy.inputs import (
+    DEFAULT_POLL_INTERVAL,
     AgentHealth,
     AgentState,
     ClusterView,
-    Decision,
     DecisionInputs,
     LocalSettings,
-    Reason,
-    decide,
-    preflight,
 )
 from engine.policy.schedule import (
     WEEKDAY_NAMES,
@@ -34,6 +32,7 @@ from engine.policy.schedule import (
 )
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL",
     "WEEKDAY_NAMES",
     "Action",
     "AgentHealth",

@@ -28,143 +28,22 @@ Randomness comes from the injected ``random.Random``; time from ``inputs.now``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from engine.policy.answers import AutoUpdate, ChannelAnswer, FindAnswer
-from engine.policy.schedule import (
-    ExportedSchedule,
-    Interval,
-    LocalWindow,
-    blackout_at,
-    inside_any,
-    next_open,
+from engine.policy.decision import Action, Decision, Reason
+from engine.policy.gates import (
+    common_checks,
+    edition_refusal,
+    format_interval,
+    format_time,
+    local_window_wait,
 )
-from engine.policy.schedule import next_start as next_local_window
-from engine.versions import Flag, Revision, Version, compatibility_problem
+from engine.policy.inputs import AgentState, DecisionInputs, LocalSettings
+from engine.versions import Flag, Revision
 
-__all__ = [
-    "Action",
-    "AgentHealth",
-    "AgentState",
-    "ClusterView",
-    "Decision",
-    "DecisionInputs",
-    "LocalSettings",
-    "Reason",
-    "decide",
-    "preflight",
-]
-
-DEFAULT_POLL_INTERVAL = timedelta(minutes=5)
-
-
-class Action(StrEnum):
-    NOTHING = "nothing"
-    WAIT = "wait"
-    UPDATE = "update"
-    ERROR = "error"
-
-
-class Reason(StrEnum):
-    """Stable reason codes: clients and history key on these, never on the sentence."""
-
-    NOT_CONFIGURED = "not-configured"
-    DISABLED = "disabled"
-    NO_LINK_DIR = "no-link-dir"
-    INSECURE_BASE_URL = "insecure-base-url"
-    CLUSTER_UNREACHABLE = "cluster-unreachable"
-    PINNED = "pinned"
-    OUTSIDE_CLUSTER_WINDOW = "outside-cluster-window"
-    NO_TARGET = "no-target"
-    EDITION_UNAVAILABLE = "edition-unavailable"
-    CHANNEL_NO_VERSION = "channel-no-version"
-    UP_TO_DATE = "up-to-date"
-    TARGET_SKIPPED = "target-skipped"
-    TARGET_MARKED_BAD = "target-marked-bad"
-    INCOMPATIBLE_TARGET = "incompatible-target"
-    IN_BLACKOUT = "in-blackout"
-    OUTSIDE_LOCAL_WINDOW = "outside-local-window"
-    OUTSIDE_MAINTENANCE_WINDOW = "outside-maintenance-window"
-    UNHEALTHY_FIRST_STRIKE = "agent-unhealthy-first-strike"
-    UPDATE_FORCED = "update-forced"
-    UPDATE_IN_WINDOW = "update-in-window"
-    UPDATE_CRITICAL = "update-critical"
-    UPDATE_IN_MAINTENANCE_WINDOW = "update-in-maintenance-window"
-    UPDATE_AGENT_UNHEALTHY = "update-agent-unhealthy"
-    CANARY_PENDING = "canary-pending"
-    CANARY_SOAKING = "canary-soaking"
-    CANARY_FAILED = "canary-failed"
-
-
-@dataclass(frozen=True)
-class LocalSettings:
-    """What the host decides (``update.yaml`` spec plus Shepherd's local settings)."""
-
-    enabled: bool = True
-    pinned: bool = False
-    link_dir: str = "/usr/local/bin"
-    base_url: str | None = None
-    group: str | None = None
-    local_windows: tuple[LocalWindow, ...] = ()
-    blackouts: tuple[LocalWindow, ...] = ()
-    critical_bypasses_local_window: bool = True
-    poll_interval: timedelta = DEFAULT_POLL_INTERVAL
-
-
-@dataclass(frozen=True)
-class AgentState:
-    """What we stored about this agent (``update.yaml`` status plus Shepherd's own state)."""
-
-    active: Revision | None = None
-    backup: Revision | None = None
-    skip: Revision | None = None
-    bad: frozenset[Revision] = frozenset()
-    unhealthy_marked: bool = False
-
-
-@dataclass(frozen=True)
-class ClusterView:
-    """What the cluster said: a v2 find answer, a v1 channel answer (with the find answer
-    when the proxy answered without ``auto_update``), or why asking failed."""
-
-    find: FindAnswer | None = None
-    channel: ChannelAnswer | None = None
-    failure: str | None = None
-
-
-@dataclass(frozen=True)
-class AgentHealth:
-    """Health signals the policy uses. v1: the schedule the agent exported
-    (None = the file is missing; an empty schedule = the agent lost its cluster)."""
-
-    exported_schedule: ExportedSchedule | None = None
-
-
-@dataclass(frozen=True)
-class DecisionInputs:
-    settings: LocalSettings | None
-    state: AgentState
-    cluster: ClusterView
-    now: datetime
-    health: AgentHealth = field(default_factory=AgentHealth)
-    forced: bool = False
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    reason: Reason
-    message: str  # answers "why", and "when next" where there is a next
-    target: Revision | None = None
-    delay: timedelta = timedelta(0)  # wait this long before updating (jitter)
-    next_check: datetime | None = None  # when the situation may change
-    mark_unhealthy: bool | None = None  # v1 two-strike marker: set, clear, or leave
-
-    @property
-    def updates(self) -> bool:
-        return self.action is Action.UPDATE
+__all__ = ["decide", "preflight"]
 
 
 _NOT_CONFIGURED = Decision(
@@ -215,7 +94,7 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
             Action.NOTHING,
             Reason.CLUSTER_UNREACHABLE,
             f"Could not ask the cluster ({cause}); nothing changed and the agent keeps "
-            f"running. Next try at {_fmt(poll_at)}.",
+            f"running. Next try at {format_time(poll_at)}.",
             next_check=poll_at,
         )
     if settings.pinned:
@@ -239,7 +118,7 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
         Action.NOTHING,
         Reason.CLUSTER_UNREACHABLE,
         "The cluster does not manage agent versions and its v1 channel was not consulted; "
-        f"nothing changed. Next try at {_fmt(poll_at)}.",
+        f"nothing changed. Next try at {format_time(poll_at)}.",
         next_check=poll_at,
     )
 
@@ -258,7 +137,7 @@ def _decide_v2(
             Action.NOTHING,
             Reason.OUTSIDE_CLUSTER_WINDOW,
             f"The cluster has not opened the update window for group {group!r}; "
-            f"checking again at {_fmt(poll_at)} (or use 'update now').",
+            f"checking again at {format_time(poll_at)} (or use 'update now').",
             next_check=poll_at,
         )
     if auto.agent_version is None:
@@ -269,14 +148,14 @@ def _decide_v2(
             next_check=poll_at,
         )
     target = Revision(auto.agent_version, find.install_flags())
-    blocked = _common_checks(
-        inputs, target, find.server_version, poll_at, _edition_refusal(find, settings)
+    blocked = common_checks(
+        inputs, target, find.server_version, poll_at, edition_refusal(find, settings)
     )
     if blocked is not None:
         return blocked
     if inputs.forced:
         return _forced_update(target)
-    local = _local_window_wait(inputs, settings, target, bypass=False)
+    local = local_window_wait(inputs, settings, target, bypass=False)
     if local is not None:
         return local
     delay = timedelta(seconds=rng.random() * max(auto.jitter_seconds, 0))
@@ -302,23 +181,24 @@ def _decide_v1(
         return Decision(
             Action.NOTHING,
             Reason.CHANNEL_NO_VERSION,
-            f"The version channel offers no version ('none'); checking again at {_fmt(poll_at)}.",
+            "The version channel offers no version ('none'); checking again at "
+            f"{format_time(poll_at)}.",
             next_check=poll_at,
         )
     target = Revision(channel.version, _v1_flags(inputs.state, find))
-    blocked = _common_checks(
+    blocked = common_checks(
         inputs,
         target,
         find.server_version if find is not None else None,
         poll_at,
-        _edition_refusal(find, settings) if find is not None else None,
+        edition_refusal(find, settings) if find is not None else None,
     )
     if blocked is not None:
         return blocked
     if inputs.forced:
         return _forced_update(target)
     if channel.critical:
-        local = _local_window_wait(
+        local = local_window_wait(
             inputs, settings, target, bypass=settings.critical_bypasses_local_window
         )
         if local is not None:
@@ -340,18 +220,18 @@ def _decide_v1(
                 Action.WAIT,
                 Reason.OUTSIDE_MAINTENANCE_WINDOW,
                 f"Update to {target} waits for the next maintenance window, "
-                f"{_fmt_interval(window)}.",
+                f"{format_interval(window)}.",
                 target=target,
                 next_check=window.start,
                 mark_unhealthy=False,
             )
-        local = _local_window_wait(inputs, settings, target, bypass=False)
+        local = local_window_wait(inputs, settings, target, bypass=False)
         if local is not None:
             return _with_marker(local, mark=False)
         return Decision(
             Action.UPDATE,
             Reason.UPDATE_IN_MAINTENANCE_WINDOW,
-            f"Inside the maintenance window {_fmt_interval(window)}: updating to {target}.",
+            f"Inside the maintenance window {format_interval(window)}: updating to {target}.",
             target=target,
             mark_unhealthy=False,
         )
@@ -362,13 +242,13 @@ def _decide_v1(
             Action.WAIT,
             Reason.UNHEALTHY_FIRST_STRIKE,
             f"The agent's exported maintenance schedule {missing}, so the agent looks "
-            f"unhealthy. If it still does at the next run ({_fmt(poll_at)}), Shepherd "
+            f"unhealthy. If it still does at the next run ({format_time(poll_at)}), Shepherd "
             f"updates to {target}.",
             target=target,
             next_check=poll_at,
             mark_unhealthy=True,
         )
-    local = _local_window_wait(inputs, settings, target, bypass=False)
+    local = local_window_wait(inputs, settings, target, bypass=False)
     if local is not None:
         return local
     return Decision(
@@ -381,64 +261,6 @@ def _decide_v1(
     )
 
 
-def _common_checks(
-    inputs: DecisionInputs,
-    target: Revision,
-    server_version: Version | None,
-    poll_at: datetime,
-    edition_refusal: Decision | None,
-) -> Decision | None:
-    """Steps 8 and 9, then the AGPL refusal, Shepherd's bad-version memory and the
-    compatibility rule.
-
-    As in ``teleport-update``, the skip check compares versions only: a version that failed
-    here stays skipped even if the cluster's edition flags change, and an AGPL/unknown
-    edition is only refused once there is something to install (an agent already on the
-    target is simply up to date).
-    """
-    state = inputs.state
-    if state.active == target:
-        return Decision(
-            Action.NOTHING,
-            Reason.UP_TO_DATE,
-            f"Up to date: {target} is the cluster's target and is active. "
-            f"Next check at {_fmt(poll_at)}.",
-            target=target,
-            next_check=poll_at,
-        )
-    if state.skip is not None and state.skip.version == target.version:
-        return Decision(
-            Action.NOTHING,
-            Reason.TARGET_SKIPPED,
-            f"{state.skip} failed its health check on this host and is marked broken; "
-            f"staying on {_describe(state.active)} until the cluster offers another version.",
-            target=target,
-            next_check=poll_at,
-        )
-    if edition_refusal is not None:
-        return edition_refusal
-    if target in state.bad:
-        return Decision(
-            Action.NOTHING,
-            Reason.TARGET_MARKED_BAD,
-            f"{target} was rolled back on this host and is remembered as bad; staying on "
-            f"{_describe(state.active)} until an admin clears it.",
-            target=target,
-            next_check=poll_at,
-        )
-    if server_version is not None:
-        problem = compatibility_problem(target.version, server_version)
-        if problem is not None:
-            return Decision(
-                Action.ERROR,
-                Reason.INCOMPATIBLE_TARGET,
-                f"Refusing to install {target}: {problem}.",
-                target=target,
-                next_check=poll_at,
-            )
-    return None
-
-
 def _forced_update(target: Revision) -> Decision:
     return Decision(
         Action.UPDATE,
@@ -446,39 +268,6 @@ def _forced_update(target: Revision) -> Decision:
         f"Update requested now: updating to {target} without waiting for a window or jitter.",
         target=target,
     )
-
-
-def _local_window_wait(
-    inputs: DecisionInputs, settings: LocalSettings, target: Revision, *, bypass: bool
-) -> Decision | None:
-    """The host's own blackouts and windows, applied on top of the cluster's."""
-    if bypass:
-        return None
-    now = inputs.now
-    blackout = blackout_at(settings.blackouts, now)
-    if blackout is not None:
-        return Decision(
-            Action.WAIT,
-            Reason.IN_BLACKOUT,
-            f"Update to {target} is held by a local blackout until {_fmt(blackout.end)}.",
-            target=target,
-            next_check=blackout.end,
-        )
-    window = None
-    if settings.local_windows and inside_any(settings.local_windows, now) is None:
-        window = next_open(settings.local_windows, settings.blackouts, now) or next_local_window(
-            settings.local_windows, now
-        )
-    if window is not None:
-        return Decision(
-            Action.WAIT,
-            Reason.OUTSIDE_LOCAL_WINDOW,
-            f"Update to {target} waits for this host's next maintenance window, "
-            f"{_fmt_interval(window)} (if the cluster still allows it then).",
-            target=target,
-            next_check=window.start,
-        )
-    return None
 
 
 def _edition_note(find: FindAnswer | None, decision: Decision) -> Decision:
@@ -505,33 +294,9 @@ def _with_marker(decision: Decision, *, mark: bool) -> Decision:
     )
 
 
-def _edition_refusal(find: FindAnswer, settings: LocalSettings) -> Decision | None:
-    """AGPL (``oss``) or unknown editions have no builds on the public CDN."""
-    if find.flags() is not None or settings.base_url is not None:
-        return None
-    return Decision(
-        Action.ERROR,
-        Reason.EDITION_UNAVAILABLE,
-        f"The cluster's edition is {find.edition.value!r}: there are no such builds on "
-        "the public CDN; set a custom download base URL to update this agent.",
-    )
-
-
 def _v1_flags(state: AgentState, find: FindAnswer | None) -> frozenset[Flag]:
     if find is not None:
         return find.install_flags()
     if state.active is not None:
         return state.active.flags
     return frozenset()
-
-
-def _describe(revision: Revision | None) -> str:
-    return str(revision) if revision is not None else "the current installation"
-
-
-def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _fmt_interval(window: Interval) -> str:
-    return f"{_fmt(window.start)} to {_fmt(window.end)}"

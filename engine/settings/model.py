@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from engine.errors import InvalidInput
 from engine.fsutil import atomic_write
 from engine.names import validate_namespace
-from engine.policy.decide import DEFAULT_POLL_INTERVAL
+from engine.policy.inputs import DEFAULT_POLL_INTERVAL
 from engine.policy.schedule import LocalWindow
 from engine.settings.secrets import BACKENDS, SecretStore
 from engine.sources.find import validate_proxy_address

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 
 from engine.errors import InvalidInput, SourceError
-from engine.policy.decide import ClusterView
+from engine.policy.inputs import ClusterView
 from engine.sources.channel import DEFAULT_CHANNEL, ChannelClient
 from engine.sources.find import find
 

@@ -4,7 +4,7 @@ journal, history, the lock and the updater id.
 
 from __future__ import annotations
 
-from engine.store.agent_record import AgentState, BadRevision, load_agent_state, save_agent_state
+from engine.store.agent_record import AgentRecord, BadRevision, load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal, JournalEntry, Step
 from engine.store.layout import (
@@ -29,7 +29,7 @@ from engine.store.updater_id import load_or_create_updater_id
 
 __all__ = [
     "DEFAULT_NAMESPACE",
-    "AgentState",
+    "AgentRecord",
     "BadRevision",
     "History",
     "HistoryRecord",
@@ -43,13 +43,13 @@ __all__ = [
     "UpdateSpec",
     "UpdateStatus",
     "list_namespaces",
-    "load_agent_state",
+    "load_agent_record",
     "load_config",
     "load_or_create_updater_id",
     "parse_config",
     "render_config",
     "resolve_layout",
-    "save_agent_state",
+    "save_agent_record",
     "save_config",
     "validate_namespace",
 ]

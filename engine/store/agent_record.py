@@ -1,4 +1,5 @@
-"""Shepherd's own per-agent state, kept beside update.yaml (never inside it).
+"""Shepherd's own record of each agent, kept beside update.yaml (never inside it), in
+``agent-state.json``:
 
 - bad revisions: rolled back by an admin (or after a failed update), with the reason, who
   and when; the policy never updates to them until an admin clears them.
@@ -18,7 +19,7 @@ from engine.errors import InvalidInput, StateError
 from engine.fsutil import atomic_write
 from engine.versions import Revision
 
-__all__ = ["AgentState", "BadRevision", "load_agent_state", "save_agent_state"]
+__all__ = ["AgentRecord", "BadRevision", "load_agent_record", "save_agent_record"]
 
 FILE_NAME = "agent-state.json"
 
@@ -31,7 +32,7 @@ class BadRevision:
 
 
 @dataclass(frozen=True)
-class AgentState:
+class AgentRecord:
     bad: dict[str, BadRevision] = field(default_factory=dict)  # revision dir name -> why
     unhealthy_marked: bool = False
     last_failure: str = ""
@@ -47,11 +48,11 @@ class AgentState:
                 continue
         return frozenset(found)
 
-    def mark_bad(self, revision: Revision, reason: str, uid: int | None) -> AgentState:
+    def mark_bad(self, revision: Revision, reason: str, uid: int | None) -> AgentRecord:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         return replace(self, bad={**self.bad, revision.dir_name: BadRevision(reason, uid, stamp)})
 
-    def activated(self, revision: Revision, at: datetime | None = None) -> AgentState:
+    def activated(self, revision: Revision, at: datetime | None = None) -> AgentRecord:
         stamp = (at or datetime.now(UTC)).isoformat()
         return replace(self, active_since=stamp, active_revision=revision.dir_name)
 
@@ -64,16 +65,16 @@ class AgentState:
         except ValueError:
             return None
 
-    def clear_bad(self, revision: Revision) -> AgentState:
+    def clear_bad(self, revision: Revision) -> AgentRecord:
         return replace(self, bad={k: v for k, v in self.bad.items() if k != revision.dir_name})
 
 
-def load_agent_state(state_dir: Path) -> AgentState:
+def load_agent_record(state_dir: Path) -> AgentRecord:
     path = state_dir / FILE_NAME
     try:
         data: Any = json.loads(path.read_text())
     except FileNotFoundError:
-        return AgentState()
+        return AgentRecord()
     except (OSError, ValueError) as e:
         raise StateError(f"cannot read Shepherd's agent state {path}: {e}") from e
     if not isinstance(data, dict):
@@ -83,7 +84,7 @@ def load_agent_state(state_dir: Path) -> AgentState:
         for name, v in (data.get("bad") or {}).items()
         if isinstance(v, dict)
     }
-    return AgentState(
+    return AgentRecord(
         bad=bad,
         unhealthy_marked=bool(data.get("unhealthy_marked", False)),
         last_failure=str(data.get("last_failure", "")),
@@ -92,6 +93,6 @@ def load_agent_state(state_dir: Path) -> AgentState:
     )
 
 
-def save_agent_state(state_dir: Path, state: AgentState) -> None:
+def save_agent_record(state_dir: Path, record: AgentRecord) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(state_dir / FILE_NAME, json.dumps(asdict(state), indent=2).encode(), mode=0o644)
+    atomic_write(state_dir / FILE_NAME, json.dumps(asdict(record), indent=2).encode(), mode=0o644)

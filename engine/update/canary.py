@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.policy.decide import Action, Decision, Reason
+from engine.policy.decision import Action, Decision, Reason
 from engine.service.health import read_pid, readyz
-from engine.store.agent_record import load_agent_state
+from engine.store.agent_record import load_agent_record
 from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
 from engine.versions import Revision
@@ -42,7 +42,7 @@ def canary_status(layout: Layout) -> CanaryStatus:
     if config is None:
         return CanaryStatus(layout.namespace, None, frozenset(), None, False, "not managed")
     status = config.status
-    state = load_agent_state(layout.state_dir)
+    state = load_agent_record(layout.state_dir)
     failed = set(state.bad_revisions())
     if status.skip is not None:
         failed.add(status.skip)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from engine.names import validate_namespace
-from engine.policy.decide import LocalSettings
+from engine.policy.inputs import LocalSettings
 from engine.policy.schedule import LocalWindow
 from engine.settings.model import Settings
 from engine.sources.channel import DEFAULT_CHANNEL

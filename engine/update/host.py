@@ -30,7 +30,7 @@ from engine.store.layout import Layout, list_namespaces, validate_namespace
 from engine.store.update_yaml import load_config
 from engine.update.canary import CanaryGate, canary_status
 from engine.update.effective import EffectiveSettings, Overrides, effective_settings
-from engine.update.transaction import UpdateContext
+from engine.update.outcome import UpdateContext
 from engine.update.update_pass import Sleeper, UpdatePass
 
 __all__ = ["HostConfig", "ManagedAgents", "with_settings"]

@@ -24,7 +24,7 @@ from typing import Any
 from engine.errors import StateError
 from engine.install.adopt import inspect_namespace
 from engine.names import validate_namespace
-from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.store.layout import Layout
 from engine.store.lock import NamespaceLock
@@ -114,12 +114,12 @@ class AgentOperations:
         wanted = Version.parse(version)
         skip_cleared = False
         with self._locked(layout, f"{who} (clear)"):
-            record = load_agent_state(layout.state_dir)
+            record = load_agent_record(layout.state_dir)
             cleared = [r for r in record.bad_revisions() if r.version == wanted]
             if cleared:
                 for revision in cleared:
                     record = record.clear_bad(revision)
-                save_agent_state(layout.state_dir, record)
+                save_agent_record(layout.state_dir, record)
             config = load_config(layout.update_yaml)
             if config and config.status.skip and config.status.skip.version == wanted:
                 save_config(layout.update_yaml, config.with_status(skip=None))

@@ -23,28 +23,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.errors import InvalidSchedule
-from engine.policy.decide import (
-    Action,
-    AgentHealth,
-    AgentState,
-    ClusterView,
-    Decision,
-    DecisionInputs,
-    Reason,
-    decide,
-    preflight,
-)
+from engine.policy.decide import decide, preflight
+from engine.policy.decision import Action, Decision, Reason
+from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs
 from engine.policy.schedule import ExportedSchedule
 from engine.settings.model import Settings
 from engine.sources.cluster import ask_cluster
-from engine.store.agent_record import AgentState as StoredAgentState
-from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.agent_record import AgentRecord, load_agent_record, save_agent_record
 from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import UpdateConfig, load_config
 from engine.store.updater_id import load_or_create_updater_id
 from engine.update.canary import CanaryGate
 from engine.update.effective import EffectiveSettings, Overrides, effective_settings
-from engine.update.transaction import Outcome, Transaction, UpdateContext
+from engine.update.outcome import Outcome, UpdateContext
+from engine.update.transaction import Transaction
 
 __all__ = ["PassResult", "UpdatePass"]
 
@@ -132,11 +124,9 @@ class UpdatePass:
         return PassResult(namespace, decision, outcome, repaired)
 
     # ---- inputs -----------------------------------------------------------------------
-    def _decide(
-        self, *, forced: bool, gate: CanaryGate | None
-    ) -> tuple[Decision, StoredAgentState]:
+    def _decide(self, *, forced: bool, gate: CanaryGate | None) -> tuple[Decision, AgentRecord]:
         config = load_config(self.layout.update_yaml)
-        stored = load_agent_state(self.layout.state_dir)
+        stored = load_agent_record(self.layout.state_dir)
         if config is None:
             return self._not_managed(), stored
         effective = effective_settings(self.settings, config, self.layout.namespace, self.overrides)
@@ -214,14 +204,14 @@ class UpdatePass:
             _log.warning("the agent's exported schedule %s is unreadable (%s): missing", path, e)
             return None
 
-    def _keep_marker(self, decision: Decision, stored: StoredAgentState) -> None:
+    def _keep_marker(self, decision: Decision, stored: AgentRecord) -> None:
         mark = decision.mark_unhealthy
         if mark is None or mark == stored.unhealthy_marked:
             return
         lock = NamespaceLock(self.layout.lock_file, self.layout.state_dir / "lock-holder")
         with lock.acquire(timeout=self.ctx.lock_timeout, who=f"{self.ctx.who} (v1 marker)"):
-            fresh = load_agent_state(self.layout.state_dir)
-            save_agent_state(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
+            fresh = load_agent_record(self.layout.state_dir)
+            save_agent_record(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
 
 
 def _sleep(seconds: float) -> bool:

@@ -4,6 +4,10 @@ its schema), runs no commands and knows no agent paths."""
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +48,50 @@ def test_gui_module_stays_a_thin_client(path: Path) -> None:
 def test_the_models_are_qt_free(name: str) -> None:
     modules = [module for module, _ in imports(ast.parse((GUI / name).read_text()))]
     assert not [m for m in modules if m.startswith(("PySide6", "gui.")) and m != "gui"], modules
+
+
+ENGINE_INTERNALS = tuple(
+    f"engine.{layer}"
+    for layer in (
+        "policy",
+        "sources",
+        "store",
+        "install",
+        "service",
+        "settings",
+        "update",
+        "daemon",
+        "cli",
+    )
+)
+
+
+def modules_loaded_by(statement: str) -> list[str]:
+    """The modules a fresh interpreter holds after ``statement``, importing this tree."""
+    root = GUI.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    probe = f"{statement}; import json, sys; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root, check=True
+    )
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def test_the_api_client_loads_none_of_the_engine_s_internals_nor_yaml() -> None:
+    loaded = modules_loaded_by("import engine.api.client")
+    assert "engine.api.client" in loaded
+    internal = [m for m in loaded if m.startswith(ENGINE_INTERNALS) or m.split(".")[0] == "yaml"]
+    assert internal == []
+
+
+def test_the_api_schema_imports_nothing_else_of_the_engine() -> None:
+    loaded = modules_loaded_by("import engine.api.schema")
+    assert [m for m in loaded if m.startswith("engine")] == [
+        "engine",
+        "engine.api",
+        "engine.api.schema",
+    ]

@@ -34,7 +34,8 @@ from engine.store.history import History
 from engine.store.journal import Step
 from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
-from engine.update.transaction import Transaction, UpdateContext
+from engine.update.outcome import UpdateContext
+from engine.update.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import build_artifact
 from sandbox.cdn import Cdn

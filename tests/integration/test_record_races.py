@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.store.agent_record import load_agent_state
+from engine.store.agent_record import load_agent_record
 from engine.store.journal import Step
 from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
 from engine.update.host import HostConfig
 from engine.update.operations import AgentOperations
-from engine.update.transaction import Outcome, Transaction
+from engine.update.outcome import Outcome
+from engine.update.transaction import Transaction
 from engine.versions import Revision, Version
 from sandbox.ports import wait_until
 from tests.fixtures.sandboxhost import SandboxHost
@@ -119,7 +120,7 @@ def test_a_clear_bad_during_a_rollback_keeps_the_rollbacks_bad_mark(
     answer = finish(pending)
     assert rollback[0].ok, rollback[0].message
     assert answer["cleared"] is False
-    assert NEW in load_agent_state(layout.state_dir).bad_revisions()
+    assert NEW in load_agent_record(layout.state_dir).bad_revisions()
     config = load_config(layout.update_yaml)
     assert config is not None and str(config.status.active) == "17.1.0"
 
@@ -133,7 +134,7 @@ def test_a_clear_bad_during_an_update_keeps_when_the_new_version_became_active(
         pending = clear_bad_meanwhile(sandbox_host, layout, "17.9.9")
     finish(pending)
     assert update[0].ok, update[0].message
-    record = load_agent_state(layout.state_dir)
+    record = load_agent_record(layout.state_dir)
     assert record.active_since_for(NEW) is not None
 
 
@@ -145,7 +146,7 @@ def test_a_clear_bad_after_a_rollback_clears_that_version(sandbox_host: SandboxH
         pending = clear_bad_meanwhile(sandbox_host, layout, "17.2.1")
     answer = finish(pending)
     assert answer == {"agent": "default", "version": "17.2.1", "cleared": True}
-    assert load_agent_state(layout.state_dir).bad_revisions() == frozenset()
+    assert load_agent_record(layout.state_dir).bad_revisions() == frozenset()
     config = load_config(layout.update_yaml)
     assert config is not None
     assert config.status.skip is None or config.status.skip.version != Version.parse("17.2.1")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.policy.decide import Action, Reason
+from engine.policy.decision import Action, Reason
 from engine.policy.schedule import ExportedSchedule, Interval
 from engine.service.health import read_pid
 from engine.store.update_yaml import load_config, save_config

@@ -6,7 +6,7 @@ import pytest
 
 from engine.install.links import linked_revision
 from engine.service.health import read_pid
-from engine.store.agent_record import load_agent_state
+from engine.store.agent_record import load_agent_record
 from engine.store.history import History
 from engine.store.update_yaml import load_config
 from engine.update.transaction import Transaction
@@ -74,7 +74,7 @@ def test_a_broken_version_is_rolled_back_automatically(
     assert config.status.active == OLD
     assert config.status.last_update is not None and not config.status.last_update.success
     assert_running(sandbox_host, "default", "17.1.0")
-    assert load_agent_state(layout.state_dir).last_failure == outcome.message
+    assert load_agent_record(layout.state_dir).last_failure == outcome.message
     assert History(layout.state_dir).query()[0].outcome == "failed"
 
 
@@ -116,7 +116,7 @@ def test_rollback_by_hand_remembers_the_bad_version(sandbox_host: SandboxHost) -
     config = load_config(layout.update_yaml)
     assert config is not None
     assert (config.status.active, config.status.backup) == (OLD, NEW)
-    bad = load_agent_state(layout.state_dir).bad["17.2.1"]
+    bad = load_agent_record(layout.state_dir).bad["17.2.1"]
     assert (bad.reason, bad.by_uid) == ("TLS errors after the update", 1000)
     assert History(layout.state_dir).query()[0].event == "rollback"
 

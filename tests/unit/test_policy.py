@@ -14,18 +14,9 @@ from typing import Any
 import pytest
 
 from engine.policy.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
-from engine.policy.decide import (
-    Action,
-    AgentHealth,
-    AgentState,
-    ClusterView,
-    Decision,
-    DecisionInputs,
-    LocalSettings,
-    Reason,
-    decide,
-    preflight,
-)
+from engine.policy.decide import decide, preflight
+from engine.policy.decision import Action, Decision, Reason
+from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
 from engine.policy.schedule import ExportedSchedule, LocalWindow
 from engine.versions import Revision, Version
 

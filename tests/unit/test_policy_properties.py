@@ -9,15 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.policy.answers import AutoUpdate, ChannelAnswer, Edition, FindAnswer
-from engine.policy.decide import (
-    Action,
-    AgentHealth,
-    AgentState,
-    ClusterView,
-    DecisionInputs,
-    LocalSettings,
-    decide,
-)
+from engine.policy.decide import decide
+from engine.policy.decision import Action
+from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
 from engine.policy.schedule import ExportedSchedule, Interval, LocalWindow
 from engine.versions import Flag, Revision, Version
 

@@ -11,7 +11,8 @@ import pytest
 from engine.cli.main import main
 from engine.cli.scenario import parse_scenario
 from engine.errors import InvalidInput, InvalidRevision, InvalidScenario, InvalidSchedule
-from engine.policy.decide import Reason, decide
+from engine.policy.decide import decide
+from engine.policy.decision import Reason
 from engine.policy.schedule import ExportedSchedule
 from engine.sources.cluster import ask_cluster
 from engine.sources.transport import TransportConfig, make_client

@@ -1,0 +1,36 @@
+"""``shepherd agents``: list, adopt or stop managing agents."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.api.client import agent_path
+from engine.cli.connect import api_for
+from engine.cli.exits import EXIT_OK
+from engine.cli.view import print_json
+
+__all__ = ["agents_add_command", "agents_list_command", "agents_remove_command"]
+
+
+def agents_list_command(args: argparse.Namespace) -> int:
+    agents = api_for(args).get("/v1")["agents"]
+    if args.json:
+        print_json(agents)
+    else:
+        print("\n".join(agents) if agents else "No managed agents.")
+    return EXIT_OK
+
+
+def agents_add_command(args: argparse.Namespace) -> int:
+    result = api_for(args).post("/v1/agents", {"agent": args.agent})
+    already = "already managed" if result.get("already") else "now managing"
+    print(f"{already}: {result['agent']} (active {result['active'] or 'unknown'})")
+    for line in result["problems"] + result["notes"]:
+        print(f"  note: {line}")
+    return EXIT_OK
+
+
+def agents_remove_command(args: argparse.Namespace) -> int:
+    api_for(args).delete(agent_path(args.agent))
+    print(f"no longer managing {args.agent} (its files and service are untouched)")
+    return EXIT_OK

@@ -1,0 +1,25 @@
+"""What the build (``build.py``) and the package layout (``debpkg.py``) share: where the
+project is, the app's folder name, the icon sizes, the project version and the build error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+__all__ = ["APP_DIR_NAME", "ICON_SIZES", "ROOT", "BuildError", "project_version"]
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_DIR_NAME = "agent-shepherd"
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
+
+
+class BuildError(Exception):
+    """A build step failed; the message says which and why."""
+
+
+def project_version() -> str:
+    """The version in pyproject.toml."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        version: str = tomllib.load(f)["project"]["version"]
+    return version
