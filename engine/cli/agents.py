@@ -7,6 +7,7 @@ import argparse
 from engine.api.client import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
+from engine.cli.records import local_operations, local_uid
 from engine.cli.view import print_json
 
 __all__ = ["agents_add_command", "agents_list_command", "agents_remove_command"]
@@ -22,7 +23,11 @@ def agents_list_command(args: argparse.Namespace) -> int:
 
 
 def agents_add_command(args: argparse.Namespace) -> int:
-    result = api_for(args).post("/v1/agents", {"agent": args.agent})
+    if args.local:
+        report = local_operations(args).adopt(args.agent, uid=local_uid())
+        result = report.as_json()
+    else:
+        result = api_for(args).post("/v1/agents", {"agent": args.agent})
     already = "already managed" if result.get("already") else "now managing"
     print(f"{already}: {result['agent']} (active {result['active'] or 'unknown'})")
     for line in result["problems"] + result["notes"]:
@@ -31,6 +36,9 @@ def agents_add_command(args: argparse.Namespace) -> int:
 
 
 def agents_remove_command(args: argparse.Namespace) -> int:
-    api_for(args).delete(agent_path(args.agent))
+    if args.local:
+        local_operations(args).hand_back(args.agent, uid=local_uid())
+    else:
+        api_for(args).delete(agent_path(args.agent))
     print(f"no longer managing {args.agent} (its files and service are untouched)")
     return EXIT_OK

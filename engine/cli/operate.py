@@ -11,7 +11,9 @@ from engine.api.client import ApiError, agent_path
 from engine.cli.connect import agent_named_or_only, agents_named_or_all, api_for
 from engine.cli.exits import EXIT_FAILURE, EXIT_OK
 from engine.cli.local import update_local
+from engine.cli.records import local_agent, local_operations, local_uid
 from engine.cli.view import ProgressPrinter, print_json, print_pass
+from engine.update.operations import SPEC_ACTIONS
 
 __all__ = [
     "check_command",
@@ -74,9 +76,15 @@ def rollback_command(args: argparse.Namespace) -> int:
 
 
 def spec_change_command(args: argparse.Namespace) -> int:
-    api = api_for(args)
-    name = agent_named_or_only(api, args.agent)
-    result = api.post(agent_path(name, args.action))
+    if args.local:
+        ops = local_operations(args)
+        name = local_agent(ops, args.agent)
+        changes = SPEC_ACTIONS[args.action]
+        result = ops.set_spec(name, changes, uid=local_uid(), who=f"shepherd {args.action}")
+    else:
+        api = api_for(args)
+        name = agent_named_or_only(api, args.agent)
+        result = api.post(agent_path(name, args.action))
     state = {"pin": "pinned", "unpin": "unpinned", "enable": "enabled", "disable": "disabled"}
     already = "" if result["changed"] else " (it already was)"
     print(f"{name}: updates {state[args.action]}{already}")
@@ -84,7 +92,13 @@ def spec_change_command(args: argparse.Namespace) -> int:
 
 
 def clear_bad_command(args: argparse.Namespace) -> int:
-    result = api_for(args).post(agent_path(args.agent, "clear-bad"), {"version": args.version})
+    if args.local:
+        ops = local_operations(args)
+        name = local_agent(ops, args.agent)
+        result = ops.clear_bad(name, args.version, uid=local_uid(), who="shepherd clear-bad")
+    else:
+        body = {"version": args.version}
+        result = api_for(args).post(agent_path(args.agent, "clear-bad"), body)
     if result["cleared"]:
         print(f"{args.agent}: {result['version']} may be installed again")
     else:

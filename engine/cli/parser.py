@@ -21,6 +21,7 @@ from engine.cli.operate import (
     spec_change_command,
     update_command,
 )
+from engine.cli.records import add_local_option
 from engine.cli.settings import (
     secret_delete_command,
     secret_list_command,
@@ -124,6 +125,7 @@ def _add_change_commands(commands: Any) -> None:
     ):
         command = _command(commands, name, help_text, spec_change_command)
         command.add_argument("agent", nargs="?", help="the agent (default: the only one)")
+        add_local_option(command)
         command.set_defaults(action=name)
 
     clear = _command(
@@ -134,6 +136,7 @@ def _add_change_commands(commands: Any) -> None:
     )
     clear.add_argument("agent", help="the agent")
     clear.add_argument("version", help="the version, e.g. 17.2.1")
+    add_local_option(clear)
 
 
 def _add_read_commands(commands: Any) -> None:
@@ -159,11 +162,13 @@ def _add_read_commands(commands: Any) -> None:
         "add", help="adopt an agent namespace set up by teleport-update (nothing reinstalled)"
     )
     agents_add.add_argument("agent", help="namespace (default for the main agent)")
+    add_local_option(agents_add)
     agents_add.set_defaults(handler=agents_add_command)
     agents_remove = agents_sub.add_parser(
         "remove", help="stop managing an agent (its files and service are untouched)"
     )
     agents_remove.add_argument("agent", help="namespace")
+    add_local_option(agents_remove)
     agents_remove.set_defaults(handler=agents_remove_command)
     agents.add_argument("--json", action="store_true", help="print JSON")
 
