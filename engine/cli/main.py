@@ -26,7 +26,8 @@ from engine.errors import InvalidInput, LockTimeout, ShepherdError
 from engine.logs import configure_logging
 from engine.policy.decide import Decision, decide
 from engine.service.health import HealthConfig
-from engine.settings.model import SettingsFile, describe, option_for, parse_assignment
+from engine.settings.file import SettingsFile, parse_assignment
+from engine.settings.schema import describe, option_for
 from engine.settings.secrets import validate_secret_name
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 

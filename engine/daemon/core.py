@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from engine.api.schema import decision_json, outcome_json, revision_json
 from engine.daemon.events import EventBus
@@ -43,7 +43,8 @@ from engine.install.revisions import installed_checksum
 from engine.names import validate_namespace
 from engine.policy.decide import Action, Decision
 from engine.service.health import read_pid, readyz
-from engine.settings.model import Settings, SettingsFile
+from engine.settings.file import SettingsFile
+from engine.settings.model import Settings
 from engine.store.agent_record import load_agent_state, save_agent_state
 from engine.store.history import History, HistoryRecord
 from engine.store.lock import NamespaceLock
@@ -379,7 +380,7 @@ class Daemon:
 
     def secrets_status(self) -> dict[str, Any]:
         store = self.host.secrets
-        backend = cast(str, self.host.settings.get("secrets.backend"))
+        backend = self.host.settings.get_choice("secrets.backend")
         if store is None:
             return {
                 "backend": backend,
@@ -696,8 +697,10 @@ class Daemon:
         spec = config.spec if config else None
         status = config.status if config else None
         settings = self.host.settings
-        proxy = settings.get(f"agents.{agent.namespace}.proxy") or (spec.proxy if spec else None)
-        group = settings.get(f"agents.{agent.namespace}.group") or (
+        proxy = settings.get_text(f"agents.{agent.namespace}.proxy") or (
+            spec.proxy if spec else None
+        )
+        group = settings.get_text(f"agents.{agent.namespace}.group") or (
             (spec.group or "default") if spec else None
         )
         for name in self.host.canary_order:

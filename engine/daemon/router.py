@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from engine.api.schema import decision_json, outcome_json
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
 from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
-from engine.settings.model import OPTIONS, describe
+from engine.settings.schema import OPTIONS, describe
 from engine.settings.secrets import validate_secret_name
 
 if TYPE_CHECKING:

@@ -1,27 +1,40 @@
 """Shepherd's host settings (declared once, validated, stored in settings.toml) and its secrets
 (keyring only).
+
+    schema     the declaration of every option (key, label, kind, default, help, host-only)
+    kinds      how each kind of value is parsed, checked and written
+    model      ``Settings``, the validated value, with typed getters
+    file       ``SettingsFile``: read, migrate schema 1, render, atomic write
+    secrets    the keyring backends
 """
 
 from __future__ import annotations
 
-from engine.settings.model import (
+from engine.settings.file import (
     DEFAULT_PATH,
-    OPTIONS,
-    SCHEMA_VERSION,
-    LocalFields,
-    Option,
-    Settings,
     SettingsFile,
-    describe,
-    download_base_url,
-    format_duration,
-    local_settings,
-    local_settings_fields,
-    option_for,
     parse_assignment,
     parse_settings,
     render_settings,
+)
+from engine.settings.kinds import format_duration
+from engine.settings.model import (
+    LocalFields,
+    Settings,
+    download_base_url,
+    local_settings,
+    local_settings_fields,
+    refusal,
     transport_config,
+)
+from engine.settings.schema import (
+    AGENT_OPTIONS,
+    OPTIONS,
+    SCHEMA_VERSION,
+    Option,
+    describe,
+    option_for,
+    schema_document,
 )
 from engine.settings.secrets import (
     BACKENDS,
@@ -36,6 +49,7 @@ from engine.settings.secrets import (
 )
 
 __all__ = [
+    "AGENT_OPTIONS",
     "BACKENDS",
     "DEFAULT_PATH",
     "FILE_STORE_DIR",
@@ -59,7 +73,9 @@ __all__ = [
     "option_for",
     "parse_assignment",
     "parse_settings",
+    "refusal",
     "render_settings",
+    "schema_document",
     "transport_config",
     "validate_secret_name",
 ]
