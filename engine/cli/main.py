@@ -27,7 +27,7 @@ from engine.logs import configure_logging
 from engine.policy.decide import Decision, decide
 from engine.service.health import HealthConfig
 from engine.settings.file import SettingsFile, parse_assignment
-from engine.settings.schema import describe, option_for
+from engine.settings.schema import describe, option_for, schema_document
 from engine.settings.secrets import validate_secret_name
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 
@@ -245,6 +245,9 @@ def _settings_commands(commands: Any) -> None:
     unset.add_argument("keys", nargs="+", metavar="KEY")
     unset.set_defaults(handler=_settings_unset)
     options = sub.add_parser("describe", help="every setting: type, default and meaning")
+    options.add_argument(
+        "--json", action="store_true", help="print JSON (what GET /v1/settings/schema serves)"
+    )
     options.set_defaults(handler=_settings_describe)
     settings.add_argument("--json", action="store_true", help="print JSON")
     settings.set_defaults(key=None)
@@ -713,7 +716,10 @@ def _settings_unset(args: argparse.Namespace) -> int:
 
 
 def _settings_describe(args: argparse.Namespace) -> int:
-    print(describe())
+    if args.json:
+        _print_json(schema_document())
+    else:
+        print(describe())
     return EXIT_OK
 
 
