@@ -5,7 +5,7 @@
     kinds      how each kind of value is parsed, checked and written
     model      ``Settings``, the validated value, with typed getters
     file       ``SettingsFile``: read, migrate schema 1, render, atomic write
-    secrets    the keyring backends
+    secrets    ``SecretStore`` over the chosen keyring backend; secret_file: our own backend
 """
 
 from __future__ import annotations
