@@ -5,7 +5,8 @@
     │   ├── InvalidVersion
     │   ├── InvalidRevision
     │   ├── InvalidSchedule
-    │   └── InvalidScenario
+    │   ├── InvalidScenario
+    │   └── InvalidSetting      settings values refused: each problem names its key and why
     ├── StateError              update.yaml or Shepherd's own state is unreadable/invalid
     ├── SourceError             asking the cluster or a channel failed
     │   ├── TransportError      DNS, refused, timeout, TLS, proxy, redirect
@@ -21,6 +22,9 @@ Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 __all__ = [
     "ArtifactError",
     "BadAnswer",
@@ -28,10 +32,12 @@ __all__ = [
     "InvalidRevision",
     "InvalidScenario",
     "InvalidSchedule",
+    "InvalidSetting",
     "InvalidVersion",
     "LockTimeout",
     "SecretStoreError",
     "ServiceError",
+    "SettingProblem",
     "ShepherdError",
     "SourceError",
     "StateError",
@@ -61,6 +67,26 @@ class InvalidSchedule(InvalidInput):
 
 class InvalidScenario(InvalidInput):
     pass
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """Why one settings value was refused."""
+
+    key: str  # as given, e.g. "agents.staging.base_url"
+    label: str  # the option's human name ("Custom CDN"); the key itself for an unknown key
+    value: str  # what was given, with any URL credentials replaced by ***
+    reason: str  # reads on its own next to the field: "must use https://"
+    sentence: str  # the whole message: "invalid value for download.base_url: ..."
+
+
+class InvalidSetting(InvalidInput):
+    """One or more settings values were refused; ``problems`` says which and why. The
+    message is their sentences, joined by "; "."""
+
+    def __init__(self, problems: Sequence[SettingProblem]) -> None:
+        super().__init__("; ".join(p.sentence for p in problems))
+        self.problems = tuple(problems)
 
 
 class StateError(ShepherdError):

@@ -1,65 +1,115 @@
-"""The settings dialog's logic, without Qt: which fields it edits, what a save sends, and
-which field an API error belongs to."""
+"""The settings dialog's logic, without Qt: which fields it edits (built from the daemon's
+settings schema, ``GET /v1/settings/schema``), the text each starts with, what a save sends,
+and where each refused value's error goes (by its key, from the structured 400 answer).
+
+The dialog declares no setting itself: a key added to the daemon's declaration appears as
+a field, with the daemon's label, help and default.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "HOST_FIELDS",
-    "SECRETS",
     "Field",
-    "agent_fields",
     "changes_between",
     "current_values",
-    "field_for_error",
+    "error_text",
+    "fields_from_schema",
+    "place_errors",
+    "secrets_from_schema",
+    "value_text",
 ]
+
+_AGENT_PREFIX = "agents.*."
 
 
 @dataclass(frozen=True)
 class Field:
     key: str  # the settings key; agent fields use "agents.<ns>.<name>"
-    label: str
-    hint: str
+    label: str  # what the row says: the schema's label (plus the agent for agent fields)
+    hint: str  # the placeholder of an empty field
+    help: str  # the tooltip
+    kind: str  # the schema's kind: "url", "bool", "windows", ...
 
 
-HOST_FIELDS = (
-    Field("download.base_url", "Custom CDN", "https://mirror.example/teleport (empty: Teleport's)"),
-    Field("network.ca_bundle", "CA bundle", "/etc/ssl/private-ca.pem (empty: system store)"),
-    Field("network.http_proxy", "HTTP proxy URL", "http://proxy.example:3128 (no credentials)"),
-    Field("network.proxy_user", "Proxy user", "user name for the proxy"),
-)
+def fields_from_schema(schema: Mapping[str, Any], namespaces: Iterable[str]) -> tuple[Field, ...]:
+    """Every host option of the schema in its order, then every agent option for each of
+    ``namespaces``."""
+    options = [o for o in schema.get("options") or () if isinstance(o, dict) and "key" in o]
+    fields = [_field(o, str(o["key"]), str(o.get("label") or o["key"])) for o in options]
+    fields = [f for f in fields if not f.key.startswith(_AGENT_PREFIX)]
+    for namespace in namespaces:
+        for option in options:
+            key = str(option["key"])
+            if key.startswith(_AGENT_PREFIX):
+                name = key.removeprefix(_AGENT_PREFIX)
+                label = f"{option.get('label') or name} ({namespace})"
+                fields.append(_field(option, f"agents.{namespace}.{name}", label))
+    return tuple(fields)
 
 
-def agent_fields(namespace: str) -> tuple[Field, ...]:
-    return (
-        Field(f"agents.{namespace}.proxy", f"Cluster proxy ({namespace})", "proxy.example:443"),
-        Field(f"agents.{namespace}.group", f"Update group ({namespace})", "default"),
-    )
+def _field(option: Mapping[str, Any], key: str, label: str) -> Field:
+    kind = str(option.get("kind") or "text")
+    default = option.get("default")
+    if default is None or default == []:
+        hint = str(option.get("type") or kind) + (" (empty: none)" if default == [] else "")
+    else:
+        hint = f"default: {value_text(kind, default)}"
+    return Field(key, label, hint, str(option.get("help") or ""), kind)
 
 
-# Secrets the dialog can store (write-only): name -> label.
-SECRETS = (("proxy-password", "Proxy password"), ("mirror-token", "Mirror token"))
+def secrets_from_schema(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The secrets the dialog can store (write-only): ``(name, label)``."""
+    names = [str(n) for n in schema.get("secrets") or () if isinstance(n, str)]
+    return tuple((name, name.replace("-", " ").capitalize()) for name in names)
 
 
-def current_values(settings_answer: Mapping[str, Any], namespaces: Iterable[str]) -> dict[str, str]:
+def value_text(kind: str, value: object) -> str:
+    """A value as ``GET /v1/settings`` shapes it -> the text the daemon parses back (as on
+    the command line): ``true``, ``staging, prod``, ``mon,wed 02:00 2h Europe/Berlin``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if kind == "windows" and isinstance(value, list):
+        return "; ".join(_window_text(w) for w in value if isinstance(w, dict))
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    return json.dumps(value)
+
+
+def _window_text(window: Mapping[str, Any]) -> str:
+    days = window.get("days")
+    words = [
+        ",".join(days) if isinstance(days, list) else str(days or "daily"),
+        str(window.get("start", "")),
+        str(window.get("duration", "")),
+    ]
+    if window.get("timezone"):
+        words.append(str(window["timezone"]))
+    return " ".join(words)
+
+
+def current_values(settings_answer: Mapping[str, Any], fields: Iterable[Field]) -> dict[str, str]:
     """``GET /v1/settings`` -> the text each field starts with ("" for unset)."""
     settings = settings_answer.get("settings") or {}
     host = settings.get("host") or {}
     agents = settings.get("agents") or {}
-    values = {f.key: _text(host.get(f.key)) for f in HOST_FIELDS}
-    for namespace in namespaces:
-        for field in agent_fields(namespace):
-            name = field.key.rsplit(".", 1)[1]
-            values[field.key] = _text((agents.get(namespace) or {}).get(name))
+    values = {}
+    for field in fields:
+        parts = field.key.split(".", 2)
+        if parts[0] == "agents" and len(parts) == 3:
+            value = (agents.get(parts[1]) or {}).get(parts[2])
+        else:
+            value = host.get(field.key)
+        values[field.key] = value_text(field.kind, value)
     return values
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def changes_between(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, str | None]:
@@ -73,15 +123,28 @@ def changes_between(before: Mapping[str, str], after: Mapping[str, str]) -> dict
     return changes
 
 
-_INVALID = re.compile(r"invalid value for (?P<key>[\w.*-]+):")
+def error_text(error: Mapping[str, Any]) -> str:
+    """One refused value as the dialog shows it beside its field: the label and the reason
+    first, then what was entered and the key (for the CLI)."""
+    label = error.get("label") or error.get("key")
+    value = error.get("value")
+    entered = f" — you entered “{value}”" if value else ""
+    return f"{label}: {error.get('reason')}{entered} ({error.get('key')})"
 
 
-def field_for_error(message: str, keys: Iterable[str]) -> str | None:
-    """The field a ``400`` message names ("invalid value for download.base_url: ..."), or
-    None when it names none of ``keys``."""
-    candidates = list(keys)
-    match = _INVALID.search(message)
-    if match and match["key"] in candidates:
-        return match["key"]
-    named = [k for k in candidates if k in message]
-    return max(named, key=len) if named else None
+def place_errors(
+    errors: Sequence[Mapping[str, Any]], keys: Iterable[str]
+) -> tuple[dict[str, str], list[str]]:
+    """The structured errors of a refused save -> ``({field key: text}, [texts of errors
+    for keys the dialog has no field for])``."""
+    shown = set(keys)
+    placed: dict[str, str] = {}
+    elsewhere: list[str] = []
+    for error in errors:
+        key = error.get("key")
+        text = error_text(error)
+        if key in shown:
+            placed[str(key)] = f"{placed[str(key)]}\n{text}" if key in placed else text
+        else:
+            elsewhere.append(text)
+    return placed, elsewhere

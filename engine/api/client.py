@@ -39,10 +39,23 @@ class DaemonUnavailable(ShepherdError):
 
 
 class ApiError(ShepherdError):
-    def __init__(self, status: int, message: str) -> None:
+    """The daemon refused: its HTTP status, its message, and any further fields of its
+    error answer (``details``)."""
+
+    def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """For a refused settings change: each refused key as ``{key, label, value,
+        reason}``; empty for any other error."""
+        errors = self.details.get("errors")
+        if not isinstance(errors, list):
+            return []
+        return [e for e in errors if isinstance(e, dict) and isinstance(e.get("key"), str)]
 
 
 def agent_path(agent: str, *rest: str) -> str:
@@ -87,10 +100,11 @@ class ApiClient:
         except ValueError as e:
             raise ApiError(response.status, f"the daemon answered something not JSON: {e}") from e
         if response.status >= 400:
-            message = (
-                data.get("error", {}).get("message") if isinstance(data, dict) else None
-            ) or f"HTTP {response.status}"
-            raise ApiError(response.status, message)
+            error = data.get("error") if isinstance(data, dict) else None
+            error = error if isinstance(error, dict) else {}
+            message = error.get("message") or f"HTTP {response.status}"
+            details = {k: v for k, v in error.items() if k not in ("status", "message")}
+            raise ApiError(response.status, str(message), details)
         return data
 
     def events(self) -> Iterator[dict[str, Any]]:

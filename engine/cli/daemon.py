@@ -11,7 +11,7 @@ from engine.api.client import default_socket
 from engine.cli.exits import EXIT_OK
 from engine.cli.host import host_config
 from engine.logs import configure_logging
-from engine.settings.model import SettingsFile
+from engine.settings.file import SettingsFile
 
 __all__ = ["daemon_command"]
 

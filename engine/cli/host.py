@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.errors import InvalidInput
 from engine.service.health import HealthConfig
-from engine.settings.model import SettingsFile
+from engine.settings.file import SettingsFile
 from engine.update.host import HostConfig, with_settings
 
 __all__ = ["add_host_options", "host_config"]

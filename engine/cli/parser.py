@@ -213,6 +213,9 @@ def _add_settings_commands(commands: Any) -> None:
     unset.add_argument("keys", nargs="+", metavar="KEY")
     unset.set_defaults(handler=settings_unset_command)
     options = sub.add_parser("describe", help="every setting: type, default and meaning")
+    options.add_argument(
+        "--json", action="store_true", help="print JSON (what GET /v1/settings/schema serves)"
+    )
     options.set_defaults(handler=settings_describe_command)
     settings.add_argument("--json", action="store_true", help="print JSON")
     settings.set_defaults(key=None)

@@ -14,7 +14,8 @@ from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.view import print_json
 from engine.errors import InvalidInput
-from engine.settings.model import describe, option_for, parse_assignment
+from engine.settings.file import parse_assignment
+from engine.settings.schema import describe, option_for, schema_document
 from engine.settings.secrets import validate_secret_name
 
 __all__ = [
@@ -92,7 +93,10 @@ def settings_unset_command(args: argparse.Namespace) -> int:
 
 
 def settings_describe_command(args: argparse.Namespace) -> int:
-    print(describe())
+    if args.json:
+        print_json(schema_document())
+    else:
+        print(describe())
     return EXIT_OK
 
 

@@ -38,7 +38,7 @@ from engine.daemon.http import Limits, serve_connection
 from engine.daemon.router import Router
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import ShepherdError
-from engine.settings.model import SettingsFile
+from engine.settings.file import SettingsFile
 from engine.update.host import HostConfig, ManagedAgents
 
 __all__ = ["Daemon", "DaemonOptions"]

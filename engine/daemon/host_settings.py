@@ -4,10 +4,11 @@ changed through the API (all or nothing), each change in the host's history."""
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
 from engine.errors import InvalidInput, SecretStoreError
-from engine.settings.model import Settings, SettingsFile
+from engine.settings.file import SettingsFile
+from engine.settings.model import Settings
 from engine.store.history import History, HistoryRecord
 from engine.update.host import HostConfig, with_settings
 
@@ -88,7 +89,7 @@ class HostSettings:
         store = self.host.secrets
         if store is None:
             return {
-                "backend": cast(str, self.host.settings.get("secrets.backend")),
+                "backend": self.host.settings.get_choice("secrets.backend"),
                 "available": False,
                 "problem": self.secrets_problem,
                 "stored": {},

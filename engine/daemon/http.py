@@ -51,12 +51,14 @@ class PeerCred:
 
 
 class HttpError(Exception):
-    """An answer with a 4xx/5xx status and a message for the client."""
+    """An answer with a 4xx/5xx status and a message for the client; ``details`` go into
+    the error object beside them (e.g. ``errors``: the refused settings, each by key)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ async def serve_connection(
         try:
             answer = await handler(request)
         except HttpError as e:
-            answer = _error(e.status, e.message)
+            answer = _error(e.status, e.message, e.details)
         except Exception:
             _log.exception("internal error answering %s %s", request.method, request.path)
             answer = _error(500, "internal error in the Shepherd daemon (see its log)")
@@ -199,8 +201,10 @@ def _split_target(target: str) -> tuple[str, dict[str, str]]:
     return path, dict(parse_qsl(parts.query, keep_blank_values=True))
 
 
-def _error(status: int, message: str) -> Response:
-    return Response.json({"error": {"status": status, "message": message}}, status)
+def _error(status: int, message: str, details: dict[str, Any] | None = None) -> Response:
+    return Response.json(
+        {"error": {"status": status, "message": message, **(details or {})}}, status
+    )
 
 
 def _head(status: int, content_type: str, extra: dict[str, str], length: int | None) -> bytes:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.api.schema import API_VERSION
 from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
-from engine.errors import InvalidInput, LockTimeout, ShepherdError, StateError
-from engine.settings.model import OPTIONS, describe
+from engine.errors import InvalidInput, InvalidSetting, LockTimeout, ShepherdError, StateError
+from engine.settings.model import refusal
+from engine.settings.schema import OPTIONS, describe, schema_document
 from engine.settings.secrets import validate_secret_name
 from engine.update.operations import SPEC_ACTIONS
 from engine.update.report import decision_json, outcome_json, pass_json
@@ -107,6 +108,7 @@ class Router:
         add("GET", "/v1/settings", self.get_settings)
         add("PATCH", "/v1/settings", self.patch_settings)
         add("GET", "/v1/settings/options", self.settings_options)
+        add("GET", "/v1/settings/schema", self.settings_schema)
         add("GET", "/v1/secrets", self.get_secrets)
         add("PUT", "/v1/secrets/(?P<name>[^/]+)", self.put_secret)
         add("DELETE", "/v1/secrets/(?P<name>[^/]+)", self.delete_secret)
@@ -134,6 +136,8 @@ class Router:
                     raise HttpError(404, str(e)) from e
                 except LockTimeout as e:
                     raise HttpError(409, str(e)) from e
+                except InvalidSetting as e:
+                    raise HttpError(400, str(e), errors=_refused(e)) from e
                 except InvalidInput as e:
                     raise HttpError(400, str(e)) from e
                 except StateError as e:
@@ -276,6 +280,9 @@ class Router:
             }
         )
 
+    async def settings_schema(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(schema_document())
+
     async def get_secrets(self, request: Request, _: dict[str, str]) -> Answer:
         return Response.json(self.ops.secrets_status())
 
@@ -302,12 +309,17 @@ def _changes(body: dict[str, Any]) -> dict[str, str | None]:
         raise HttpError(400, 'expected {"changes": {"<key>": "<value>" or null, ...}}')
     for key, value in changes.items():
         if value is not None and not isinstance(value, str):
-            raise HttpError(
-                400,
-                f"the value for {key!r} must be a string (as on the command "
-                "line) or null for the default",
-            )
+            reason = "must be a string (as on the command line) or null for the default"
+            raise refusal(key, value, reason, f"the value for {key!r} {reason}")
     return changes
+
+
+def _refused(error: InvalidSetting) -> list[dict[str, str]]:
+    """The structured form of a refused settings change: one entry per key."""
+    return [
+        {"key": p.key, "label": p.label, "value": p.value, "reason": p.reason}
+        for p in error.problems
+    ]
 
 
 def _since(text: str | None) -> str | None:

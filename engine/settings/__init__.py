@@ -1,49 +1,87 @@
 """Shepherd's host settings (declared once, validated, stored in settings.toml) and its secrets
 (keyring only).
+
+    schema     the declaration of every option (key, label, kind, default, help, host-only)
+    kinds      how each kind of value is parsed, checked and written
+    model      ``Settings``, the validated value, with typed getters
+    file       ``SettingsFile``: read, migrate schema 1, render, atomic write
+    secrets    ``SecretStore`` over the chosen keyring backend; secret_names (the names),
+               keyring_file (our encrypted file backend), keyring_desktop (Secret Service)
 """
 
 from __future__ import annotations
 
-from engine.settings.model import (
+from engine.settings.file import (
     DEFAULT_PATH,
-    OPTIONS,
-    SCHEMA_VERSION,
-    Option,
-    Settings,
     SettingsFile,
-    describe,
-    format_duration,
-    option_for,
     parse_assignment,
     parse_settings,
     render_settings,
-    transport_config,
 )
-from engine.settings.secrets import (
+from engine.settings.keyring_desktop import secret_service_backend
+from engine.settings.keyring_file import EncryptedFileKeyring
+from engine.settings.kinds import (
+    BadValue,
+    Bool,
+    CaFile,
+    Check,
+    Choice,
+    Duration,
+    Kind,
+    Namespaces,
+    Text,
+    Url,
+    Windows,
+    format_duration,
+    redact,
+)
+from engine.settings.model import Settings, refusal, transport_config
+from engine.settings.schema import (
+    AGENT_OPTIONS,
+    OPTIONS,
+    SCHEMA_VERSION,
+    SECTIONS,
+    Option,
+    describe,
+    option_for,
+    schema_document,
+)
+from engine.settings.secret_names import (
     BACKENDS,
     FILE_STORE_DIR,
     SECRET_NAMES,
     SERVICE,
-    EncryptedFileKeyring,
-    SecretStore,
-    mirror_headers,
-    open_store,
     validate_secret_name,
 )
+from engine.settings.secrets import SecretStore, mirror_headers, open_store
+from engine.settings.toml_writer import toml_assignment, toml_key, toml_value
 
 __all__ = [
+    "AGENT_OPTIONS",
     "BACKENDS",
     "DEFAULT_PATH",
     "FILE_STORE_DIR",
     "OPTIONS",
     "SCHEMA_VERSION",
     "SECRET_NAMES",
+    "SECTIONS",
     "SERVICE",
+    "BadValue",
+    "Bool",
+    "CaFile",
+    "Check",
+    "Choice",
+    "Duration",
     "EncryptedFileKeyring",
+    "Kind",
+    "Namespaces",
     "Option",
     "SecretStore",
     "Settings",
     "SettingsFile",
+    "Text",
+    "Url",
+    "Windows",
     "describe",
     "format_duration",
     "mirror_headers",
@@ -51,7 +89,14 @@ __all__ = [
     "option_for",
     "parse_assignment",
     "parse_settings",
+    "redact",
+    "refusal",
     "render_settings",
+    "schema_document",
+    "secret_service_backend",
+    "toml_assignment",
+    "toml_key",
+    "toml_value",
     "transport_config",
     "validate_secret_name",
 ]

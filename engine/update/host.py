@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 import httpx
 
@@ -84,15 +84,15 @@ class HostConfig:
 
     @property
     def canary_order(self) -> tuple[str, ...]:
-        return cast(tuple[str, ...], self.settings.get("canary.order"))
+        return self.settings.get_names("canary.order")
 
     @property
     def canary_soak(self) -> timedelta:
-        return cast(timedelta, self.settings.get("canary.soak"))
+        return self.settings.get_duration("canary.soak")
 
     @property
     def poll_interval(self) -> timedelta:
-        return cast(timedelta, self.settings.get("policy.poll_interval"))
+        return self.settings.get_duration("policy.poll_interval")
 
     def service_manager(self) -> ServiceManager:
         if self.service == "supervisord":
@@ -152,7 +152,7 @@ def with_settings(host: HostConfig, settings: Settings) -> tuple[HostConfig, str
     """``host`` with new settings and the secret store they name (reused when the backend
     is unchanged). The second value says why the store could not be opened (then None):
     updates that need no secret go on; those that do fail naming the cause."""
-    backend = cast(str, settings.get("secrets.backend"))
+    backend = settings.get_choice("secrets.backend")
     if host.secrets is not None and host.secrets.backend_name == backend:
         return replace(host, settings=settings), None
     try:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from engine.api.client import ApiError
-from engine.settings.model import SettingsFile
+from engine.settings.file import SettingsFile
 from engine.store.history import History
 from engine.store.update_yaml import load_config, save_config
 from engine.update.transaction import Transaction

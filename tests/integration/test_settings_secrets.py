@@ -14,7 +14,8 @@ import pytest
 
 from engine.errors import ArtifactError, TransportError
 from engine.install.download import artifact_url, download_verified, fetch_checksum
-from engine.settings.model import Settings, SettingsFile, transport_config
+from engine.settings.file import SettingsFile
+from engine.settings.model import Settings, transport_config
 from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from engine.sources.find import find
 from engine.sources.transport import make_client, open_stream
@@ -41,7 +42,7 @@ def host_root(tmp_path: Path) -> Path:
 
 
 def _store(root: Path, settings: Settings) -> SecretStore:
-    return open_store(str(settings.get("secrets.backend")), root=root)
+    return open_store(settings.get_choice("secrets.backend"), root=root)
 
 
 def _assert_not_under(root: Path, secret: str) -> None:

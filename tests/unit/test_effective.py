@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.settings.model import SettingsFile
+from engine.settings.file import SettingsFile
 from engine.store.update_yaml import UpdateConfig, parse_config
 from engine.update.effective import Overrides, effective_settings
 from tests.unit.test_settings import FULL

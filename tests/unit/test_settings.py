@@ -11,18 +11,13 @@ from pathlib import Path
 import pytest
 import trustme
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, InvalidSetting
 from engine.policy.schedule import LocalWindow
+from engine.settings.file import SettingsFile, parse_assignment, parse_settings, render_settings
 from engine.settings.model import (
-    OPTIONS,
-    SettingsFile,
-    describe,
-    option_for,
-    parse_assignment,
-    parse_settings,
-    render_settings,
     transport_config,
 )
+from engine.settings.schema import OPTIONS, describe, option_for
 from engine.settings.secrets import open_store
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "settings"
@@ -350,3 +345,83 @@ def test_as_dict_is_json_shaped_and_has_no_secrets(
     assert document["agents"]["prod"]["group"] is None
     assert "never-in-settings-pw" not in text
     assert "never-in-settings-pw" not in settings_file.path.read_text()
+
+
+def test_typed_getters_answer_the_declared_type_and_refuse_another_kind(
+    settings_file: SettingsFile, ca_file: Path
+) -> None:
+    settings = settings_file.update({**FULL, "network.ca_bundle": str(ca_file)})
+    assert settings.get_text("network.http_proxy") == "http://proxy.example:3128"
+    assert settings.get_text("agents.staging.proxy") == "teleport.example.com:443"
+    assert settings.get_text("agents.other.group") is None
+    assert settings.get_choice("secrets.backend") == "file"
+    assert settings.get_bool("notifications.on_update") is False
+    assert settings.get_duration("canary.soak") == timedelta(hours=2)
+    assert settings.get_path("network.ca_bundle") == ca_file
+    assert settings.get_names("canary.order") == ("staging", "prod")
+    assert len(settings.get_windows("agents.staging.windows")) == 2
+    assert settings.get_windows("agents.other.blackouts") == ()
+    with pytest.raises(TypeError, match=r"canary\.soak is a duration, not a text or url"):
+        settings.get_text("canary.soak")
+    with pytest.raises(InvalidInput, match=r"unknown setting 'canary\.nope'"):
+        settings.get_bool("canary.nope")
+
+
+def test_every_refused_value_of_a_batch_is_named_with_its_label_and_reason(
+    settings_file: SettingsFile,
+) -> None:
+    settings_file.update(FULL)
+    before = settings_file.path.read_bytes()
+    changes = {
+        "canary.soak": "3h",
+        "download.base_url": "http://cdn.example",
+        "network.http_proxy": "http://alice:hunter2@proxy.example:3128",
+        "agents.staging.windows": "mon 25:00 1h",
+        "no.such.key": "1",
+    }
+    with pytest.raises(InvalidSetting) as raised:
+        settings_file.update(changes)
+    problems = {p.key: p for p in raised.value.problems}
+    assert list(problems) == [k for k in changes if k != "canary.soak"]
+    cdn = problems["download.base_url"]
+    assert (cdn.label, cdn.value, cdn.reason) == (
+        "Custom CDN",
+        "http://cdn.example",
+        "must use https://",
+    )
+    assert (
+        cdn.sentence
+        == "invalid value for download.base_url: 'http://cdn.example' must use https://"
+    )
+    proxy = problems["network.http_proxy"]
+    assert proxy.value == "http://***@proxy.example:3128"
+    assert proxy.reason.startswith("must not contain credentials")
+    assert "invalid start '25:00'" in problems["agents.staging.windows"].reason
+    assert problems["agents.staging.windows"].label == "Maintenance windows"
+    assert problems["no.such.key"].label == "no.such.key"
+    assert "unknown setting 'no.such.key'" in problems["no.such.key"].reason
+    assert "hunter2" not in str(raised.value)
+    assert str(raised.value) == "; ".join(p.sentence for p in raised.value.problems)
+    assert settings_file.path.read_bytes() == before
+
+
+HOST_ONLY = {
+    "network.http_proxy",
+    "network.proxy_user",
+    "network.ca_bundle",
+    "download.base_url",
+    "canary.order",
+    "canary.soak",
+    "agents.*.group",
+    "agents.*.proxy",
+    "agents.*.base_url",
+    "agents.*.channel",
+}
+
+
+def test_the_host_only_options_are_those_that_decide_what_code_runs_or_is_trusted() -> None:
+    assert {o.key for o in OPTIONS if o.host_only} == HOST_ONLY
+    assert all(o.label and o.label[0].isupper() for o in OPTIONS)
+    assert len({o.label for o in OPTIONS}) == len(OPTIONS)
+    assert option_for("download.base_url")[0].label == "Custom CDN"
+    assert "download.base_url  (https URL; default (unset); host only)" in describe()

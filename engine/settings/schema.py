@@ -1,0 +1,321 @@
+"""Every setting, declared once: key, label, kind, default, help, scope, host-only mark.
+
+    option, namespace = option_for("agents.staging.group")   # the declaration, "staging"
+    describe()                                               # text for `settings describe`
+    schema_document()                                        # GET /v1/settings/schema
+
+That one declaration drives parsing and validation (``engine.settings.model``), the file's
+renderer (``engine.settings.file``), the CLI's ``settings describe``, the API's schema answer
+and, through it, the tray's settings dialog. Host options live in tables (``[network]``);
+per-agent options are declared as ``agents.*.<name>`` and live in ``[agents.<namespace>]``.
+
+``host_only`` marks what decides which code runs or what is trusted (where tarballs come
+from, the CA, the proxy, the cluster asked, the canary order): only an administrator may
+change those (see DESIGN.md, "Who may do what").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import InvalidInput
+from engine.names import validate_namespace
+from engine.policy.inputs import DEFAULT_POLL_INTERVAL
+from engine.settings.kinds import (
+    Bool,
+    CaFile,
+    Check,
+    Choice,
+    Duration,
+    Kind,
+    Namespaces,
+    Text,
+    Url,
+    Windows,
+)
+from engine.settings.secrets import BACKENDS, SECRET_NAMES
+from engine.settings.toml_writer import toml_value
+from engine.sources.find import validate_proxy_address
+
+__all__ = [
+    "AGENT_OPTIONS",
+    "OPTIONS",
+    "SCHEMA_VERSION",
+    "SECTIONS",
+    "Option",
+    "describe",
+    "option_for",
+    "schema_document",
+]
+
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. ``key`` is dotted; agent options are declared as ``agents.*.<name>``."""
+
+    key: str
+    label: str  # what a person calls it: "Custom CDN"
+    kind: Kind
+    default: object
+    description: str
+    host_only: bool = False
+
+    @property
+    def scope(self) -> str:
+        return "agent" if self.key.startswith("agents.*.") else "host"
+
+    @property
+    def type_name(self) -> str:
+        return self.kind.name
+
+    def plain(self, value: object) -> object:
+        """``value`` TOML/JSON-shaped (``"1h"``, ``[{"days": ...}]``); None stays None."""
+        return None if value is None else self.kind.to_toml(value)
+
+    def default_text(self) -> str:
+        if self.default is None:
+            return "(unset)"
+        return toml_value(self.plain(self.default))
+
+    def as_json(self) -> dict[str, Any]:
+        """This option as ``GET /v1/settings/schema`` serves it."""
+        answer: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind.kind,
+            "type": self.type_name,
+            "default": self.plain(self.default),
+            "help": self.description,
+            "scope": self.scope,
+            "host_only": self.host_only,
+            "secret": False,
+        }
+        if isinstance(self.kind, Choice):
+            answer["choices"] = list(self.kind.choices)
+        return answer
+
+
+_GROUP = Text(r"[A-Za-z0-9._-]{1,64}", "letters, digits, '.', '_' and '-' (at most 64)")
+_USER = Text(r"[^\s:\x00-\x1f\x7f]{1,128}", "no spaces, ':' or control characters")
+
+
+def _validate_channel(name: str) -> str:
+    segments = name.split("/")
+    if not all(re.fullmatch(r"[A-Za-z0-9._-]+", s) and s not in {".", ".."} for s in segments):
+        raise InvalidInput(
+            f"invalid v1 channel {name!r}: a name such as stable/cloud or stable/rolling"
+        )
+    return name
+
+
+_CHANNEL = Check(_validate_channel, name="v1 channel name")
+_HTTPS = Url(("https",), allow_path=True, name="https URL")
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "secrets.backend",
+        "Secret store",
+        Choice(BACKENDS),
+        "file",
+        "Where secrets live: 'file' (encrypted, root-only, for a headless host) or "
+        "'secret-service' (gnome-keyring/KWallet on the session bus, must be unlocked).",
+    ),
+    Option(
+        "network.http_proxy",
+        "HTTP proxy URL",
+        Url(("http", "https"), allow_path=False, name="proxy URL (http://host:port)"),
+        None,
+        "HTTP(S) proxy for every request (cluster and CDN), as http://host:port without "
+        "credentials. Unset: the HTTPS_PROXY environment variable, if any.",
+        host_only=True,
+    ),
+    Option(
+        "network.proxy_user",
+        "Proxy user",
+        _USER,
+        None,
+        "User name for the HTTP proxy; its password is the 'proxy-password' secret.",
+        host_only=True,
+    ),
+    Option(
+        "network.ca_bundle",
+        "CA bundle",
+        CaFile(),
+        None,
+        "PEM file of CA certificates to trust instead of the system store (an absolute path "
+        "to an existing, readable file).",
+        host_only=True,
+    ),
+    Option(
+        "download.base_url",
+        "Custom CDN",
+        _HTTPS,
+        None,
+        "Custom CDN or private mirror for the agent tarballs (https only). Unset: Teleport's "
+        "CDN. A 'mirror-token' secret is sent to it as a bearer token.",
+        host_only=True,
+    ),
+    Option(
+        "canary.order",
+        "Canary agents",
+        Namespaces(),
+        (),
+        "Agent namespaces that update first, in order; the others wait for canary.soak.",
+        host_only=True,
+    ),
+    Option(
+        "canary.soak",
+        "Canary soak time",
+        Duration(timedelta(0), timedelta(days=30)),
+        timedelta(hours=1),
+        "How long the canaries must run a new version, healthy, before the others update.",
+        host_only=True,
+    ),
+    Option(
+        "policy.critical_bypasses_local_window",
+        "Critical updates skip local windows",
+        Bool(),
+        True,
+        "A critical update from the cluster may start outside the local maintenance windows "
+        "(never inside a blackout).",
+    ),
+    Option(
+        "policy.poll_interval",
+        "Check interval",
+        Duration(timedelta(seconds=30), timedelta(days=1)),
+        DEFAULT_POLL_INTERVAL,
+        "How often to ask the cluster for its target version.",
+    ),
+    Option(
+        "notifications.on_update",
+        "Notify on update",
+        Bool(),
+        True,
+        "Notify when an agent was updated.",
+    ),
+    Option(
+        "notifications.on_failure",
+        "Notify on failure",
+        Bool(),
+        True,
+        "Notify when an update failed.",
+    ),
+    Option(
+        "notifications.on_rollback",
+        "Notify on rollback",
+        Bool(),
+        True,
+        "Notify when an update was rolled back.",
+    ),
+    Option(
+        "agents.*.group",
+        "Update group",
+        _GROUP,
+        None,
+        "The agent's update group (sent to the cluster's find endpoint).",
+        host_only=True,
+    ),
+    Option(
+        "agents.*.proxy",
+        "Cluster proxy",
+        Check(validate_proxy_address, name="host[:port]"),
+        None,
+        "The cluster's proxy address for this agent, host[:port], no scheme.",
+        host_only=True,
+    ),
+    Option(
+        "agents.*.base_url",
+        "Agent CDN",
+        _HTTPS,
+        None,
+        "CDN or mirror for this agent only (https only); overrides download.base_url. A "
+        "'mirror-token:<namespace>' secret overrides 'mirror-token' for it.",
+        host_only=True,
+    ),
+    Option(
+        "agents.*.channel",
+        "Release channel",
+        _CHANNEL,
+        None,
+        "The v1 release channel, e.g. stable/rolling (v1 clusters only).",
+        host_only=True,
+    ),
+    Option(
+        "agents.*.windows",
+        "Maintenance windows",
+        Windows(),
+        (),
+        "Local maintenance windows: updates start only inside one (none: any time the "
+        "cluster allows).",
+    ),
+    Option(
+        "agents.*.blackouts",
+        "Blackouts",
+        Windows(),
+        (),
+        "Local blackouts: no update starts inside one, critical or not.",
+    ),
+)
+_BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
+SECTIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(o.key.split(".")[0] for o in OPTIONS if o.scope == "host")
+)
+"""The host tables, in declaration order: ``("secrets", "network", ...)``."""
+AGENT_OPTIONS: Mapping[str, Option] = MappingProxyType(
+    {o.key.split(".", 2)[2]: o for o in OPTIONS if o.scope == "agent"}
+)
+"""The per-agent options by name (``"group"``), in declaration order."""
+
+
+def option_for(key: str) -> tuple[Option, str | None]:
+    """The option a dotted key names, and the agent namespace for ``agents.<ns>.<name>``.
+
+    Raises:
+        InvalidInput: an unknown key or a bad namespace, naming it.
+    """
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "agents":
+        namespace = parts[1]
+        if not namespace:
+            raise InvalidInput(f"unknown setting {key!r}: empty agent namespace")
+        validate_namespace(namespace)
+        declared = AGENT_OPTIONS.get(parts[2])
+        if declared is not None:
+            return declared, namespace
+    elif key in _BY_KEY and not key.startswith("agents."):
+        return _BY_KEY[key], None
+    raise InvalidInput(f"unknown setting {key!r}; `shepherd settings describe` lists them")
+
+
+def describe() -> str:
+    """Every option with its type, default, label and help, then the secrets (for the docs
+    and ``shepherd settings describe``)."""
+    lines = []
+    for option in OPTIONS:
+        key = option.key.replace("agents.*.", "agents.<namespace>.")
+        marks = f"; default {option.default_text()}" + ("; host only" if option.host_only else "")
+        lines.append(f"{key}  ({option.type_name}{marks})")
+        lines.append(f"    {option.label} — {option.description}")
+    lines.append("")
+    lines.append("secrets (only in the keyring, never in the file: `shepherd secret set NAME`)")
+    for name, meaning in SECRET_NAMES.items():
+        lines.append(name)
+        lines.append(f"    {meaning}")
+    return "\n".join(lines)
+
+
+def schema_document() -> dict[str, Any]:
+    """The declaration as data, as ``GET /v1/settings/schema`` serves it:
+    ``{"schema": 2, "options": [...], "secrets": ["proxy-password", ...]}``."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "options": [option.as_json() for option in OPTIONS],
+        "secrets": list(SECRET_NAMES),
+    }
