@@ -286,7 +286,7 @@ class Transaction:
         switch_links(
             version_dir / "bin", self.layout.link_dir, versions_dir=self.layout.versions_dir
         )
-        copy_unit(unit_source(version_dir), self.layout)
+        copy_unit(unit_source(version_dir), self.layout, revision=revision)
         self.ctx.service.daemon_reload()
 
     def _reload_and_check(self, entry: JournalEntry | None) -> HealthResult | None:
