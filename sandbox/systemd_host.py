@@ -62,7 +62,7 @@ mount --rbind /dev "$ROOT/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$ROOT/run"
 mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp"
 {binds}
-exec chroot "$ROOT" /lib/systemd/systemd --system --log-target=kmsg
+exec chroot "$ROOT" /lib/systemd/systemd --system --log-target=journal-or-kmsg
 """
 
 
@@ -258,7 +258,11 @@ class SystemdHost:
         """
         if not self.running:
             raise BootError("the test host is not running")
-        nsenter = ["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-i", "-r", f"-w{cwd}"]
+        # -w without a value: PID 1's own working dir, "/" of its root (nsenter's "-w DIR"
+        # leaves a working dir outside the new root)
+        nsenter = ["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-i", "-r", "-w"]
+        if cwd != "/":
+            argv = ("sh", "-c", 'cd "$0" && exec "$@"', cwd, *argv)
         if self._cgroup is not None:
             nsenter.append("-C")
         result = subprocess.run(
