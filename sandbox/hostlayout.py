@@ -29,13 +29,15 @@ def lay_out_teleport_update_host(
     behaviours: dict[str, Behaviour] | None = None,
     link_dir: str | None = None,
     data_dir: str | None = None,
+    interpreter: str | None = None,
 ) -> Layout:
     """Install ``active`` (and ``backup``) side by side, link ``active``, copy its unit, write
     the agent config and update.yaml — what ``teleport-update enable`` + an update produce.
 
     ``link_dir`` (update.yaml's spec.path) and ``data_dir`` (the agent config's
     teleport.data_dir) are host paths such as ``/opt/tp/bin``, placed under ``root``; None
-    keeps the namespace's defaults. Both files name the root-prefixed paths."""
+    keeps the namespace's defaults. Both files name the root-prefixed paths. ``interpreter``
+    runs the agent builds (default: this Python)."""
     base = Layout(root, namespace)
     layout = Layout(
         root,
@@ -52,6 +54,7 @@ def lay_out_teleport_update_host(
             version,
             edition="ent" if flags else "community",
             behaviour=(behaviours or {}).get(version),
+            interpreter=interpreter,
         )
         install_revision(artifact.path, artifact.sha256, layout.versions_dir, revision)
         revisions[version] = revision

@@ -41,6 +41,9 @@ class ServiceManager(Protocol):
     def main_pid(self, unit: str) -> int | None:
         """The PID the manager tracks, or None when not running."""
 
+    def restarts(self, unit: str) -> int | None:
+        """How often the manager restarted the unit by itself, or None if it does not count."""
+
     def reload(self, unit: str) -> ReloadOutcome:
         """Make a running agent re-exec its (new) binary; PROTOCOL §3 step 4.
 

@@ -12,9 +12,10 @@
    - the unit not active for ``stable_polls`` consecutive such polls: "agent-not-running"
      at once, not at the deadline (one inactive look is not enough: a manager restarting
      the agent shows it briefly inactive);
-   - the manager's main PID moving on again after the first one seen counts as a crash
-     towards ``max_changes`` (a restart loop). The first move is not counted: on a re-exec
-     the main PID may legitimately change once.
+   - each restart the manager counted since the check began (systemd's ``NRestarts``)
+     counts as a crash towards ``max_changes`` (a restart loop); a manager that does not
+     count (supervisord): the main PID moving on again after the first one seen counts. The
+     first move is not counted: on a re-exec the main PID may legitimately change once.
 
    A unit that is active (starting) with no PID file yet is waited for, and a manager that
    cannot be asked is no evidence either way: both fall back to the deadline.
@@ -127,8 +128,24 @@ class _UnitWatch:
     first_main: int | None = None
     last_main: int | None = None
 
+    last_restarts: int | None = None
+
+    def baseline(self) -> None:
+        """Note the manager's restart count before the check (systemd's ``NRestarts``)."""
+        self.last_restarts = self._restart_count()
+
+    def _restart_count(self) -> int | None:
+        counter = getattr(self.service, "restarts", None)
+        if counter is None:
+            return None
+        try:
+            count = counter(self.unit)
+        except ServiceError:
+            return None
+        return count if isinstance(count, int) else None
+
     def look(self) -> int:
-        """One look; returns the restarts it reveals (0 or 1)."""
+        """One look; returns the restarts it reveals."""
         try:
             active = self.service.is_active(self.unit)
             main = self.service.main_pid(self.unit) if active else None
@@ -136,12 +153,14 @@ class _UnitWatch:
             _log.warning("health check: cannot ask the service manager about %s: %s", self.unit, e)
             self.inactive_polls = 0  # unknown is not evidence of a dead agent
             return 0
-        if not active:
-            self.inactive_polls += 1
-            return 0
-        self.inactive_polls = 0
-        if main is None:
-            return 0  # starting
+        self.inactive_polls = 0 if active else self.inactive_polls + 1
+        count = self._restart_count() if self.last_restarts is not None else None
+        if count is not None and self.last_restarts is not None:
+            # the manager counts its restarts itself (systemd's NRestarts): trust the count
+            new, self.last_restarts = max(count - self.last_restarts, 0), count
+            return new
+        if not active or main is None:
+            return 0  # stopped, or starting
         # Like teleport-update: a crash is a move away from a main PID that is not the first.
         restarted = self.last_main not in {None, main, self.first_main}
         if self.first_main is None:
@@ -169,6 +188,8 @@ class HealthCheck:
         start = self.clock.monotonic()
         deadline = start + cfg.timeout_seconds
         watch = _UnitWatch(service, unit) if service is not None and unit is not None else None
+        if watch is not None:
+            watch.baseline()
         current = before
         changes = 0
         stable = 0

@@ -64,6 +64,9 @@ class Supervisord:
         state, pid = self._state(unit)
         return pid if state == "RUNNING" else None
 
+    def restarts(self, unit: str) -> int | None:
+        return None  # supervisorctl does not report how often it restarted a program
+
     def reload(self, unit: str) -> ReloadOutcome:
         if not self.is_active(unit):
             return ReloadOutcome(Reload.NOT_RUNNING)

@@ -54,6 +54,12 @@ class Systemd:
         text = result.stdout.strip()
         return int(text) if result.returncode == 0 and text.isdigit() and int(text) > 0 else None
 
+    def restarts(self, unit: str) -> int | None:
+        """How often systemd restarted the unit (``NRestarts``); None when it cannot say."""
+        result = self._run("show", "-p", "NRestarts", "--value", self._unit(unit))
+        text = result.stdout.strip()
+        return int(text) if result.returncode == 0 and text.isdigit() else None
+
     def reload(self, unit: str) -> ReloadOutcome:
         if not self.is_active(unit):
             return ReloadOutcome(Reload.NOT_RUNNING)

@@ -127,7 +127,7 @@ class AgentSteps:
         switch_links(
             version_dir / "bin", self.layout.link_dir, versions_dir=self.layout.versions_dir
         )
-        copy_unit(unit_source(version_dir), self.layout)
+        copy_unit(unit_source(version_dir), self.layout, revision=revision)
         self.ctx.service.daemon_reload()
 
     def reload_and_check(self, entry: JournalEntry | None) -> HealthResult | None:
