@@ -13,6 +13,7 @@ pytest_plugins = [
         "tests.fixtures.hostroot",
         "tests.fixtures.sandboxhost",
         "tests.fixtures.daemon",
+        "tests.fixtures.packages",
     )
     if importlib.util.find_spec(name) is not None
 ]
