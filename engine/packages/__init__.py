@@ -10,20 +10,25 @@ from __future__ import annotations
 
 from engine.packages.apt import AptBackend
 from engine.packages.base import PackageBackend, PackageRepo, PackageState, Runner
+from engine.packages.detect import PACKAGE_NAMES, PackageAgent, UpgraderConfig, detect_package_agent
 from engine.packages.dnf import DnfBackend
 from engine.packages.exact import ExactInstaller
 from engine.packages.pmlock import lock_holder, wait_until_free
 from engine.packages.zypper import ZypperBackend
 
 __all__ = [
+    "PACKAGE_NAMES",
     "AptBackend",
     "DnfBackend",
     "ExactInstaller",
+    "PackageAgent",
     "PackageBackend",
     "PackageRepo",
     "PackageState",
     "Runner",
+    "UpgraderConfig",
     "ZypperBackend",
+    "detect_package_agent",
     "lock_holder",
     "wait_until_free",
 ]
