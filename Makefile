@@ -6,7 +6,7 @@ BIN       := $(VENV)/bin
 APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
              gnome-keyring dbus dbus-x11 libsecret-tools \
              libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 \
-             debootstrap util-linux
+             gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c
 
 # only for `make shots` (tray screenshots under Xvfb); the tests run Qt offscreen without them
 SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \

@@ -14,6 +14,10 @@
     ├── ArtifactError           download, checksum, extraction, disk space
     ├── LockTimeout             another updater holds the namespace lock
     ├── ServiceError            the service manager refused or failed
+    ├── PackageError            the system package manager (apt, dnf/yum, zypper) failed
+    │   ├── RepositoryRefused   the repository's signature, key or answer was refused
+    │   ├── VersionUnavailable  the repository does not offer the wanted version
+    │   └── PackageManagerBusy  another process holds the package manager's lock
     └── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
 
 Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
@@ -35,6 +39,9 @@ __all__ = [
     "InvalidSetting",
     "InvalidVersion",
     "LockTimeout",
+    "PackageError",
+    "PackageManagerBusy",
+    "RepositoryRefused",
     "SecretStoreError",
     "ServiceError",
     "SettingProblem",
@@ -42,6 +49,7 @@ __all__ = [
     "SourceError",
     "StateError",
     "TransportError",
+    "VersionUnavailable",
 ]
 
 
@@ -115,6 +123,23 @@ class LockTimeout(ShepherdError):
 
 class ServiceError(ShepherdError):
     pass
+
+
+class PackageError(ShepherdError):
+    """A package-manager command failed; the message names the command and its output."""
+
+
+class RepositoryRefused(PackageError):
+    """The repository is unsigned, signed by a wrong or expired key, or unreachable; the
+    message names the repository and the key."""
+
+
+class VersionUnavailable(PackageError):
+    """The repository offers no package of the wanted version (names both)."""
+
+
+class PackageManagerBusy(PackageError):
+    """The package manager's lock stayed held by another process (names the holder)."""
 
 
 class SecretStoreError(ShepherdError):

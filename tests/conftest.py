@@ -14,6 +14,7 @@ pytest_plugins = [
         "tests.fixtures.sandboxhost",
         "tests.fixtures.daemon",
         "tests.fixtures.systemdhost",
+        "tests.fixtures.packages",
     )
     if importlib.util.find_spec(name) is not None
 ]

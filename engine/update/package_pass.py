@@ -1,0 +1,284 @@
+"""One update pass for a package agent (v1 host): the same policy, health check and history
+as a v2 agent, with the system package manager doing the install.
+
+    1  finish what an interrupted install left (``backend.repair``), reported in history
+    2  read the installed version (the package database) and Shepherd's state: backup,
+       skip, versions remembered as bad, the v1 two-strike marker
+    3  ask the v1 channel (version, critical); read the schedule the agent exported
+    4  ``policy.decide`` — critical, inside a window, or unhealthy twice; local windows and
+       blackouts; the compatibility rule when the proxy's version is known
+    5  on UPDATE: install exactly that version (signature enforced, lock kept), restart the
+       agent, health-check it; on failure mark it skipped and install the previous version
+       from the repository, restart, and record the rollback
+
+The previous version comes from the repository, not a kept package file: Teleport's
+repositories keep every release, and the package manager then checks it against the same
+repository signature and key as any update (a kept file would need a second trust path).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engine.errors import InvalidSchedule, ServiceError, ShepherdError, StateError
+from engine.fsutil import atomic_write
+from engine.packages.detect import PackageAgent
+from engine.packages.exact import ExactInstaller
+from engine.policy.answers import ChannelAnswer
+from engine.policy.decide import (
+    Action,
+    AgentHealth,
+    AgentState,
+    ClusterView,
+    Decision,
+    DecisionInputs,
+    LocalSettings,
+    Reason,
+    decide,
+)
+from engine.policy.schedule import ExportedSchedule
+from engine.service.base import ServiceManager
+from engine.service.health import HealthCheck, read_pid
+from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.history import History, HistoryRecord
+from engine.versions import Revision, Version
+
+__all__ = ["PackageContext", "PackageOutcome", "PackagePass"]
+
+_log = logging.getLogger(__name__)
+_STATE = "package-state.json"
+
+
+@dataclass(frozen=True)
+class PackageContext:
+    agent: PackageAgent
+    backend: ExactInstaller
+    service: ServiceManager
+    health: HealthCheck
+    state_dir: Path  # Shepherd's own state and history for this agent
+    pid_file: Path
+    debug_socket: Path
+    unit: str = "teleport"
+    name: str = "package"  # the agent's name in history and status
+
+
+@dataclass(frozen=True)
+class PackageOutcome:
+    decision: Decision
+    ok: bool = True
+    event: str = ""  # "", "updated", "rolled-back", "failed", "refused"
+    message: str = ""
+    repaired: tuple[str, ...] = ()
+
+
+class PackagePass:
+    def __init__(
+        self,
+        ctx: PackageContext,
+        channel: Callable[[], ChannelAnswer],
+        settings: LocalSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.channel = channel
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.history = History(ctx.state_dir)
+
+    # ---- state --------------------------------------------------------------------------
+    def _revision(self, version: str | None) -> Revision | None:
+        if not version:
+            return None
+        try:
+            return Revision(Version.parse(version), self.ctx.agent.flags)
+        except ShepherdError:
+            return None
+
+    def _own(self) -> dict[str, str]:
+        path = self.ctx.state_dir / _STATE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise StateError(f"cannot read Shepherd's package state {path}: {e}") from e
+        return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _save_own(self, **values: str) -> None:
+        merged = {**self._own(), **values}
+        self.ctx.state_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.ctx.state_dir / _STATE, json.dumps(merged, indent=2).encode())
+
+    def inputs(self, *, forced: bool = False) -> DecisionInputs:
+        installed = self.ctx.backend.installed(self.ctx.agent.package)
+        own = self._own()
+        stored = load_agent_state(self.ctx.state_dir)
+        try:
+            cluster = ClusterView(channel=self.channel())
+        except ShepherdError as e:
+            cluster = ClusterView(failure=str(e))
+        return DecisionInputs(
+            settings=self.settings,
+            state=AgentState(
+                active=self._revision(installed.version if installed else None),
+                backup=self._revision(own.get("backup")),
+                skip=self._revision(own.get("skip")),
+                bad=stored.bad_revisions(),
+                unhealthy_marked=stored.unhealthy_marked,
+            ),
+            cluster=cluster,
+            now=self.clock(),
+            health=AgentHealth(exported_schedule=self._schedule()),
+            forced=forced,
+        )
+
+    def _schedule(self) -> ExportedSchedule | None:
+        path = self.ctx.agent.upgrader.schedule_file
+        try:
+            return ExportedSchedule.parse(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, InvalidSchedule) as e:
+            _log.warning("the agent's exported schedule %s is unreadable (%s): missing", path, e)
+            return None
+
+    # ---- the pass -------------------------------------------------------------------------
+    def explain(self, *, forced: bool = False) -> Decision:
+        return decide(self.inputs(forced=forced), self.rng)
+
+    def run(self, *, forced: bool = False, uid: int | None = None) -> PackageOutcome:
+        repaired = tuple(self.ctx.backend.repair())
+        for line in repaired:
+            self._record("repair", "repaired", "interrupted-install", line, uid=uid)
+        inputs = self.inputs(forced=forced)
+        decision = decide(inputs, self.rng)
+        mark = decision.mark_unhealthy
+        stored = load_agent_state(self.ctx.state_dir)
+        if mark is not None and mark != stored.unhealthy_marked:
+            save_agent_state(self.ctx.state_dir, replace(stored, unhealthy_marked=mark))
+        if decision.action is not Action.UPDATE or decision.target is None:
+            return PackageOutcome(decision, repaired=repaired)
+        return replace(
+            self._update(decision, inputs.state.active, str(decision.reason), uid),
+            repaired=repaired,
+        )
+
+    def rollback(self, *, uid: int | None = None, reason: str = "") -> PackageOutcome:
+        """One-click rollback: install the backup version, remember the current one as bad."""
+        installed = self.ctx.backend.installed(self.ctx.agent.package)
+        current = self._revision(installed.version if installed else None)
+        backup = self._revision(self._own().get("backup"))
+        decision = Decision(
+            Action.UPDATE, Reason.UPDATE_FORCED, "one-click rollback requested", target=backup
+        )
+        if backup is None or current is None:
+            message = "there is no previous version to roll back to"
+            self._record("rollback", "refused", "no-backup", message, uid=uid)
+            return PackageOutcome(decision, False, "refused", message)
+        stored = load_agent_state(self.ctx.state_dir)
+        save_agent_state(
+            self.ctx.state_dir, stored.mark_bad(current, reason or "rolled back by an admin", uid)
+        )
+        return self._update(decision, current, "rollback", uid, event="rollback")
+
+    def hand_back(self) -> None:
+        """Stop managing: release the version lock so the host's package manager may move it."""
+        self.ctx.backend.release(self.ctx.agent.package)
+
+    # ---- effects --------------------------------------------------------------------------
+    def _update(
+        self,
+        decision: Decision,
+        before: Revision | None,
+        reason: str,
+        uid: int | None,
+        *,
+        event: str = "update",
+    ) -> PackageOutcome:
+        assert decision.target is not None  # noqa: S101 - checked by the callers
+        target = decision.target
+        started = time.monotonic()
+        pid_before = read_pid(self.ctx.pid_file)
+        package = self.ctx.agent.package
+        try:
+            self.ctx.backend.install_exact(package, str(target.version))
+        except ShepherdError as e:
+            self._record(event, "failed", reason, str(e), before, target, uid, started)
+            return PackageOutcome(decision, False, "failed", str(e))
+        health = self._restart_and_check(pid_before)
+        if health is None:
+            message = f"{package} {target.version} installed and healthy"
+            if before is not None and event == "update":
+                self._save_own(backup=str(before.version), skip="")
+            self._record(event, "succeeded", reason, message, before, target, uid, started)
+            return PackageOutcome(decision, True, "updated", message)
+        if event == "update":
+            self._save_own(skip=str(target.version))
+        message = f"{package} {target.version} failed its health check ({health})"
+        if before is None:
+            self._record(event, "failed", reason, message, before, target, uid, started)
+            return PackageOutcome(decision, False, "failed", message)
+        try:
+            self.ctx.backend.install_exact(package, str(before.version))
+            self._restart_and_check(read_pid(self.ctx.pid_file))
+        except ShepherdError as e:
+            message += f"; rolling back to {before.version} failed too: {e}"
+            self._record(event, "failed", reason, message, before, target, uid, started)
+            return PackageOutcome(decision, False, "failed", message)
+        message += f"; rolled back to {before.version}"
+        self._record(event, "rolled-back", reason, message, before, target, uid, started)
+        return PackageOutcome(decision, False, "rolled-back", message)
+
+    def _restart_and_check(self, pid_before: int | None) -> str | None:
+        """Restart the agent (the package replaced its binary) and health-check it; returns
+        why it is unhealthy, or None."""
+        try:
+            if not self.ctx.service.is_active(self.ctx.unit):
+                return None  # a stopped agent is left stopped, as teleport-upgrade does
+            self.ctx.service.try_restart(self.ctx.unit)
+        except ServiceError as e:
+            return f"restart failed: {e}"
+        result = self.ctx.health.check(
+            self.ctx.pid_file,
+            self.ctx.debug_socket,
+            pid_before,
+            service=self.ctx.service,
+            unit=self.ctx.unit,
+        )
+        return None if result.ok else f"{result.reason}: {result.message}"
+
+    def _record(
+        self,
+        event: str,
+        outcome: str,
+        reason: str,
+        message: str,
+        before: Revision | None = None,
+        target: Revision | None = None,
+        uid: int | None = None,
+        started: float | None = None,
+    ) -> None:
+        self.history.record(
+            HistoryRecord.now(
+                agent=self.ctx.name,
+                event=event,
+                outcome=outcome,
+                reason=reason,
+                message=message,
+                from_revision=before.dir_name if before else None,
+                to_revision=target.dir_name if target else None,
+                uid=uid,
+                duration_seconds=round(time.monotonic() - started, 3) if started else None,
+                extra={"package": self.ctx.agent.package, "manager": self.ctx.backend.kind},
+            )
+        )

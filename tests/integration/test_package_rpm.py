@@ -1,0 +1,138 @@
+"""dnf and zypper against the signed rpm repository: update, signature refusal, rollback,
+the version lock, and the package manager's lock held by someone else.
+
+They run with ``--installroot`` / ``--root`` in a fresh directory: the packages are really
+installed into that root's rpm database, but the agent's service is not started there —
+this machine's only systemd is the booted Debian host, whose package database is dpkg, and
+no rpm-based distribution's packages can be fetched here to boot one. The service side
+(restart, health check, automatic rollback) is tested with apt.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import PackageManagerBusy, RepositoryRefused, VersionUnavailable
+from engine.packages import DnfBackend, ExactInstaller, PackageRepo, Runner, ZypperBackend
+from engine.packages.dnf import rpm_lock_file
+from tests.fixtures.packages import PackageRepos
+
+pytestmark = pytest.mark.integration
+
+PACKAGE = "teleport-ent"
+BACKENDS = {"dnf": DnfBackend, "zypper": ZypperBackend}
+
+
+def _backend(
+    kind: str, repos: PackageRepos, root: Path, flavour: str = "trusted"
+) -> ExactInstaller:
+    repo = PackageRepo(
+        "teleport", repos.rpm_url(flavour), repos.trusted_key.public_asc, ca_bundle=repos.ca
+    )
+    backend = BACKENDS[kind](repo, Runner(root=root, timeout=180), lock_wait=3)
+    backend.configure()
+    return backend
+
+
+def _version(backend: ExactInstaller) -> str | None:
+    state = backend.installed(PACKAGE)
+    return state.version if state else None
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_installs_the_exact_version_and_keeps_it_locked(
+    kind: str, package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    backend = _backend(kind, package_repos, tmp_path)
+    assert backend.offered(PACKAGE) == ["17.2.1", "17.3.0", "17.4.0", "17.4.1"]
+
+    backend.install_exact(PACKAGE, "17.2.1")
+    assert _version(backend) == "17.2.1"
+    assert backend.is_locked(PACKAGE)
+    assert (tmp_path / "usr/local/bin/teleport").read_text().count("17.2.1") >= 1
+
+    backend.install_exact(PACKAGE, "17.3.0")  # the update
+    assert _version(backend) == "17.3.0"
+    assert backend.is_locked(PACKAGE)
+
+    backend.release(PACKAGE)  # hand-back
+    assert not backend.is_locked(PACKAGE)
+    assert _version(backend) == "17.3.0"
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_rollback_installs_the_previous_version_from_the_repository(
+    kind: str, package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    backend = _backend(kind, package_repos, tmp_path)
+    backend.install_exact(PACKAGE, "17.3.0")
+    backend.install_exact(PACKAGE, "17.2.1")  # downgrade = rollback
+    assert _version(backend) == "17.2.1"
+    assert backend.is_locked(PACKAGE)
+
+
+@pytest.mark.parametrize("flavour", ["unsigned", "other-key", "expired-key"])
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_refuses_a_repository_not_signed_by_the_trusted_key_and_changes_nothing(
+    kind: str, flavour: str, package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    _backend(kind, package_repos, tmp_path).install_exact(PACKAGE, "17.2.1")
+    backend = _backend(kind, package_repos, tmp_path, flavour)
+
+    with pytest.raises(RepositoryRefused) as refused:
+        backend.install_exact(PACKAGE, "17.3.0")
+
+    message = str(refused.value)
+    assert package_repos.rpm_url(flavour) in message
+    assert package_repos.trusted_key.fingerprint in message
+    assert _version(backend) == "17.2.1"
+    assert backend.is_locked(PACKAGE)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_refuses_a_version_the_repository_does_not_offer(
+    kind: str, package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    backend = _backend(kind, package_repos, tmp_path)
+    backend.install_exact(PACKAGE, "17.2.1")
+    with pytest.raises(VersionUnavailable, match=r"does not offer teleport-ent 17\.9\.9"):
+        backend.install_exact(PACKAGE, "17.9.9")
+    assert _version(backend) == "17.2.1"
+
+
+def test_waits_for_the_rpm_lock_then_names_its_holder(
+    package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    backend = _backend("dnf", package_repos, tmp_path)
+    backend.install_exact(PACKAGE, "17.2.1")
+    lock_file = backend.runner.host_path(rpm_lock_file(backend))
+    assert lock_file.exists()
+    holder = subprocess.Popen(  # another process holding rpm's fcntl lock, like a running rpm
+        [
+            sys.executable,
+            "-c",
+            "import fcntl,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(lock_file),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(PackageManagerBusy, match=rf"held by process {holder.pid} \(python"):
+            backend.install_exact(PACKAGE, "17.3.0")
+        assert _version(backend) == "17.2.1"
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        assert holder.stdout is not None
+        holder.stdout.close()
+    backend.install_exact(PACKAGE, "17.3.0")
+    assert _version(backend) == "17.3.0"
