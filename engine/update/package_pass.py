@@ -32,21 +32,13 @@ from engine.fsutil import atomic_write
 from engine.packages.detect import PackageAgent
 from engine.packages.exact import ExactInstaller
 from engine.policy.answers import ChannelAnswer
-from engine.policy.decide import (
-    Action,
-    AgentHealth,
-    AgentState,
-    ClusterView,
-    Decision,
-    DecisionInputs,
-    LocalSettings,
-    Reason,
-    decide,
-)
+from engine.policy.decide import decide
+from engine.policy.decision import Action, Decision, Reason
+from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs, LocalSettings
 from engine.policy.schedule import ExportedSchedule
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, read_pid
-from engine.store.agent_record import load_agent_state, save_agent_state
+from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.versions import Revision, Version
 
@@ -122,7 +114,7 @@ class PackagePass:
     def inputs(self, *, forced: bool = False) -> DecisionInputs:
         installed = self.ctx.backend.installed(self.ctx.agent.package)
         own = self._own()
-        stored = load_agent_state(self.ctx.state_dir)
+        stored = load_agent_record(self.ctx.state_dir)
         try:
             cluster = ClusterView(channel=self.channel())
         except ShepherdError as e:
@@ -163,9 +155,9 @@ class PackagePass:
         inputs = self.inputs(forced=forced)
         decision = decide(inputs, self.rng)
         mark = decision.mark_unhealthy
-        stored = load_agent_state(self.ctx.state_dir)
+        stored = load_agent_record(self.ctx.state_dir)
         if mark is not None and mark != stored.unhealthy_marked:
-            save_agent_state(self.ctx.state_dir, replace(stored, unhealthy_marked=mark))
+            save_agent_record(self.ctx.state_dir, replace(stored, unhealthy_marked=mark))
         if decision.action is not Action.UPDATE or decision.target is None:
             return PackageOutcome(decision, repaired=repaired)
         return replace(
@@ -185,8 +177,8 @@ class PackagePass:
             message = "there is no previous version to roll back to"
             self._record("rollback", "refused", "no-backup", message, uid=uid)
             return PackageOutcome(decision, False, "refused", message)
-        stored = load_agent_state(self.ctx.state_dir)
-        save_agent_state(
+        stored = load_agent_record(self.ctx.state_dir)
+        save_agent_record(
             self.ctx.state_dir, stored.mark_bad(current, reason or "rolled back by an admin", uid)
         )
         return self._update(decision, current, "rollback", uid, event="rollback")

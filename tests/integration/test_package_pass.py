@@ -17,7 +17,8 @@ import pytest
 
 from engine.packages import AptBackend, PackageRepo, Runner
 from engine.packages.detect import detect_package_agent
-from engine.policy.decide import Action, LocalSettings, Reason
+from engine.policy.decision import Action, Reason
+from engine.policy.inputs import LocalSettings
 from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord
 from engine.sources.channel import ChannelClient
