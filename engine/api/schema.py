@@ -16,7 +16,7 @@ means.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "API_VERSION",
@@ -37,6 +37,7 @@ __all__ = [
     "OutcomeAnswer",
     "PassAnswer",
     "ProgressAnswer",
+    "SettingErrorAnswer",
     "SettingsLocation",
 ]
 
@@ -183,9 +184,20 @@ class HelloAnswer(TypedDict):
     secrets: dict[str, Any]  # backend, available, problem
 
 
+class SettingErrorAnswer(TypedDict):
+    """One refused settings value: its key, its label, the value as sent (credentials
+    redacted) and why it was refused."""
+
+    key: str
+    label: str
+    value: str
+    reason: str
+
+
 class ErrorDetail(TypedDict):
     status: int
     message: str
+    errors: NotRequired[list[SettingErrorAnswer]]  # a refused settings change, by key
 
 
 class ErrorAnswer(TypedDict):

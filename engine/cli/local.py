@@ -13,7 +13,7 @@ from engine.cli.host import host_config
 from engine.cli.view import ProgressPrinter, print_json, print_pass
 from engine.errors import InvalidInput, ShepherdError
 from engine.update.host import ManagedAgents
-from engine.update.report import decision_json, outcome_json
+from engine.update.report import pass_json
 
 __all__ = ["update_local"]
 
@@ -44,13 +44,7 @@ def update_local(args: argparse.Namespace) -> int:
                 continue
             finally:
                 printer.finish()
-            data = {
-                "agent": name,
-                "decision": decision_json(result.decision),
-                "outcome": outcome_json(result.outcome) if result.outcome else None,
-                "repaired": outcome_json(result.repaired) if result.repaired else None,
-                "dry_run": args.dry_run,
-            }
+            data = pass_json(result, dry_run=args.dry_run)
             results.append(data)
             failed = failed or result.failed
             if not args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from engine.api.client import ApiClient
@@ -209,7 +209,7 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
-def print_pass(result: dict[str, Any]) -> None:
+def print_pass(result: Mapping[str, Any]) -> None:
     print(f"[{result['agent']}]")
     if result.get("repaired"):
         print(f"repaired:   {result['repaired']['message']}")
