@@ -4,7 +4,7 @@ gate.
 
 from __future__ import annotations
 
-from engine.update.canary import CanaryGate, CanaryStatus, canary_status
+from engine.update.canary import CanaryGate, CanaryStatus, HealthWindow, canary_status
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 from engine.update.transaction import Outcome, Transaction, UpdateContext
 from engine.update.update_pass import PassResult, UpdatePass, local_settings
@@ -12,6 +12,7 @@ from engine.update.update_pass import PassResult, UpdatePass, local_settings
 __all__ = [
     "CanaryGate",
     "CanaryStatus",
+    "HealthWindow",
     "HostConfig",
     "ManagedAgents",
     "Outcome",
