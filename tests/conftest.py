@@ -1,20 +1,16 @@
 """Shared pytest configuration. Fixture plugins for the real local servers live in
-tests/fixtures/ and are registered here so every test directory can use them."""
+tests/fixtures/ and are registered here, by name, so every test directory can use them; a
+missing or renamed module fails the whole run at start-up instead of its fixtures
+vanishing."""
 
 from __future__ import annotations
 
-import importlib.util
-
 pytest_plugins = [
-    name
-    for name in (
-        "tests.fixtures.network",
-        "tests.fixtures.artifacts",
-        "tests.fixtures.hostroot",
-        "tests.fixtures.sandboxhost",
-        "tests.fixtures.daemon",
-        "tests.fixtures.systemdhost",
-        "tests.fixtures.packages",
-    )
-    if importlib.util.find_spec(name) is not None
+    "tests.fixtures.network",
+    "tests.fixtures.artifacts",
+    "tests.fixtures.hostroot",
+    "tests.fixtures.sandboxhost",
+    "tests.fixtures.daemon",
+    "tests.fixtures.systemdhost",
+    "tests.fixtures.packages",
 ]

@@ -117,7 +117,7 @@ class EncryptedFileKeyring(KeyringBackend):
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
         directory = self.store_path.parent
         if not directory.exists():
-            directory.mkdir(mode=0o700, parents=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # racing readers
         _check_private_dir(directory)
         lock_path = directory / f".{self.store_path.name}.lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

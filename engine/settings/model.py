@@ -4,7 +4,6 @@
     settings.get_duration("canary.soak")                     # timedelta(hours=2)
     settings.get_text("agents.staging.group")                # None: not set, no default
     settings.with_changes({"download.base_url": "http://x"}) # raises InvalidSetting
-    local_settings(settings, "staging", base)                # -> policy.LocalSettings
     transport_config(settings, secret_store)                 # -> TransportConfig
 
 Only values set explicitly are kept; the getters answer the declared default for the others

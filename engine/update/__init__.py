@@ -5,7 +5,7 @@ transaction, the canary gate, the operations on an agent's records, and the answ
 
 from __future__ import annotations
 
-from engine.update.canary import CanaryGate, CanaryStatus, canary_status
+from engine.update.canary import CanaryGate, CanaryStatus, HealthWindow, canary_status
 from engine.update.effective import EffectiveSettings, Overrides, Sourced, effective_settings
 from engine.update.host import HostConfig, ManagedAgents, with_settings
 from engine.update.operations import SPEC_ACTIONS, AdoptReport, AgentOperations
@@ -27,6 +27,7 @@ __all__ = [
     "CanaryGate",
     "CanaryStatus",
     "EffectiveSettings",
+    "HealthWindow",
     "HostConfig",
     "ManagedAgents",
     "Outcome",

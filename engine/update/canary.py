@@ -2,9 +2,15 @@
 
 The admin names an order of canary namespaces (e.g. ``staging``) and a soak period. Before
 any other agent updates to a version, every canary must already run that version, be
-healthy now, and have run it for the soak period. A canary that failed the version (its
+healthy, and have run it for the soak period. A canary that failed the version (its
 ``skip``, or remembered as bad) halts the rest and says so. Canaries themselves go in
 order: the second waits for the first.
+
+Healthy means a live PID whose ``/readyz`` answers for it at some probe within a short
+``HealthWindow``, not at one instant: a canary caught re-executing (a reload, the restart
+after a rolled-back version) or answering slowly under load is not a verdict, while one that
+stays down for the whole window still holds the others. The window is only waited out when
+the first probe fails, and only for a canary already on the target version.
 
 The gate is stateless: it reads each canary's ``update.yaml`` and probes its health, so
 independent poll loops (one per agent) need no coordination beyond the files.
@@ -17,13 +23,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from engine.policy.decision import Action, Decision, Reason
-from engine.service.health import read_pid, readyz
+from engine.service.health import Clock, RealClock, read_pid, readyz
 from engine.store.agent_record import load_agent_record
 from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
 from engine.versions import Revision
 
-__all__ = ["CanaryGate", "CanaryStatus", "canary_status"]
+__all__ = ["DEFAULT_HEALTH_WINDOW", "CanaryGate", "CanaryStatus", "HealthWindow", "canary_status"]
+
+
+@dataclass(frozen=True)
+class HealthWindow:
+    """How long a canary that fails a health probe is watched before it counts as unhealthy."""
+
+    seconds: float = 20.0
+    probe_every: float = 0.5
+
+
+DEFAULT_HEALTH_WINDOW = HealthWindow()
 
 
 @dataclass(frozen=True)
@@ -32,15 +49,24 @@ class CanaryStatus:
     active: Revision | None
     failed: frozenset[Revision]  # skip + remembered as bad
     updated_at: datetime | None  # when ``active`` was last installed successfully
-    healthy: bool
+    healthy: Callable[[], bool]  # probes; may take up to ``window.seconds``, so asked last
     held: str = ""  # why the canary itself will not move: "pinned", "disabled", ""
+    window: HealthWindow = DEFAULT_HEALTH_WINDOW
 
 
-def canary_status(layout: Layout) -> CanaryStatus:
-    """Read a canary's state from its files and probe its process and readiness."""
+def canary_status(
+    layout: Layout,
+    *,
+    window: HealthWindow = DEFAULT_HEALTH_WINDOW,
+    clock: Clock | None = None,
+) -> CanaryStatus:
+    """Read a canary's state from its files; its ``healthy()`` probes process and readiness
+    until one probe succeeds or ``window`` has passed."""
     config = load_config(layout.update_yaml)
     if config is None:
-        return CanaryStatus(layout.namespace, None, frozenset(), None, False, "not managed")
+        return CanaryStatus(
+            layout.namespace, None, frozenset(), None, lambda: False, "not managed", window
+        )
     status = config.status
     state = load_agent_record(layout.state_dir)
     failed = set(state.bad_revisions())
@@ -52,12 +78,28 @@ def canary_status(layout: Layout) -> CanaryStatus:
         last.time if last is not None and last.success and last.target == status.active else None
     )
     held = "disabled" if not config.spec.enabled else "pinned" if config.spec.pinned else ""
+    watch = clock or RealClock()
     return CanaryStatus(
-        layout.namespace, status.active, frozenset(failed), updated_at, _healthy(layout), held
+        layout.namespace,
+        status.active,
+        frozenset(failed),
+        updated_at,
+        lambda: _healthy_within(layout, window, watch),
+        held,
+        window,
     )
 
 
-def _healthy(layout: Layout) -> bool:
+def _healthy_within(layout: Layout, window: HealthWindow, clock: Clock) -> bool:
+    deadline = clock.monotonic() + window.seconds
+    while not _healthy_now(layout):
+        if clock.monotonic() >= deadline:
+            return False
+        clock.sleep(window.probe_every)
+    return True
+
+
+def _healthy_now(layout: Layout) -> bool:
     pid = read_pid(layout.pid_file)
     if pid is None:
         return False
@@ -116,12 +158,12 @@ class CanaryGate:
                 f"Waiting for canary agent {name!r} to update to {version} first{why}.",
                 target=target,
             )
-        if not canary.healthy:
+        if not canary.healthy():
             return Decision(
                 Action.WAIT,
                 Reason.CANARY_PENDING,
-                f"Canary agent {name!r} runs {version} but is not healthy now: holding the "
-                "other agents.",
+                f"Canary agent {name!r} runs {version} but was not running and ready at any "
+                f"probe for {canary.window.seconds:g} s: holding the other agents.",
                 target=target,
             )
         if canary.updated_at is None:

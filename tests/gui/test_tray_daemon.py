@@ -17,6 +17,7 @@ from gui.prompts import Prompts
 from gui.tray import TrayController
 from gui.viewmodel import IconState, Notice
 from gui.worker import ApiWorker
+from sandbox.ports import wait_until
 from tests.fixtures.daemon import RunningDaemon
 
 pytestmark = pytest.mark.integration
@@ -79,8 +80,21 @@ def start_tray(qtbot: QtBot, daemon: RunningDaemon, *, use_tray: bool = False) -
     return tray
 
 
+def wait_until_started(daemon: RunningDaemon) -> None:
+    """The daemon answers before each agent's poll loop has done its start-up repair, which
+    shows the agent busy ("repairing"), its actions disabled; the loop sets ``next_check``
+    once that is over."""
+
+    def idle() -> bool:
+        status = daemon.api.get("/v1/agents/default")
+        return status["next_check"] is not None and status["busy"] is None
+
+    wait_until(idle, WAIT_MS / 1000, "the daemon to finish starting the agent's poll loop")
+
+
 @pytest.fixture
 def tray(qtbot: QtBot, shepherd_daemon: RunningDaemon) -> Iterator[Tray]:
+    wait_until_started(shepherd_daemon)
     tray = start_tray(qtbot, shepherd_daemon)
     try:
         qtbot.waitUntil(lambda: "default — 17.1.0" in tray.window_text(), timeout=WAIT_MS)

@@ -154,7 +154,12 @@ def test_daemon_serves_the_api_and_stops_on_sigterm(package: Package, tmp_path: 
             assert "s3cret" not in listing.stdout
 
             daemon.send_signal(signal.SIGTERM)
-            assert daemon.wait(60) == 0, (tmp_path / "daemon.log").read_text()
+            try:
+                code = daemon.wait(60)
+            except subprocess.TimeoutExpired:
+                log = (tmp_path / "daemon.log").read_text()
+                pytest.fail(f"the frozen daemon was still running 60 s after SIGTERM:\n{log}")
+            assert code == 0, (tmp_path / "daemon.log").read_text()
             notify.wait_for("STOPPING=1")
     finally:
         notify.close()

@@ -326,3 +326,11 @@ def test_ask_cluster_falls_back_when_auto_update_has_only_the_tools_half(
         "/v1/webapi/automaticupgrades/channel/stable/cloud/version",
         "/v1/webapi/automaticupgrades/channel/stable/cloud/critical",
     ]
+
+
+def test_a_bad_proxy_or_group_in_update_yaml_is_a_failed_ask_not_an_exception() -> None:
+    with make_client(TransportConfig(trust_env=False)) as client:
+        empty = ask_cluster(client, "", group=None, update_id=None)
+        bad_group = ask_cluster(client, "proxy.example:443", group="my group", update_id=None)
+    assert empty.failure is not None and "''" in empty.failure
+    assert bad_group.failure is not None and "'my group'" in bad_group.failure

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from engine.cli.main import main
+from engine.cli.scenario import parse_scenario
+from engine.errors import InvalidScenario
+from engine.policy.decide import decide
+from engine.policy.decision import Reason
 
 SCENARIO = """\
 now: 2026-11-24T10:30:00Z
@@ -147,3 +153,39 @@ def test_the_installed_console_script_runs() -> None:
     assert json.loads(result.stdout)["target"] == "17.2.1_ent"
     helped = subprocess.run([str(shepherd), "--help"], capture_output=True, text=True, check=True)
     assert "exit codes" in helped.stdout
+
+
+def test_an_impossible_date_in_a_scenario_is_bad_input(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("now: 2026-02-30T00:00:00Z\n")
+    with pytest.raises(InvalidScenario, match="impossible"):
+        parse_scenario(path.read_text())
+    assert main(["explain", str(path)]) == 2
+    assert "impossible" in capsys.readouterr().err
+
+
+def test_a_misspelt_key_in_a_scenario_revision_is_named() -> None:
+    text = "now: 2026-11-24T10:30:00Z\nstate:\n  active: {version: 17.1.0, flag: [Enterprise]}\n"
+    with pytest.raises(InvalidScenario, match="flag"):
+        parse_scenario(text)
+
+
+def test_a_local_window_inside_a_blackout_is_not_named_as_the_next_chance() -> None:
+    scenario = parse_scenario(
+        """
+now: 2026-11-25T10:00:00Z
+settings:
+  local_windows: [{days: daily, start: "12:00", duration: 1h, timezone: UTC}]
+  blackouts: [{days: [wed], start: "11:00", duration: 3h, timezone: UTC}]
+state: {active: 17.1.0}
+cluster:
+  find:
+    server_version: 17.2.1
+    edition: community
+    auto_update: {agent_version: 17.2.1, agent_auto_update: true}
+"""
+    )
+    decision = decide(scenario.inputs, random.Random(1))
+    assert decision.reason is Reason.OUTSIDE_LOCAL_WINDOW
+    assert decision.next_check == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert "2026-11-26 12:00" in decision.message

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InvalidInput
-from engine.store.layout import Layout, list_namespaces
+from engine.store.layout import Layout, list_namespaces, validate_namespace
 from engine.versions import Revision
 
 
@@ -70,3 +70,9 @@ def test_list_namespaces_finds_those_with_update_yaml(tmp_path: Path) -> None:
         (tmp_path / "opt/teleport" / name / "update.yaml").write_text("version: v1\n")
     assert list_namespaces(tmp_path) == ["default", "staging"]
     assert list_namespaces(tmp_path / "nothing") == []
+
+
+@pytest.mark.parametrize("name", ["ns\n", "default\n", " ns"])
+def test_namespaces_with_stray_whitespace_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid agent namespace"):
+        validate_namespace(name)

@@ -305,3 +305,9 @@ def test_next_open_gives_up_when_blackouts_cover_every_window() -> None:
         next_open(noon, [_window("daily", "11:00", "3h")], datetime(2026, 11, 25, tzinfo=UTC))
         is None
     )
+
+
+def test_schedule_lines_need_ascii_digits() -> None:
+    for line in ("\u00b2 \u00b3", "\u0661 \u0662"):  # superscripts, Arabic-Indic digits
+        with pytest.raises(InvalidSchedule, match="expected"):
+            ExportedSchedule.parse(line)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keyring
@@ -217,3 +219,19 @@ def test_store_files_are_owned_by_this_process(store: SecretStore, tmp_path: Pat
     store.set("proxy-password", PASSWORD)
     for path in _store_dir(tmp_path).iterdir():
         assert path.stat().st_uid == os.geteuid()
+
+
+def test_readers_racing_to_create_the_store_directory_all_get_an_answer(tmp_path: Path) -> None:
+    """The daemon reads secrets from several threads at start (the API, each poll loop):
+    the first reads find no directory yet, and all of them may try to create it."""
+    for attempt in range(20):
+        backend = EncryptedFileKeyring(tmp_path / str(attempt) / "secrets" / "store")
+        start = threading.Barrier(8)
+
+        def read(backend: EncryptedFileKeyring = backend, start: threading.Barrier = start) -> None:
+            start.wait()
+            assert backend.get_password("agent-shepherd", "proxy-password") is None
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for future in [pool.submit(read) for _ in range(8)]:
+                future.result()  # raises what the thread raised

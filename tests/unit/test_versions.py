@@ -211,3 +211,15 @@ def test_render_then_parse_is_identity(version: Version) -> None:
 @given(versions, versions)
 def test_ordering_is_total_and_consistent(a: Version, b: Version) -> None:
     assert (a < b) + (b < a) + (a == b) == 1
+
+
+def test_build_metadata_has_no_precedence_either_way() -> None:
+    a, b = Version.parse("17.2.1+a"), Version.parse("17.2.1+b")
+    assert a == b and not a < b and not b < a and a <= b and hash(a) == hash(b)
+    assert not (a > b) and not (b > a)
+
+
+@pytest.mark.parametrize("name", [" 17.2.1", "17.2.1\n", "17.2.1_ent "])
+def test_version_dir_names_must_be_exact(name: str) -> None:
+    with pytest.raises(InvalidRevision):
+        Revision.parse_dir_name(name)

@@ -13,11 +13,12 @@ from engine.policy.decision import Action, Reason
 from engine.policy.schedule import ExportedSchedule, Interval
 from engine.service.health import read_pid
 from engine.store.update_yaml import load_config, save_config
-from engine.update.canary import CanaryGate, canary_status
+from engine.update.canary import CanaryGate, HealthWindow, canary_status
 from engine.update.update_pass import UpdatePass
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
 from sandbox.emulator import ClusterEmulator, Hostile
+from sandbox.ports import wait_until
 from tests.fixtures.sandboxhost import SandboxHost, readyz_pid
 
 pytestmark = pytest.mark.integration
@@ -294,4 +295,51 @@ def test_a_canary_keeps_its_soak_after_failing_a_later_version(
     soon = updated + timedelta(minutes=10)
     soaking = make_pass(sandbox_host, "prod-a", now=soon).run(gate=gate)
     assert soaking.decision.reason is Reason.CANARY_SOAKING, soaking.decision.message
+    assert running(sandbox_host, "prod-a") == "17.1.0"
+
+
+def test_a_canary_caught_reloading_does_not_hold_the_others(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    staging = sandbox_host.add_agent(
+        "staging",
+        active="17.2.1",
+        behaviours={"17.2.1": Behaviour(ready_after=3)},
+        proxy=cluster.proxy_addr,
+    )
+    sandbox_host.add_agent("prod-a", proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    gate = CanaryGate(
+        ["staging"], timedelta(hours=1), lambda ns: canary_status(sandbox_host.layouts[ns])
+    )
+    before = read_pid(staging.pid_file)
+    sandbox_host.supervisor.ctl("signal", "HUP", staging.unit_name)  # re-exec: 3 s not ready
+    wait_until(lambda: read_pid(staging.pid_file) not in (None, before), 20, "staging to re-exec")
+    assert readyz_pid(staging) != read_pid(staging.pid_file)  # one probe now would miss it
+
+    result = make_pass(sandbox_host, "prod-a").run(gate=gate)
+    assert result.decision.reason is Reason.UPDATE_IN_WINDOW, result.decision.message
+    assert result.outcome is not None and result.outcome.ok, result.outcome
+    assert running(sandbox_host, "prod-a") == "17.2.1"
+
+
+def test_a_canary_that_stays_down_holds_the_others(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    staging = sandbox_host.add_agent("staging", active="17.2.1", proxy=cluster.proxy_addr)
+    sandbox_host.add_agent("prod-a", proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    sandbox_host.supervisor.ctl("stop", staging.unit_name)
+    window = HealthWindow(seconds=1, probe_every=0.1)
+    gate = CanaryGate(
+        ["staging"],
+        timedelta(hours=1),
+        lambda ns: canary_status(sandbox_host.layouts[ns], window=window),
+    )
+    result = make_pass(sandbox_host, "prod-a").run(gate=gate)
+    assert result.decision.reason is Reason.CANARY_PENDING
+    assert "'staging' runs 17.2.1 but was not running and ready at any probe for 1 s" in (
+        result.decision.message
+    )
+    assert result.outcome is None
     assert running(sandbox_host, "prod-a") == "17.1.0"
