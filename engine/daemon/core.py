@@ -34,7 +34,7 @@ from typing import Any
 from engine.daemon.actions import DaemonActions
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
-from engine.daemon.http import Limits, serve_connection
+from engine.daemon.http import Admission, Limits, serve_connection
 from engine.daemon.router import Router
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import ShepherdError
@@ -55,7 +55,6 @@ class DaemonOptions:
     first_check: timedelta = timedelta(minutes=1)
     stop_grace_seconds: float = 120.0
     limits: Limits = field(default_factory=Limits)
-    max_connections: int = 64
 
 
 class Daemon:
@@ -74,7 +73,7 @@ class Daemon:
         self._stopping = threading.Event()
         self._actions: DaemonActions | None = None
         self._server: asyncio.Server | None = None
-        self._connections = asyncio.Semaphore(self.options.max_connections)
+        self._admission = Admission(self.options.limits)
         self._done: asyncio.Event | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
 
@@ -168,8 +167,7 @@ class Daemon:
             if task is not None:
                 self._handlers.add(task)
             try:
-                async with self._connections:
-                    await serve_connection(reader, writer, router.handle, limits)
+                await serve_connection(reader, writer, router.handle, self._admission)
             finally:
                 if task is not None:
                     self._handlers.discard(task)
@@ -177,7 +175,10 @@ class Daemon:
         old_umask = os.umask(0o117)
         try:
             server = await asyncio.start_unix_server(
-                on_connect, path=str(path), limit=limits.max_head_bytes
+                on_connect,
+                path=str(path),
+                limit=limits.max_head_bytes,
+                backlog=limits.listen_backlog,
             )
         finally:
             os.umask(old_umask)

@@ -158,27 +158,33 @@ def test_hostile_requests_get_4xx_and_others_are_still_served(
         body = b"{not json"
         status, answer = raw_request(
             path,
-            b"POST /v1/agents/default/update HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s"
+            b"POST /v1/agents/default/update HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
             % (len(body), body),
         )
         assert status == 400 and "not valid JSON" in answer["error"]["message"]
         status, answer = raw_request(
-            path, b"POST /v1/agents/default/update HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"
+            path,
+            b"POST /v1/agents/default/update HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 99999999\r\n\r\n",
         )
         assert status == 413
-        status, _ = raw_request(path, b"GET /v1/agents/..%2F..%2Fetc HTTP/1.1\r\n\r\n")
+        status, _ = raw_request(path, b"GET /v1/agents/..%2F..%2Fetc HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status in (400, 404)
-        status, answer = raw_request(path, b"GET /v1/agents/nosuch HTTP/1.1\r\n\r\n")
+        status, answer = raw_request(path, b"GET /v1/agents/nosuch HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status == 404 and "nosuch" in answer["error"]["message"]
-        status, _ = raw_request(path, b"GET /v1 HTTP/1.1\r\n" + b"X: y\r\n" * 5000 + b"\r\n")
+        status, _ = raw_request(
+            path, b"GET /v1 HTTP/1.1\r\nHost: x\r\n" + b"X: y\r\n" * 5000 + b"\r\n"
+        )
         assert status == 431
-        status, _ = raw_request(path, b"DELETE /v1/history HTTP/1.1\r\n\r\n")
+        status, _ = raw_request(path, b"DELETE /v1/history HTTP/1.1\r\nHost: x\r\n\r\n")
         assert status == 405
-        status, answer = raw_request(path, b"GET /v1/history?since=yesterday HTTP/1.1\r\n\r\n")
+        status, answer = raw_request(
+            path, b"GET /v1/history?since=yesterday HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         assert status == 400 and "'yesterday'" in answer["error"]["message"]
         status, _ = raw_request(
             path,
-            b"POST /v1/agents/default/pin HTTP/1.1\r\nContent-Length: 2\r\n"
+            b"POST /v1/agents/default/pin HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
             b"Content-Length: 30\r\n\r\n{}",
         )
         assert status == 400
