@@ -93,13 +93,13 @@ def test_status_answers_with_500_idle_sockets_and_64_streams_open(
             if index % 2:
                 idle.sendall(b"GET /v1 HTTP/1.1\r\n")  # half a head, then nothing
             sockets.append(idle)
-        wait_until(lambda: open_fds(pid) >= before + 564, 30, "the daemon to accept them all")
+        wait_until(lambda: open_fds(pid) >= before + 564, 60, "the daemon to accept them all")
         seconds = [timed_status(shepherd_daemon) for _ in range(5)]
         # 200 ms is the goal (bench/api_availability.py measures it); under a loaded test
         # machine only a loose bound is asserted
         assert min(seconds) < 2.0, seconds
         assert shepherd_daemon.cli("status").returncode == 0
-    wait_until(lambda: open_fds(pid) <= before + 2, 30, "the daemon to close them all")
+    wait_until(lambda: open_fds(pid) <= before + 8, 60, "the daemon to close them all")
 
 
 def test_a_client_dripping_its_head_is_cut_off_at_the_head_deadline(
