@@ -334,7 +334,10 @@ def _since(text: str | None) -> str | None:
         ) from e
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError as e:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise HttpError(400, f"query parameter 'since' {text[:40]!r} is out of range") from e
 
 
 def _flag(query: dict[str, str], name: str) -> bool:
@@ -357,6 +360,7 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int) ->
     text = query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() then refuses
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
         raise HttpError(400, f"query parameter {name!r} must be an integer in [{low}, {high}]")
     return int(text)
