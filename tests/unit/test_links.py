@@ -145,7 +145,9 @@ def test_an_executable_whose_name_is_not_plain_ascii_is_refused_and_nothing_link
     odd = bin_dir / name
     odd.write_text("#!/bin/sh\n")
     odd.chmod(0o755)
-    with pytest.raises(ArtifactError, match=r"(?s)refusing to link .*is not plain ASCII") as refused:
+    with pytest.raises(
+        ArtifactError, match=r"(?s)refusing to link .*is not plain ASCII"
+    ) as refused:
         switch_links(bin_dir, layout.link_dir)
     assert ascii(name) in str(refused.value)
     assert state_of(layout.link_dir) == {}
