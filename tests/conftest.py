@@ -15,6 +15,7 @@ pytest_plugins = [
         "tests.fixtures.daemon",
         "tests.fixtures.systemdhost",
         "tests.fixtures.packages",
+        "tests.fixtures.polkit",
     )
     if importlib.util.find_spec(name) is not None
 ]
