@@ -76,7 +76,7 @@ keeps Teleport agents on their cluster's version, safely
  .
  This package holds a self-contained build: the `shepherd` daemon (a systemd
  service) and CLI, and the `shepherd-tray` desktop app, started in each
- desktop session. Members of the 'shepherd' group may use the daemon's API."""
+ desktop session. Members of the 'shepherd' group may operate the agents."""
 _FILES = ROOT / "installer" / "deb"
 _POLKIT_ACTIONS = ROOT / "installer" / "polkit" / "org.agentshepherd.policy"
 _ASSETS = ROOT / "assets"

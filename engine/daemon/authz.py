@@ -26,6 +26,7 @@ import grp
 import logging
 import os
 import pwd
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +37,8 @@ from jeepney.io.blocking import open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from engine.daemon.http import PeerCred
+from engine.errors import InvalidInput
+from engine.settings.schema import option_for
 
 __all__ = [
     "POLKIT_ACTIONS",
@@ -45,6 +48,7 @@ __all__ = [
     "PolkitAnswer",
     "PolkitUnavailable",
     "Verdict",
+    "settings_level",
 ]
 
 _log = logging.getLogger(__name__)
@@ -70,6 +74,20 @@ _AUTHORITY = DBusAddress(
     bus_name="org.freedesktop.PolicyKit1",
     interface="org.freedesktop.PolicyKit1.Authority",
 )
+
+
+def settings_level(keys: Iterable[str]) -> Level:
+    """The level a change of these settings needs: host-only if any key is marked
+    ``host_only`` in the settings schema, else operate. An unknown key does not raise the
+    level: the change is refused (400, naming it) anyway."""
+    for key in keys:
+        try:
+            option, _ = option_for(key)
+        except InvalidInput:
+            continue
+        if option.host_only:
+            return Level.HOST_ONLY
+    return Level.OPERATE
 
 
 @dataclass(frozen=True)

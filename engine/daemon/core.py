@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import grp
 import logging
 import os
 import random
@@ -49,7 +48,7 @@ _log = logging.getLogger("shepherd.daemon")
 @dataclass(frozen=True)
 class DaemonOptions:
     socket_path: Path = Path("/run/shepherd/api.sock")
-    group: str = "shepherd"  # members may use the API; root always may
+    group: str = "shepherd"  # members may operate (not host-only); root may do anything
     poll_interval: timedelta | None = None  # None: the policy.poll_interval setting
     poll_spread: timedelta = timedelta(minutes=1)
     first_check: timedelta = timedelta(minutes=1)
@@ -172,7 +171,9 @@ class Daemon:
                 if task is not None:
                     self._handlers.discard(task)
 
-        old_umask = os.umask(0o117)
+        # any local user may connect (0666): the read level is anyone's, and each request's
+        # level is decided from its peer credentials (engine.daemon.authz)
+        old_umask = os.umask(0o111)
         try:
             server = await asyncio.start_unix_server(
                 on_connect,
@@ -182,7 +183,6 @@ class Daemon:
             )
         finally:
             os.umask(old_umask)
-        _set_socket_group(path, self.options.group)
         return server
 
     async def _shutdown(self) -> None:
@@ -275,18 +275,6 @@ def _answers(path: Path) -> bool:
         except OSError:
             return False
     return True
-
-
-def _set_socket_group(path: Path, group: str) -> None:
-    try:
-        gid = grp.getgrnam(group).gr_gid
-    except KeyError:
-        _log.warning("group %r does not exist: only root can use the API socket %s", group, path)
-        return
-    try:
-        os.chown(path, -1, gid)
-    except PermissionError:
-        _log.warning("cannot give the API socket %s to group %r (not root?)", path, group)
 
 
 def _sd_notify(message: str) -> None:

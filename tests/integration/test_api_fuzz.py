@@ -22,7 +22,8 @@ from tests.fixtures.daemon import RunningDaemon
 pytestmark = pytest.mark.integration
 
 ROUTES = [
-    (method, pattern.pattern.strip("^$")) for method, pattern, _ in Router(cast(Any, None)).routes
+    (route[0], route[1].pattern.strip("^$"))
+    for route in Router(cast(Any, None), api_group="shepherd").routes
 ]
 _PARAM = re.compile(r"\(\?P<\w+>\[\^/\]\+\)")
 

@@ -12,37 +12,22 @@ import pytest
 
 from engine.daemon.authz import Authorizer, Level, Polkit
 from engine.daemon.http import PeerCred
-from tests.fixtures.polkit import PrivatePolkit
-from tests.fixtures.users import ensure_user, uid_of
+from tests.fixtures.polkit import (
+    API_GROUP,
+    MEMBER,
+    OUTSIDER,
+    PK_ADMIN,
+    PK_NO,
+    PK_YES,
+    PrivatePolkit,
+)
+from tests.fixtures.users import uid_of
 
 pytestmark = pytest.mark.integration
 
-API_GROUP = "shepherd-test"
-MEMBER = "shepherd-member"  # in the API group; no polkit rule (the shipped defaults)
-OUTSIDER = "shepherd-outsider"  # nothing
-PK_YES = "shepherd-pk-yes"  # polkit: yes
-PK_NO = "shepherd-pk-no"  # polkit: no
-PK_ADMIN = "shepherd-pk-admin"  # polkit: auth_admin (an administrator's password)
-POLKIT_RULES = f"""
-polkit.addRule(function(action, subject) {{
-    if (action.id.indexOf("org.agentshepherd.") != 0) return polkit.Result.NOT_HANDLED;
-    if (subject.user == "{PK_YES}") return polkit.Result.YES;
-    if (subject.user == "{PK_NO}") return polkit.Result.NO;
-    if (subject.user == "{PK_ADMIN}") return polkit.Result.AUTH_ADMIN;
-    return polkit.Result.NOT_HANDLED;
-}});
-"""
-
-
-@pytest.fixture(scope="session")
-def users() -> None:
-    ensure_user(MEMBER, API_GROUP)
-    for name in (OUTSIDER, PK_YES, PK_NO, PK_ADMIN):
-        ensure_user(name)
-
 
 @pytest.fixture
-def process_of(users: None) -> Iterator[object]:
+def process_of(test_users: None) -> Iterator[object]:
     """A live process of a user (a real pid and start time for polkit to check)."""
     started: list[subprocess.Popen[bytes]] = []
 
