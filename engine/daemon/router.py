@@ -125,8 +125,8 @@ class Router:
                 continue
             methods.append(method)
             if method == request.method:
-                await self._authorize(request, level, command)
                 try:
+                    await self._authorize(request, level, command)
                     return await route(request, match.groupdict())
                 except LookupError as e:
                     raise HttpError(404, str(e)) from e
