@@ -4,7 +4,7 @@ VENV      ?= .venv
 PYTHON    ?= python3
 BIN       := $(VENV)/bin
 APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
-             gnome-keyring dbus dbus-x11 libsecret-tools \
+             gnome-keyring dbus dbus-x11 libsecret-tools polkitd pkexec \
              libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 \
              gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c
 

@@ -18,62 +18,22 @@ answers.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.api.client import ApiClient, ApiError, DaemonUnavailable
 
-if TYPE_CHECKING:
-    from engine.unixhttp import UnixHTTPConnection
-
-__all__ = ["ApiWorker", "TrackingClient"]
+__all__ = ["ApiWorker"]
 
 T = TypeVar("T")
 
 # Events after which the agents' status is worth fetching again.
 _REFRESH_ON = frozenset({"state", "operation", "decision", "agents", "settings"})
-
-
-class TrackingClient(ApiClient):
-    """An ``ApiClient`` whose open connections can all be cut from another thread."""
-
-    def __init__(self, socket_path: Path | None = None, *, timeout: float = 900.0) -> None:
-        super().__init__(socket_path, timeout=timeout)
-        # the sockets, not the connections: http.client drops a connection's socket once
-        # the response is under way, while the response keeps reading from it
-        self._live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def _connect(self, timeout: float | None = -1.0) -> UnixHTTPConnection:
-        with self._lock:
-            if self._closed:
-                raise DaemonUnavailable("the tray app is closing")
-        connection = super()._connect(timeout)
-        with self._lock:
-            if self._closed:
-                connection.close()
-                raise DaemonUnavailable("the tray app is closing")
-            if connection.sock is not None:
-                self._live.add(connection.sock)
-        return connection
-
-    def close(self) -> None:
-        """Refuse new requests and end those in flight (they raise DaemonUnavailable)."""
-        with self._lock:
-            self._closed = True
-            live = list(self._live)
-        for sock in live:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 class ApiWorker(QObject):
@@ -91,7 +51,7 @@ class ApiWorker(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.client = TrackingClient(socket_path)
+        self.client = ApiClient(socket_path)
         self._poll_seconds = poll_seconds
         self._retry_seconds = retry_seconds
         self._stop = threading.Event()

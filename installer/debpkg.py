@@ -7,6 +7,7 @@
     /etc/xdg/autostart/agent-shepherd-tray.desktop   (a conffile)
     /usr/share/icons/hicolor/<size>/apps/agent-shepherd.{png,svg}
     /usr/share/doc/agent-shepherd/             copyright, changelog.gz, README.md
+    /usr/share/polkit-1/actions/org.agentshepherd.policy   the API's privilege levels
     DEBIAN/                                    control, md5sums, conffiles, postinst, prerm, postrm
 
 The static files live in ``installer/deb/``; ``control`` is written here (version from
@@ -75,8 +76,9 @@ keeps Teleport agents on their cluster's version, safely
  .
  This package holds a self-contained build: the `shepherd` daemon (a systemd
  service) and CLI, and the `shepherd-tray` desktop app, started in each
- desktop session. Members of the 'shepherd' group may use the daemon's API."""
+ desktop session. Members of the 'shepherd' group may operate the agents."""
 _FILES = ROOT / "installer" / "deb"
+_POLKIT_ACTIONS = ROOT / "installer" / "polkit" / "org.agentshepherd.policy"
 _ASSETS = ROOT / "assets"
 _OPT = Path("opt") / APP_DIR_NAME
 
@@ -162,6 +164,7 @@ def stage(app: Path, root: Path) -> Path:
     _copy(ROOT / "README.md", doc / "README.md")
     (doc / "changelog.gz").write_bytes(_changelog(project_version()))
     _copy(_FILES / "lintian-overrides", root / "usr/share/lintian/overrides" / PACKAGE)
+    _copy(_POLKIT_ACTIONS, root / "usr/share/polkit-1/actions" / _POLKIT_ACTIONS.name)
     _normalise_modes(root)
 
     control = root / "DEBIAN"

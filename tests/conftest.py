@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.daemon",
     "tests.fixtures.systemdhost",
     "tests.fixtures.packages",
+    "tests.fixtures.polkit",
 ]

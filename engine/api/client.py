@@ -5,29 +5,45 @@
     api.post("/v1/agents/default/update", {"now": True})
     for event in api.events():          # server-sent events, decoded
         ...
+    api.close()                         # from any thread: ends requests in flight
 
-Errors: ``DaemonUnavailable`` when nothing answers on the socket (with what to do about
-it), ``ApiError`` carrying the HTTP status and the daemon's message otherwise.
+HTTP over the Unix socket is httpx's (``httpx.HTTPTransport(uds=...)``, engine.unixhttp). Errors:
+``DaemonUnavailable`` when nothing answers on the socket (with what to do about it),
+``ApiError`` carrying the HTTP status, the daemon's message and any details of its error
+(such as the privilege ``level`` a refused request needs) otherwise.
 """
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import json
 import os
+import socket
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
+
+import httpx
 
 from engine.errors import ShepherdError
 from engine.names import validate_namespace
-from engine.unixhttp import UnixHTTPConnection
+from engine.unixhttp import unix_transport
 
-__all__ = ["DEFAULT_SOCKET", "ApiClient", "ApiError", "DaemonUnavailable", "default_socket"]
+__all__ = [
+    "DEFAULT_SOCKET",
+    "ApiClient",
+    "ApiError",
+    "DaemonUnavailable",
+    "agent_path",
+    "default_socket",
+]
 
 DEFAULT_SOCKET = Path("/run/shepherd/api.sock")
 _MAX_ANSWER = 32 * 1024 * 1024
+_BASE_URL = "http://shepherd"  # the Host header; the socket path says where
 
 
 def default_socket() -> Path:
@@ -40,7 +56,7 @@ class DaemonUnavailable(ShepherdError):
 
 class ApiError(ShepherdError):
     """The daemon refused: its HTTP status, its message, and any further fields of its
-    error answer (``details``)."""
+    error answer (``details``, e.g. the ``level`` a refused action needs)."""
 
     def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -64,9 +80,16 @@ def agent_path(agent: str, *rest: str) -> str:
 
 
 class ApiClient:
+    """Thread-safe: the tray calls it from several threads at once."""
+
     def __init__(self, socket_path: Path | None = None, *, timeout: float = 900.0) -> None:
         self.socket_path = socket_path or default_socket()
         self.timeout = timeout
+        self._lock = threading.Lock()
+        self._live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._closed = False
+        transport = unix_transport(self.socket_path, on_open=self._opened)
+        self._http = httpx.Client(transport=transport, base_url=_BASE_URL, timeout=timeout)
 
     def get(self, path: str, query: Mapping[str, object] | None = None) -> Any:
         return self.request("GET", path, query=query)
@@ -85,96 +108,118 @@ class ApiClient:
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, object] | None = None,
     ) -> Any:
-        connection = self._connect()
+        self._check_open()
+        params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         try:
-            response = self._send(connection, method, path, body, query)
-            raw = response.read(_MAX_ANSWER + 1)
-        except (OSError, http.client.HTTPException) as e:
+            with self._http.stream(method, path, params=params, json=body) as response:
+                raw = _read_at_most(response, _MAX_ANSWER + 1)
+        except httpx.ConnectError as e:
+            raise self._unreachable(e) from e
+        except httpx.HTTPError as e:
             raise DaemonUnavailable(f"the Shepherd daemon stopped answering: {e}") from e
-        finally:
-            connection.close()
         if len(raw) > _MAX_ANSWER:
-            raise ApiError(response.status, "the daemon's answer is too large")
+            raise ApiError(response.status_code, "the daemon's answer is too large")
         try:
             data = json.loads(raw) if raw.strip() else None
         except ValueError as e:
-            raise ApiError(response.status, f"the daemon answered something not JSON: {e}") from e
-        if response.status >= 400:
-            error = data.get("error") if isinstance(data, dict) else None
-            error = error if isinstance(error, dict) else {}
-            message = error.get("message") or f"HTTP {response.status}"
-            details = {k: v for k, v in error.items() if k not in ("status", "message")}
-            raise ApiError(response.status, str(message), details)
+            raise ApiError(
+                response.status_code, f"the daemon answered something not JSON: {e}"
+            ) from e
+        if response.status_code >= 400:
+            raise _api_error(response.status_code, data)
         return data
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Decoded server-sent events until the daemon closes the stream."""
-        connection = self._connect(timeout=None)
+        self._check_open()
+        timeout = httpx.Timeout(self.timeout, read=None)
         try:
-            response = self._send(connection, "GET", "/v1/events", None, None)
-            if response.status != 200:
-                raise ApiError(response.status, response.read(4096).decode(errors="replace"))
-            data: list[str] = []
-            while True:
-                line = response.readline(1 << 20)
-                if not line:
-                    return
-                text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-                if text.startswith("data:"):
-                    data.append(text[5:].strip())
-                elif not text and data:
+            with self._http.stream("GET", "/v1/events", timeout=timeout) as response:
+                if response.status_code != 200:
+                    raw = _read_at_most(response, 65536)
                     try:
-                        event = json.loads("\n".join(data))
+                        data = json.loads(raw)
                     except ValueError:
-                        event = None
-                    data = []
-                    if isinstance(event, dict):
-                        yield event
-        except (OSError, http.client.HTTPException) as e:
+                        data = None
+                    raise _api_error(response.status_code, data)
+                data_lines: list[str] = []
+                for text in response.iter_lines():
+                    if text.startswith("data:"):
+                        data_lines.append(text[5:].strip())
+                    elif not text and data_lines:
+                        try:
+                            event = json.loads("\n".join(data_lines))
+                        except ValueError:
+                            event = None
+                        data_lines = []
+                        if isinstance(event, dict):
+                            yield event
+        except httpx.ConnectError as e:
+            raise self._unreachable(e) from e
+        except httpx.HTTPError as e:
             raise DaemonUnavailable(f"the event stream from the daemon broke: {e}") from e
-        finally:
-            connection.close()
+
+    def close(self) -> None:
+        """Refuse new requests and end those in flight (they raise DaemonUnavailable).
+        Safe from any thread, and to call twice."""
+        with self._lock:
+            self._closed = True
+            live = list(self._live)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._http.close()
 
     # ---- internals --------------------------------------------------------------------
-    def _connect(self, timeout: float | None = -1.0) -> UnixHTTPConnection:
-        connection = UnixHTTPConnection(
-            self.socket_path, self.timeout if timeout == -1.0 else timeout
-        )
-        try:
-            connection.connect()
-        except FileNotFoundError as e:
-            raise DaemonUnavailable(
-                f"the Shepherd daemon is not running (no socket at {self.socket_path}); "
-                "start it with 'systemctl start shepherd' or 'shepherd daemon'"
-            ) from e
-        except ConnectionRefusedError as e:
-            raise DaemonUnavailable(
-                f"the Shepherd daemon is not running (nothing listens on {self.socket_path}); "
-                "start it with 'systemctl start shepherd' or 'shepherd daemon'"
-            ) from e
-        except PermissionError as e:
-            raise DaemonUnavailable(
-                f"permission denied on {self.socket_path}: ask an admin to add you to the "
-                "'shepherd' group (then log in again)"
-            ) from e
-        except OSError as e:
-            raise DaemonUnavailable(
-                f"cannot reach the Shepherd daemon at {self.socket_path}: {e}"
-            ) from e
-        return connection
+    def _check_open(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise DaemonUnavailable("this API client has been closed")
 
-    @staticmethod
-    def _send(
-        connection: UnixHTTPConnection,
-        method: str,
-        path: str,
-        body: Mapping[str, Any] | None,
-        query: Mapping[str, object] | None,
-    ) -> http.client.HTTPResponse:
-        target = path
-        if query:
-            target += "?" + urlencode({k: v for k, v in query.items() if v is not None})
-        payload = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection.request(method, target, body=payload, headers=headers)
-        return connection.getresponse()
+    def _opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._live.add(sock)
+        if closed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _unreachable(self, error: httpx.ConnectError) -> DaemonUnavailable:
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__cause__ or cause.__context__
+        path = self.socket_path
+        start = "start it with 'systemctl start shepherd' or 'shepherd daemon'"
+        if isinstance(cause, FileNotFoundError):
+            return DaemonUnavailable(
+                f"the Shepherd daemon is not running (no socket at {path}); {start}"
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return DaemonUnavailable(
+                f"the Shepherd daemon is not running (nothing listens on {path}); {start}"
+            )
+        if isinstance(cause, PermissionError):
+            return DaemonUnavailable(
+                f"permission denied on {path}: ask an admin to add you to the "
+                "'shepherd' group (then log in again)"
+            )
+        return DaemonUnavailable(f"cannot reach the Shepherd daemon at {path}: {cause or error}")
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    raw = bytearray()
+    for chunk in response.iter_raw():
+        raw += chunk
+        if len(raw) >= limit:
+            break
+    return bytes(raw)
+
+
+def _api_error(status: int, data: Any) -> ApiError:
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message") or f"HTTP {status}"
+        details = {k: v for k, v in error.items() if k not in ("status", "message")}
+        return ApiError(status, str(message), details)
+    return ApiError(status, f"HTTP {status}")

@@ -25,6 +25,6 @@ exit codes:
   1  the operation failed (the message says why; nothing was left half-done)
   2  bad input: a malformed argument, file or setting (the message names it)
   3  the Shepherd daemon is not running or not reachable
-  4  permission denied (not root and not in the 'shepherd' group)
+  4  permission denied: the action needs the 'shepherd' group or an administrator
   5  busy: another update holds the agent's lock
 """

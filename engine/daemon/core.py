@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import grp
 import logging
 import os
 import random
@@ -34,7 +33,7 @@ from typing import Any
 from engine.daemon.actions import DaemonActions
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
-from engine.daemon.http import Limits, serve_connection
+from engine.daemon.http import Admission, Limits, serve_connection
 from engine.daemon.router import Router
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import ShepherdError
@@ -49,13 +48,12 @@ _log = logging.getLogger("shepherd.daemon")
 @dataclass(frozen=True)
 class DaemonOptions:
     socket_path: Path = Path("/run/shepherd/api.sock")
-    group: str = "shepherd"  # members may use the API; root always may
+    group: str = "shepherd"  # members may operate (not host-only); root may do anything
     poll_interval: timedelta | None = None  # None: the policy.poll_interval setting
     poll_spread: timedelta = timedelta(minutes=1)
     first_check: timedelta = timedelta(minutes=1)
     stop_grace_seconds: float = 120.0
     limits: Limits = field(default_factory=Limits)
-    max_connections: int = 64
 
 
 class Daemon:
@@ -74,7 +72,7 @@ class Daemon:
         self._stopping = threading.Event()
         self._actions: DaemonActions | None = None
         self._server: asyncio.Server | None = None
-        self._connections = asyncio.Semaphore(self.options.max_connections)
+        self._admission = Admission(self.options.limits)
         self._done: asyncio.Event | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
 
@@ -168,20 +166,23 @@ class Daemon:
             if task is not None:
                 self._handlers.add(task)
             try:
-                async with self._connections:
-                    await serve_connection(reader, writer, router.handle, limits)
+                await serve_connection(reader, writer, router.handle, self._admission)
             finally:
                 if task is not None:
                     self._handlers.discard(task)
 
-        old_umask = os.umask(0o117)
+        # any local user may connect (0666): the read level is anyone's, and each request's
+        # level is decided from its peer credentials (engine.daemon.authz)
+        old_umask = os.umask(0o111)
         try:
             server = await asyncio.start_unix_server(
-                on_connect, path=str(path), limit=limits.max_head_bytes
+                on_connect,
+                path=str(path),
+                limit=limits.max_head_bytes,
+                backlog=limits.listen_backlog,
             )
         finally:
             os.umask(old_umask)
-        _set_socket_group(path, self.options.group)
         return server
 
     async def _shutdown(self) -> None:
@@ -274,18 +275,6 @@ def _answers(path: Path) -> bool:
         except OSError:
             return False
     return True
-
-
-def _set_socket_group(path: Path, group: str) -> None:
-    try:
-        gid = grp.getgrnam(group).gr_gid
-    except KeyError:
-        _log.warning("group %r does not exist: only root can use the API socket %s", group, path)
-        return
-    try:
-        os.chown(path, -1, gid)
-    except PermissionError:
-        _log.warning("cannot give the API socket %s to group %r (not root?)", path, group)
 
 
 def _sd_notify(message: str) -> None:

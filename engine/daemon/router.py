@@ -1,15 +1,15 @@
 """The local API's routes (``/v1/...``): who may call, what each path does.
 
-Every request is authorised by its peer credentials first: root, the daemon's own user and
-members of the API group may call; anyone else gets 403 before the path is even looked at.
+Each route declares its privilege level in the route table below (``engine.daemon.authz``):
+``read`` for anyone, ``operate`` or ``host-only`` decided from the peer's credentials and
+polkit before the route runs; a refusal is 403 with the level it needs and what to do.
 The reference is docs/api.md.
 """
 
 from __future__ import annotations
 
-import grp
+import asyncio
 import os
-import pwd
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict
@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.api.schema import API_VERSION
-from engine.daemon.http import HttpError, PeerCred, Request, Response, StreamResponse
+from engine.daemon.authz import Authorizer, Level, Polkit, settings_level
+from engine.daemon.http import HttpError, Request, Response, StreamResponse
 from engine.errors import InvalidInput, InvalidSetting, LockTimeout, ShepherdError, StateError
 from engine.settings.model import refusal
 from engine.settings.schema import OPTIONS, describe, schema_document
@@ -34,26 +35,11 @@ __all__ = ["API_VERSION", "Operations", "Router"]
 
 Answer = Response | StreamResponse
 Route = Callable[[Request, dict[str, str]], Awaitable[Answer]]
+LevelOf = Level | Callable[[Request], Level]  # a level, or how to find it in the request
+READ, OPERATE, HOST_ONLY = Level.READ, Level.OPERATE, Level.HOST_ONLY
 
 _NAME = r"(?P<agent>[^/]+)"
 _MAX_PAGE = 1000
-
-
-def allowed(peer: PeerCred, group: str) -> bool:
-    """Root, the daemon's own uid, or a member of ``group`` (primary or supplementary)."""
-    if peer.uid in (0, os.getuid()):
-        return True
-    try:
-        gid = grp.getgrnam(group).gr_gid
-    except KeyError:
-        return False
-    if peer.gid == gid:
-        return True
-    try:
-        user = pwd.getpwuid(peer.uid)
-    except KeyError:
-        return False
-    return gid in os.getgrouplist(user.pw_name, user.pw_gid)
 
 
 class Operations(Protocol):
@@ -85,52 +71,62 @@ class Operations(Protocol):
 
 
 class Router:
-    def __init__(self, ops: Operations, *, api_group: str) -> None:
+    def __init__(self, ops: Operations, *, api_group: str, authz: Authorizer | None = None) -> None:
         self.ops = ops
         self.api_group = api_group
-        self.routes: list[tuple[str, re.Pattern[str], Route]] = []
+        self.authz = authz or Authorizer(api_group, Polkit())
+        self.routes: list[tuple[str, re.Pattern[str], Route, LevelOf, str]] = []
         add = self._add
+        # method, path, handler, level, the command an administrator would run instead
         add("GET", "/v1", self.hello)
         add("GET", "/v1/agents", self.list_agents)
-        add("POST", "/v1/agents", self.add_agent)
+        add("POST", "/v1/agents", self.add_agent, HOST_ONLY, "agents add …")
         add("GET", f"/v1/agents/{_NAME}", self.agent_status)
-        add("DELETE", f"/v1/agents/{_NAME}", self.remove_agent)
+        add("DELETE", f"/v1/agents/{_NAME}", self.remove_agent, HOST_ONLY, "agents remove …")
         add("GET", f"/v1/agents/{_NAME}/explain", self.explain)
-        add("POST", f"/v1/agents/{_NAME}/check", self.check)
-        add("POST", f"/v1/agents/{_NAME}/update", self.update)
-        add("POST", f"/v1/agents/{_NAME}/rollback", self.rollback)
+        add("POST", f"/v1/agents/{_NAME}/check", self.check, OPERATE, "check …")
+        add("POST", f"/v1/agents/{_NAME}/update", self.update, OPERATE, "update …")
+        add("POST", f"/v1/agents/{_NAME}/rollback", self.rollback, OPERATE, "rollback …")
         for action in SPEC_ACTIONS:
-            add("POST", f"/v1/agents/{_NAME}/{action}", self._spec_route(action))
-        add("POST", f"/v1/agents/{_NAME}/clear-bad", self.clear_bad)
+            level = OPERATE if action in ("pin", "unpin") else HOST_ONLY
+            add("POST", f"/v1/agents/{_NAME}/{action}", self._spec_route(action), level, action)
+        add("POST", f"/v1/agents/{_NAME}/clear-bad", self.clear_bad, HOST_ONLY, "clear-bad …")
         add("GET", f"/v1/agents/{_NAME}/history", self.history)
         add("GET", "/v1/history", self.history)
         add("GET", "/v1/events", self.events)
         add("GET", "/v1/settings", self.get_settings)
-        add("PATCH", "/v1/settings", self.patch_settings)
+        add("PATCH", "/v1/settings", self.patch_settings, _settings_level, "settings set …")
         add("GET", "/v1/settings/options", self.settings_options)
         add("GET", "/v1/settings/schema", self.settings_schema)
         add("GET", "/v1/secrets", self.get_secrets)
-        add("PUT", "/v1/secrets/(?P<name>[^/]+)", self.put_secret)
-        add("DELETE", "/v1/secrets/(?P<name>[^/]+)", self.delete_secret)
+        add("PUT", "/v1/secrets/(?P<name>[^/]+)", self.put_secret, HOST_ONLY, "secret set …")
+        add("DELETE", "/v1/secrets/(?P<name>[^/]+)", self.delete_secret, HOST_ONLY, "secret …")
 
-    def _add(self, method: str, pattern: str, route: Route) -> None:
-        self.routes.append((method, re.compile(f"^{pattern}$"), route))
+    def _add(
+        self, method: str, pattern: str, route: Route, level: LevelOf = READ, command: str = ""
+    ) -> None:
+        self.routes.append((method, re.compile(f"^{pattern}$"), route, level, command))
+
+    async def _authorize(self, request: Request, level_of: LevelOf, command: str) -> None:
+        level = level_of if isinstance(level_of, Level) else level_of(request)
+        if level is READ:
+            return
+        verdict = await asyncio.to_thread(self.authz.decide, request.peer, level, command)
+        if not verdict.allowed:
+            raise HttpError(
+                403, f"{request.method} {request.path} {verdict.sentence}", level=level.value
+            )
 
     async def handle(self, request: Request) -> Answer:
-        if not allowed(request.peer, self.api_group):
-            raise HttpError(
-                403,
-                f"uid {request.peer.uid} may not use the Shepherd API: ask an admin to add "
-                f"you to the group {self.api_group!r}",
-            )
         methods = []
-        for method, pattern, route in self.routes:
+        for method, pattern, route, level, command in self.routes:
             match = pattern.match(request.path)
             if match is None:
                 continue
             methods.append(method)
             if method == request.method:
                 try:
+                    await self._authorize(request, level, command)
                     return await route(request, match.groupdict())
                 except LookupError as e:
                     raise HttpError(404, str(e)) from e
@@ -303,6 +299,10 @@ class Router:
         return StreamResponse(self.ops.events())
 
 
+def _settings_level(request: Request) -> Level:
+    return settings_level(_changes(request.json()))
+
+
 def _changes(body: dict[str, Any]) -> dict[str, str | None]:
     changes = body.get("changes")
     if not isinstance(changes, dict) or not changes:
@@ -334,7 +334,10 @@ def _since(text: str | None) -> str | None:
         ) from e
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError as e:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise HttpError(400, f"query parameter 'since' {text[:40]!r} is out of range") from e
 
 
 def _flag(query: dict[str, str], name: str) -> bool:
@@ -357,6 +360,7 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int) ->
     text = query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() then refuses
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
         raise HttpError(400, f"query parameter {name!r} must be an integer in [{low}, {high}]")
     return int(text)

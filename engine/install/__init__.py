@@ -7,6 +7,7 @@ from __future__ import annotations
 from engine.install.adopt import NamespaceReport, inspect_namespace
 from engine.install.download import (
     DEFAULT_BASE_URL,
+    DownloadLimits,
     Progress,
     artifact_url,
     check_free_space,
@@ -34,6 +35,7 @@ __all__ = [
     "BINARIES",
     "DEFAULT_BASE_URL",
     "MAX_UNIT_BYTES",
+    "DownloadLimits",
     "NamespaceReport",
     "Progress",
     "Revert",

@@ -7,7 +7,9 @@
 The download streams to ``<name>.part`` in ``temp_dir`` (on the install filesystem) while
 hashing; an interrupted download resumes with ``Range`` + ``If-Range`` (the ETag is kept
 beside the part file); the digest is compared before the file is handed back, so nothing
-unverified is ever extracted.
+unverified is ever extracted. Every download is bounded (``DownloadLimits``): its size, its
+total time and its rate (averaged over a window); one refused at the size limit leaves no
+part file, and part files that are stale or for another target are deleted first.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import platform
 import re
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +36,7 @@ from engine.versions import Revision
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DownloadLimits",
     "Progress",
     "artifact_url",
     "check_free_space",
@@ -55,6 +59,17 @@ _GO_ARCH = {
     "i386": "386",
     "i686": "386",
 }
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """The bounds of one artifact download."""
+
+    max_bytes: int = 2 << 30
+    total_seconds: float = 30 * 60  # from the request to the last byte
+    min_rate_bps: float = 10 * 1024  # averaged over rate_window_seconds; 0: no minimum
+    rate_window_seconds: float = 60.0
+    stale_partial_seconds: float = 24 * 3600  # an older part file is not resumed
 
 
 @dataclass(frozen=True)
@@ -141,30 +156,31 @@ def download_verified(
     expected_sha256: str,
     *,
     progress: Callable[[Progress], None] | None = None,
-    max_bytes: int = 2 << 30,
+    max_bytes: int | None = None,
     headers: dict[str, str] | None = None,
+    limits: DownloadLimits | None = None,
 ) -> Path:
     """Download ``url`` into ``dest_dir``, verify its SHA-256, return the verified file.
+    ``max_bytes``, when given, overrides ``limits.max_bytes``.
 
     Raises:
-        ArtifactError: bad status, size, checksum mismatch (file removed), disk full
-            (partial file removed), or a broken transfer (partial file kept to resume).
+        ArtifactError: bad status, too large (partial file removed), checksum mismatch
+            (file removed), disk full (partial file removed), too slow or past the total
+            deadline (naming the host and the rate seen), or a broken transfer (partial
+            file kept to resume).
         TransportError: the server could not be reached.
     """
+    limits = limits or DownloadLimits()
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
     expected = expected_sha256.lower()
     name = Path(urlsplit(url).path).name or "artifact.tar.gz"
     dest_dir.mkdir(parents=True, exist_ok=True)
     final = dest_dir / name
     part = dest_dir / f"{name}.part"
     etag_file = dest_dir / f"{name}.part.etag"
-    digest, offset = _hash_prefix(part) if part.exists() else (hashlib.sha256(), 0)
-    request_headers = dict(headers or {})
-    etag = etag_file.read_text().strip() if etag_file.exists() and offset else ""
-    if offset and etag:
-        request_headers["Range"] = f"bytes={offset}-"
-        request_headers["If-Range"] = etag
-    else:
-        digest, offset = hashlib.sha256(), 0
+    _delete_stale_partials(dest_dir, keep=part, older_than=limits.stale_partial_seconds)
+    digest, offset, request_headers = _resume_point(part, etag_file, headers)
 
     try:
         with open_stream(client, url, headers=request_headers) as response:
@@ -180,17 +196,26 @@ def download_verified(
                         dest_dir,
                         expected,
                         progress=progress,
-                        max_bytes=max_bytes,
                         headers=headers,
+                        limits=limits,
                     )
                 digest, offset, mode = hashlib.sha256(), 0, "wb"
             else:
                 raise ArtifactError(f"download of {url} failed: HTTP {response.status_code}")
-            total = _expected_total(response, offset, max_bytes, url)
+            try:
+                total = _expected_total(response, offset, limits.max_bytes, url)
+            except ArtifactError:
+                _discard(part, etag_file)
+                raise
             if response.headers.get("etag"):
                 etag_file.write_text(response.headers["etag"])
-            check_free_space(dest_dir, (total or 0) - offset + SPACE_MARGIN)
-            done = _stream_to(response, part, mode, digest, offset, total, url, progress, max_bytes)
+            # without a Content-Length the body may be as large as the limit
+            needed = (total if total is not None else limits.max_bytes) - offset
+            check_free_space(dest_dir, needed + SPACE_MARGIN)
+            done = _stream_to(response, part, mode, digest, offset, total, url, progress, limits)
+    except _TooLarge as e:
+        _discard(part, etag_file)
+        raise ArtifactError(str(e)) from None
     except OSError as e:
         if e.errno in {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}:
             _discard(part, etag_file)
@@ -212,6 +237,20 @@ def download_verified(
     return final
 
 
+def _resume_point(
+    part: Path, etag_file: Path, headers: dict[str, str] | None
+) -> tuple[hashlib._Hash, int, dict[str, str]]:
+    """(the hash so far, the offset to resume from, the request headers to send)."""
+    digest, offset = _hash_prefix(part) if part.exists() else (hashlib.sha256(), 0)
+    request_headers = dict(headers or {})
+    etag = etag_file.read_text().strip() if etag_file.exists() and offset else ""
+    if offset and etag:
+        request_headers["Range"] = f"bytes={offset}-"
+        request_headers["If-Range"] = etag
+        return digest, offset, request_headers
+    return hashlib.sha256(), 0, request_headers
+
+
 def _expected_total(response: httpx.Response, offset: int, max_bytes: int, url: str) -> int | None:
     length = response.headers.get("content-length")
     if length is None or not length.isdigit():
@@ -231,20 +270,25 @@ def _stream_to(
     total: int | None,
     url: str,
     progress: Callable[[Progress], None] | None,
-    max_bytes: int,
+    limits: DownloadLimits,
 ) -> int:
     done = offset
     started = time.monotonic()
     last_report = 0.0
+    pace = _Pace(url, limits, started)
     try:
         with part.open(mode) as stream:
             for chunk in response.iter_raw(CHUNK):
                 stream.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
-                if done > max_bytes:
-                    raise ArtifactError(f"{url} is larger than the limit of {max_bytes} bytes")
+                if done > limits.max_bytes:
+                    raise _TooLarge(
+                        f"{url} is larger than the limit of {limits.max_bytes} bytes; "
+                        "the partial download was discarded"
+                    )
                 now = time.monotonic()
+                pace.check(done - offset, now)
                 if progress is not None and now - last_report >= 0.2:
                     last_report = now
                     progress(_progress(done, offset, total, now - started))
@@ -264,6 +308,59 @@ def _progress(done: int, offset: int, total: int | None, elapsed: float) -> Prog
     rate = (done - offset) / elapsed if elapsed > 0 else 0.0
     eta = (total - done) / rate if total is not None and rate > 0 else None
     return Progress(done, total, rate, eta)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Pace:
+    """The total deadline and the minimum rate, averaged over a sliding window."""
+
+    def __init__(self, url: str, limits: DownloadLimits, started: float) -> None:
+        self.host = urlsplit(url).hostname or url
+        self.limits = limits
+        self.started = started
+        self.samples: deque[tuple[float, int]] = deque([(started, 0)])
+
+    def check(self, received: int, now: float) -> None:
+        limits = self.limits
+        if now - self.started > limits.total_seconds:
+            rate = received / (now - self.started)
+            raise ArtifactError(
+                f"the download from {self.host} did not finish within "
+                f"{limits.total_seconds:g} s (received {_mb(received)} at {_rate(rate)}); "
+                "the next attempt resumes"
+            )
+        self.samples.append((now, received))
+        window = limits.rate_window_seconds
+        while len(self.samples) > 1 and now - self.samples[1][0] >= window:
+            self.samples.popleft()
+        since, then = self.samples[0]
+        if limits.min_rate_bps > 0 and now - since >= window:
+            rate = (received - then) / (now - since)
+            if rate < limits.min_rate_bps:
+                raise ArtifactError(
+                    f"the download from {self.host} is too slow: {_rate(rate)} over the last "
+                    f"{now - since:.0f} s, below the minimum of {_rate(limits.min_rate_bps)}; "
+                    "the next attempt resumes"
+                )
+
+
+def _rate(bps: float) -> str:
+    return f"{bps / 1024:.1f} KiB/s"
+
+
+def _delete_stale_partials(dest_dir: Path, *, keep: Path, older_than: float) -> None:
+    """Part files (and their ETags) for another target, or older than ``older_than`` s."""
+    now = time.time()
+    for path in dest_dir.iterdir():
+        if not (path.name.endswith(".part") or path.name.endswith(".part.etag")):
+            continue
+        ours = path.name in (keep.name, f"{keep.name}.etag")
+        with contextlib.suppress(FileNotFoundError):
+            if not ours or now - path.stat().st_mtime > older_than:
+                path.unlink()
 
 
 def _discard(*paths: Path) -> None:

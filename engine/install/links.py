@@ -25,6 +25,8 @@ from engine.install.revisions import UNIT_TARGET
 from engine.store.layout import Layout
 from engine.versions import Revision
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
 __all__ = [
     "MAX_UNIT_BYTES",
     "Revert",
@@ -88,6 +90,12 @@ def switch_links(
         ArtifactError: a regular file is in the way (named), or the switch failed (reverted).
     """
     names = sorted(p.name for p in bin_src.iterdir() if p.is_file() and os.access(p, os.X_OK))
+    for name in names:
+        if not _PLAIN_NAME.fullmatch(name):
+            raise ArtifactError(
+                f"refusing to link {bin_src / name}: its name {name!a} is not plain ASCII "
+                "letters, digits, '.', '_' and '-' (a lookalike of a real name?)"
+            )
     if "teleport" not in names:
         raise ArtifactError(f"{bin_src} has no teleport executable to link")
     link_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["Reload", "ReloadOutcome", "ServiceManager"]
+__all__ = [
+    "QUERY_TIMEOUT_SECONDS",
+    "RESTART_TIMEOUT_SECONDS",
+    "Reload",
+    "ReloadOutcome",
+    "ServiceManager",
+]
+
+# Every call of the manager's command line is bounded: a hung manager (stopped with
+# SIGSTOP, deadlocked) fails the operation, naming the manager, instead of stalling it.
+QUERY_TIMEOUT_SECONDS = 30.0  # status, signal, reload, daemon-reload
+RESTART_TIMEOUT_SECONDS = 180.0  # restart and start wait for the agent to stop and start
 
 
 class Reload(StrEnum):

@@ -36,8 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import httpx
+
 from engine.errors import ServiceError
-from engine.unixhttp import UnixHTTPConnection
+from engine.unixhttp import unix_transport
 
 __all__ = ["Clock", "HealthCheck", "HealthConfig", "HealthResult", "UnitStatus", "read_pid"]
 
@@ -103,19 +105,30 @@ def read_pid(pid_file: Path) -> int | None:
 
 
 def readyz(socket_path: Path, timeout: float) -> tuple[int, dict[str, object] | None]:
-    """One ``GET /readyz`` over the debug socket: (status, decoded JSON or None)."""
-    connection = UnixHTTPConnection(socket_path, timeout)
+    """One ``GET /readyz`` over the debug socket: (status, decoded JSON or None).
+
+    Raises:
+        OSError: nothing answers on the socket, or the answer broke off or took longer
+            than ``timeout``.
+    """
+    transport = unix_transport(socket_path)
     try:
-        connection.request("GET", "/readyz")
-        response = connection.getresponse()
-        body = response.read(65536)
-    finally:
-        connection.close()
+        with (
+            httpx.Client(transport=transport, timeout=timeout) as client,
+            client.stream("GET", "http://teleport/readyz") as response,
+        ):
+            body = b""
+            for chunk in response.iter_raw():
+                body += chunk
+                if len(body) >= 65536:
+                    break
+    except httpx.TransportError as e:
+        raise OSError(f"GET /readyz on {socket_path}: {e}") from e
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return response.status, None
-    return response.status, data if isinstance(data, dict) else None
+        return response.status_code, None
+    return response.status_code, data if isinstance(data, dict) else None
 
 
 @dataclass

@@ -11,7 +11,12 @@ import subprocess
 from pathlib import Path
 
 from engine.errors import ServiceError
-from engine.service.base import Reload, ReloadOutcome
+from engine.service.base import (
+    QUERY_TIMEOUT_SECONDS,
+    RESTART_TIMEOUT_SECONDS,
+    Reload,
+    ReloadOutcome,
+)
 
 __all__ = ["Supervisord"]
 
@@ -22,13 +27,23 @@ _ACTIVE = {"RUNNING", "STARTING"}
 class Supervisord:
     name = "supervisord"
 
-    def __init__(self, config: Path, supervisorctl: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        supervisorctl: str | None = None,
+        *,
+        timeout_seconds: float = QUERY_TIMEOUT_SECONDS,
+        restart_timeout_seconds: float = RESTART_TIMEOUT_SECONDS,
+    ) -> None:
         self._config = config
+        self._timeout = timeout_seconds
+        self._restart_timeout = restart_timeout_seconds
         self._ctl = (
             supervisorctl or shutil.which("supervisorctl", path=_ENV["PATH"]) or ("supervisorctl")
         )
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        seconds = timeout or self._timeout
         try:
             return subprocess.run(
                 [self._ctl, "-c", str(self._config), *args],
@@ -36,9 +51,14 @@ class Supervisord:
                 text=True,
                 check=False,
                 env=_ENV,
-                timeout=120,
+                timeout=seconds,
             )
-        except (OSError, subprocess.TimeoutExpired) as e:
+        except subprocess.TimeoutExpired as e:
+            raise ServiceError(
+                f"supervisord did not answer 'supervisorctl {' '.join(args)}' within "
+                f"{seconds:g} s: is it stopped or hung?"
+            ) from e
+        except OSError as e:
             raise ServiceError(f"supervisorctl {' '.join(args)} could not run: {e}") from e
 
     def _state(self, unit: str) -> tuple[str, int | None]:
@@ -83,7 +103,7 @@ class Supervisord:
     def try_restart(self, unit: str) -> None:
         if not self.is_active(unit):
             return
-        result = self._run("restart", unit)
+        result = self._run("restart", unit, timeout=self._restart_timeout)
         if result.returncode != 0 or "ERROR" in result.stdout:
             raise ServiceError(
                 f"supervisorctl restart {unit} failed: {(result.stdout + result.stderr).strip()}"
@@ -93,6 +113,6 @@ class Supervisord:
         return  # supervisord programs do not read the systemd unit file
 
     def start(self, unit: str) -> None:
-        result = self._run("start", unit)
+        result = self._run("start", unit, timeout=self._restart_timeout)
         if result.returncode != 0:
             raise ServiceError(f"supervisorctl start {unit} failed: {result.stdout.strip()}")

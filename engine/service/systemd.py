@@ -7,7 +7,12 @@ import subprocess
 from pathlib import Path
 
 from engine.errors import ServiceError
-from engine.service.base import Reload, ReloadOutcome
+from engine.service.base import (
+    QUERY_TIMEOUT_SECONDS,
+    RESTART_TIMEOUT_SECONDS,
+    Reload,
+    ReloadOutcome,
+)
 
 __all__ = ["Systemd"]
 
@@ -18,12 +23,20 @@ class Systemd:
     name = "systemd"
 
     def __init__(
-        self, systemctl: str | None = None, *, run_dir: Path = Path("/run/systemd/system")
+        self,
+        systemctl: str | None = None,
+        *,
+        run_dir: Path = Path("/run/systemd/system"),
+        timeout_seconds: float = QUERY_TIMEOUT_SECONDS,
+        restart_timeout_seconds: float = RESTART_TIMEOUT_SECONDS,
     ) -> None:
         self._systemctl = systemctl or shutil.which("systemctl", path=_ENV["PATH"]) or "systemctl"
         self._run_dir = run_dir
+        self._timeout = timeout_seconds
+        self._restart_timeout = restart_timeout_seconds
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        seconds = timeout or self._timeout
         try:
             return subprocess.run(
                 [self._systemctl, *args],
@@ -31,9 +44,14 @@ class Systemd:
                 text=True,
                 check=False,
                 env=_ENV,
-                timeout=120,
+                timeout=seconds,
             )
-        except (OSError, subprocess.TimeoutExpired) as e:
+        except subprocess.TimeoutExpired as e:
+            raise ServiceError(
+                f"systemd did not answer 'systemctl {' '.join(args)}' within {seconds:g} s: "
+                "is it hung?"
+            ) from e
+        except OSError as e:
             raise ServiceError(f"systemctl {' '.join(args)} could not run: {e}") from e
 
     @staticmethod
@@ -74,7 +92,7 @@ class Systemd:
         return ReloadOutcome(Reload.RESTARTED, warning)
 
     def try_restart(self, unit: str) -> None:
-        result = self._run("try-restart", self._unit(unit))
+        result = self._run("try-restart", self._unit(unit), timeout=self._restart_timeout)
         if result.returncode != 0:
             raise ServiceError(
                 f"systemctl try-restart {self._unit(unit)} failed: "

@@ -96,6 +96,7 @@ def test_file_list(package: Package) -> None:
         "/usr/share/icons/hicolor/scalable/apps/agent-shepherd.svg",
         "/usr/share/doc/agent-shepherd/copyright",
         "/usr/share/doc/agent-shepherd/changelog.gz",
+        "/usr/share/polkit-1/actions/org.agentshepherd.policy",
         *(f"/usr/share/icons/hicolor/{n}x{n}/apps/agent-shepherd.png" for n in ICON_SIZES),
     ]
     for path in expected_files:

@@ -131,3 +131,23 @@ def test_units_over_one_megabyte_are_refused(layout: Layout, tmp_path: Path) -> 
     with pytest.raises(ArtifactError, match="over 1 MB"):
         copy_unit(huge, layout)
     assert not layout.unit_file.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["t\u0435leport", "tele port", "tsh\n", "caf\u00e9", "tctl\u200b"],
+    ids=["cyrillic e lookalike", "space", "newline", "latin-1 letter", "zero-width space"],
+)
+def test_an_executable_whose_name_is_not_plain_ascii_is_refused_and_nothing_linked(
+    layout: Layout, name: str
+) -> None:
+    bin_dir = layout.version_dir(NEW) / "bin"
+    odd = bin_dir / name
+    odd.write_text("#!/bin/sh\n")
+    odd.chmod(0o755)
+    with pytest.raises(
+        ArtifactError, match=r"(?s)refusing to link .*is not plain ASCII"
+    ) as refused:
+        switch_links(bin_dir, layout.link_dir)
+    assert ascii(name) in str(refused.value)
+    assert state_of(layout.link_dir) == {}
