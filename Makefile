@@ -40,6 +40,8 @@ venv: $(BIN)/.installed
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check engine sandbox tests bench gui installer
+	$(BIN)/lint-imports
+	@bash scripts/check-module-size.sh 400 engine gui
 
 typecheck: venv
 	$(BIN)/mypy
