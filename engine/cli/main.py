@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_DENIED
         if e.status in {400, 404}:
             return EXIT_BAD_INPUT
-        return EXIT_BUSY if "lock" in e.message and e.status == 409 else EXIT_FAILURE
+        if e.status == 503 or (e.status == 409 and "lock" in e.message):
+            return EXIT_BUSY
+        return EXIT_FAILURE
     except LockTimeout as e:
         print(f"shepherd: error: {e}", file=sys.stderr)
         return EXIT_BUSY

@@ -25,6 +25,7 @@ from engine.install.download import Progress
 from engine.names import validate_namespace
 from engine.policy.decision import Action
 from engine.store.history import History, HistoryRecord
+from engine.store.journal import Journal
 from engine.update.host import HostConfig
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
@@ -182,6 +183,8 @@ class DaemonActions:
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
         """Finish or undo an update that a crash (of this daemon or a timer job) left."""
         host = self.host
+        if not Journal(host.layout(agent.namespace).state_dir).path.exists():
+            return None  # nothing to repair: the agent is never shown as busy for it
 
         def work() -> Outcome | None:
             with host.client() as client:

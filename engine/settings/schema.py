@@ -126,6 +126,7 @@ OPTIONS: tuple[Option, ...] = (
         "file",
         "Where secrets live: 'file' (encrypted, root-only, for a headless host) or "
         "'secret-service' (gnome-keyring/KWallet on the session bus, must be unlocked).",
+        host_only=True,
     ),
     Option(
         "network.http_proxy",

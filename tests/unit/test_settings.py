@@ -406,6 +406,7 @@ def test_every_refused_value_of_a_batch_is_named_with_its_label_and_reason(
 
 
 HOST_ONLY = {
+    "secrets.backend",
     "network.http_proxy",
     "network.proxy_user",
     "network.ca_bundle",
