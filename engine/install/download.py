@@ -43,6 +43,7 @@ __all__ = [
     "download_verified",
     "fetch_checksum",
     "go_arch",
+    "parse_rate",
 ]
 
 DEFAULT_BASE_URL = "https://cdn.teleport.dev"
@@ -70,6 +71,23 @@ class DownloadLimits:
     min_rate_bps: float = 10 * 1024  # averaged over rate_window_seconds; 0: no minimum
     rate_window_seconds: float = 60.0
     stale_partial_seconds: float = 24 * 3600  # an older part file is not resumed
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|k|ki|kb|kib|m|mi|mb|mib)(?:/s)?\s*$", re.IGNORECASE)
+_RATE_UNITS = {"": 1, "k": 1024, "ki": 1024, "kb": 1000, "kib": 1024}
+_RATE_UNITS |= {"m": 1 << 20, "mi": 1 << 20, "mb": 1000**2, "mib": 1 << 20}
+
+
+def parse_rate(text: str) -> float:
+    """Bytes per second from ``10KiB/s``, ``1MiB/s``, ``500kB/s``, ``2048`` or ``0`` (none).
+
+    Raises:
+        InvalidInput: anything else, naming it.
+    """
+    match = _RATE.match(text)
+    if match is None:
+        raise InvalidInput(f"{text!r} is not a rate such as 10KiB/s, 1MiB/s or 0 (no minimum)")
+    return float(match[1]) * _RATE_UNITS[match[2].lower()]
 
 
 @dataclass(frozen=True)

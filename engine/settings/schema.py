@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from engine.errors import InvalidInput
+from engine.install.download import parse_rate
 from engine.names import validate_namespace
 from engine.policy.inputs import DEFAULT_POLL_INTERVAL
 from engine.settings.kinds import (
@@ -116,6 +117,13 @@ def _validate_channel(name: str) -> str:
 
 
 _CHANNEL = Check(_validate_channel, name="v1 channel name")
+
+
+def _validate_rate(text: str) -> str:
+    parse_rate(text)
+    return text.strip()
+
+
 _HTTPS = Url(("https",), allow_path=True, name="https URL")
 
 OPTIONS: tuple[Option, ...] = (
@@ -161,6 +169,23 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "Custom CDN or private mirror for the agent tarballs (https only). Unset: Teleport's "
         "CDN. A 'mirror-token' secret is sent to it as a bearer token.",
+        host_only=True,
+    ),
+    Option(
+        "download.deadline",
+        "Download deadline",
+        Duration(timedelta(minutes=1), timedelta(days=2)),
+        timedelta(minutes=30),
+        "Longest one agent download may take, from the request to the last byte; a slower "
+        "download is abandoned (naming the host and the rate seen) and the agent's lock freed.",
+        host_only=True,
+    ),
+    Option(
+        "download.min_rate",
+        "Minimum download rate",
+        Check(_validate_rate, name="rate (e.g. 10KiB/s, 1MiB/s; 0: no minimum)"),
+        "10KiB/s",
+        "A download slower than this, averaged over a minute, is abandoned.",
         host_only=True,
     ),
     Option(

@@ -18,7 +18,7 @@ import httpx
 
 from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
-from engine.install.download import Progress
+from engine.install.download import DownloadLimits, Progress, parse_rate
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord
@@ -75,6 +75,15 @@ class HostConfig:
             config = replace(config, ca_bundle=self.ca_bundle)
         return config
 
+    @property
+    def download_limits(self) -> DownloadLimits:
+        """The deadline and minimum rate of every download, from the settings."""
+        rate = self.settings.get_text("download.min_rate") or "0"
+        return DownloadLimits(
+            total_seconds=self.settings.get_duration("download.deadline").total_seconds(),
+            min_rate_bps=parse_rate(rate),
+        )
+
     def effective(self, namespace: str) -> EffectiveSettings:
         """The agent's effective settings now (its update.yaml read afresh)."""
         layout = self.layout(namespace)
@@ -130,6 +139,7 @@ class HostConfig:
             base_url=base_url,
             arch=self.arch,
             download_headers=headers,
+            download_limits=self.download_limits,
             progress=progress,
             lock_timeout=self.lock_timeout,
             who=who,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from engine.install.download import Progress
+from engine.install.download import DownloadLimits, Progress
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, HealthResult
 from engine.store.history import History
@@ -32,6 +32,7 @@ class UpdateContext:
     base_url: str | None = None
     arch: str | None = None
     download_headers: Mapping[str, str] = field(default_factory=dict)
+    download_limits: DownloadLimits = field(default_factory=DownloadLimits)
     progress: Callable[[Progress], None] | None = None
     step_hook: Callable[[Step], None] | None = None
     lock_timeout: float | None = 30.0

@@ -108,6 +108,7 @@ class AgentSteps:
             digest,
             progress=self.ctx.progress,
             headers=dict(self.ctx.download_headers),
+            limits=self.ctx.download_limits,
         )
         try:
             linked = linked_revision(self.layout)

@@ -19,6 +19,7 @@ from engine.settings.model import (
 )
 from engine.settings.schema import OPTIONS, describe, option_for
 from engine.settings.secrets import open_store
+from engine.update.host import HostConfig
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "settings"
 REGENERATE = os.environ.get("SHEPHERD_REGENERATE_GOLDEN") == "1"
@@ -407,6 +408,8 @@ def test_every_refused_value_of_a_batch_is_named_with_its_label_and_reason(
 
 HOST_ONLY = {
     "secrets.backend",
+    "download.deadline",
+    "download.min_rate",
     "network.http_proxy",
     "network.proxy_user",
     "network.ca_bundle",
@@ -426,3 +429,22 @@ def test_the_host_only_options_are_those_that_decide_what_code_runs_or_is_truste
     assert len({o.label for o in OPTIONS}) == len(OPTIONS)
     assert option_for("download.base_url")[0].label == "Custom CDN"
     assert "download.base_url  (https URL; default (unset); host only)" in describe()
+
+
+def test_download_deadline_and_minimum_rate_bound_every_download(
+    settings_file: SettingsFile,
+) -> None:
+    default = HostConfig(settings=settings_file.load()).download_limits
+    assert (default.total_seconds, default.min_rate_bps) == (1800, 10 * 1024)
+    settings = settings_file.update({"download.deadline": "1h", "download.min_rate": "1MiB/s"})
+    limits = HostConfig(settings=settings).download_limits
+    assert (limits.total_seconds, limits.min_rate_bps) == (3600, 1 << 20)
+    off = settings_file.update({"download.min_rate": "0"})
+    assert HostConfig(settings=off).download_limits.min_rate_bps == 0
+    before = settings_file.path.read_bytes()
+    with pytest.raises(InvalidSetting) as refused:
+        settings_file.update({"download.min_rate": "fast"})
+    assert "download.min_rate" in str(refused.value) and "'fast'" in str(refused.value)
+    with pytest.raises(InvalidSetting, match=r"download\.deadline"):
+        settings_file.update({"download.deadline": "5s"})
+    assert settings_file.path.read_bytes() == before
