@@ -14,11 +14,19 @@ __all__ = ["agents_add_command", "agents_list_command", "agents_remove_command"]
 
 
 def agents_list_command(args: argparse.Namespace) -> int:
-    agents = api_for(args).get("/v1")["agents"]
+    api = api_for(args)
+    agents = api.get("/v1")["agents"]
     if args.json:
         print_json(agents)
-    else:
-        print("\n".join(agents) if agents else "No managed agents.")
+        return EXIT_OK
+    print("\n".join(agents) if agents else "No managed agents.")
+    for found in api.get("/v1/agents").get("found", []):
+        timers = found["foreign_updaters"]
+        why = f" ({', '.join(timers)} is on)" if timers else ""
+        print(
+            f"{found['agent']}: found, not managed{why}; 'shepherd agents add "
+            f"{found['agent']}' adopts it"
+        )
     return EXIT_OK
 
 
