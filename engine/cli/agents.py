@@ -8,7 +8,7 @@ from engine.api.client import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.records import local_operations, local_uid
-from engine.cli.view import print_json
+from engine.cli.view import print_json, render_found
 
 __all__ = ["agents_add_command", "agents_list_command", "agents_remove_command"]
 
@@ -20,13 +20,8 @@ def agents_list_command(args: argparse.Namespace) -> int:
         print_json(agents)
         return EXIT_OK
     print("\n".join(agents) if agents else "No managed agents.")
-    for found in api.get("/v1/agents").get("found", []):
-        timers = found["foreign_updaters"]
-        why = f" ({', '.join(timers)} is on)" if timers else ""
-        print(
-            f"{found['agent']}: found, not managed{why}; 'shepherd agents add "
-            f"{found['agent']}' adopts it"
-        )
+    for line in render_found(api.get("/v1/agents").get("found", [])):
+        print(line)
     return EXIT_OK
 
 

@@ -82,6 +82,19 @@ def test_in_window_the_cluster_target_is_installed_after_the_jitter(
     assert find[-1].query["update_id"] == id_text
 
 
+def test_a_proxy_that_sends_an_empty_server_version_is_still_followed(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    """Teleport's own updater ignores server_version; so does Shepherd when it is empty."""
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    cluster.set_cluster(server_version="")
+    result = make_pass(sandbox_host).run(uid=0)
+    assert result.decision.reason is Reason.UPDATE_IN_WINDOW, result.decision.message
+    assert result.outcome is not None and result.outcome.ok, result.outcome
+    assert running(sandbox_host, "default") == "17.2.1"
+
+
 def test_outside_the_window_nothing_changes_unless_forced(
     sandbox_host: SandboxHost, cluster: ClusterEmulator
 ) -> None:

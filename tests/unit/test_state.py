@@ -188,3 +188,21 @@ def test_an_impossible_date_is_an_invalid_file_not_a_crash() -> None:
     )
     with pytest.raises(StateError, match=r"invalid update\.yaml"):
         parse_config(text)
+
+
+TELEPORT_SHAPED = sorted((GOLDEN / "teleport_update").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TELEPORT_SHAPED, ids=lambda p: p.stem)
+def test_an_untouched_teleport_update_file_is_rewritten_byte_for_byte(path: Path) -> None:
+    """Files in the shape teleport-update's encoder writes (modelled on the goldens in
+    Teleport's lib/autoupdate/agent/testdata): block revisions, ``path: ""``, an empty
+    ``active`` as ``version: ""``."""
+    text = path.read_text()
+    assert render_config(parse_config(text)) == text
+
+
+def test_nothing_active_is_written_as_teleport_update_writes_it() -> None:
+    rendered = render_config(UpdateConfig())
+    assert rendered == (GOLDEN / "teleport_update" / "nothing_installed_yet.yaml").read_text()
+    assert parse_config(rendered).status.active is None
