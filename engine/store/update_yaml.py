@@ -244,9 +244,17 @@ def _revision(value: Any, where: str, source: str) -> Revision | None:
             # "ent" edition, and treats it as the Enterprise FIPS build: same version dir
             # (_ent_fips), same teleport-ent-...-fips tarball. Read it the same way.
             parsed.add(Flag.ENTERPRISE)
-        return Revision(Version.parse(version), frozenset(parsed))
+        return Revision(_any_version(version), frozenset(parsed))
     except InvalidInput as e:
         raise StateError(f"invalid {source}: '{where}': {e}") from e
+
+
+def _any_version(text: str) -> Version:
+    """Teleport stores any string as a version: a non-semver one is kept as it is."""
+    try:
+        return Version.parse(text)
+    except InvalidInput:
+        return Version.opaque(text.strip())
 
 
 # ---- writing -----------------------------------------------------------------------------
