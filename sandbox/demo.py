@@ -12,6 +12,7 @@ daemon. The story is told by running the real ``shepherd`` CLI:
     5  the history of it all
 
     python -m sandbox.demo [--keep] [--workdir DIR]
+    python -m sandbox.demo --systemd   # the same story on a booted systemd host (root)
 """
 
 from __future__ import annotations
@@ -167,11 +168,21 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, help="use this directory (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the directory afterwards")
+    parser.add_argument(
+        "--systemd",
+        action="store_true",
+        help="tell the story on a booted systemd host (needs root; builds its root once)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="shepherd-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        code = Demo(work).run()
+        if args.systemd:
+            from sandbox.demo_systemd import SystemdDemo  # noqa: PLC0415
+
+            code = SystemdDemo(work).run()
+        else:
+            code = Demo(work).run()
     finally:
         if args.keep:
             print(f"\nThe sandbox is kept in {work}")
