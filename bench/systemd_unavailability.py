@@ -10,6 +10,7 @@ check) is compared with a plain ``systemctl restart teleport.service``, alternat
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -79,24 +80,41 @@ def run_systemd(
             build_artifact(base / "cdn", version, interpreter=ROOT_PYTHON)
         root = ensure_root(RootRecipe.default())
         host_dir = Path(tempfile.mkdtemp(prefix="shepherd-bench-systemd-", dir="/var/tmp"))
-        with (
-            Cdn(base / "cdn", ca.server_pair(), workdir=base / "nginx") as cdn,
-            SystemdHost(root, host_dir, binds=[Bind(REPO, "/src")]) as host,
-        ):
-            target = host.path(GUEST_CA)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(Path(ca.ca_path).read_bytes())
-            host.python(
-                "from pathlib import Path\n"
-                "from sandbox.hostlayout import lay_out_teleport_update_host\n"
-                "lay_out_teleport_update_host(Path('/'), Path('/var/tmp/artifacts'), "
-                f"interpreter={ROOT_PYTHON!r})\n"
-            )
-            host.systemctl("daemon-reload")
-            host.systemctl("enable", "--now", "teleport.service")
-            layout = Layout.resolve(host.path("/"), "default")
-            poller = _guest_poller(poller_type)
-            _measure(host, layout, targets, args, cdn.base_url, poller, summary, ms)
+        try:
+            _boot_and_measure(root, host_dir, base, ca, targets, args, poller_type, summary, ms)
+        finally:
+            shutil.rmtree(host_dir, ignore_errors=True)
+
+
+def _boot_and_measure(
+    root: Path,
+    host_dir: Path,
+    base: Path,
+    ca: SandboxCA,
+    targets: list[str],
+    args: argparse.Namespace,
+    poller_type: type[Any],
+    summary: Callable[[list[float]], str],
+    ms: Callable[[float], str],
+) -> None:
+    with (
+        Cdn(base / "cdn", ca.server_pair(), workdir=base / "nginx") as cdn,
+        SystemdHost(root, host_dir, binds=[Bind(REPO, "/src")]) as host,
+    ):
+        target = host.path(GUEST_CA)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(Path(ca.ca_path).read_bytes())
+        host.python(
+            "from pathlib import Path\n"
+            "from sandbox.hostlayout import lay_out_teleport_update_host\n"
+            "lay_out_teleport_update_host(Path('/'), Path('/var/tmp/artifacts'), "
+            f"interpreter={ROOT_PYTHON!r})\n"
+        )
+        host.systemctl("daemon-reload")
+        host.systemctl("enable", "--now", "teleport.service")
+        layout = Layout.resolve(host.path("/"), "default")
+        poller = _guest_poller(poller_type)
+        _measure(host, layout, targets, args, cdn.base_url, poller, summary, ms)
 
 
 def _measure(
