@@ -18,7 +18,10 @@ The health check uses the real configuration (PROTOCOL §3 step 5: 2 s polls, 6 
 60 s) unless ``--poll-seconds`` / ``--timeout-seconds`` make it faster.
 
     .venv/bin/python bench/update_unavailability.py [--runs 5] [--rollback-runs 3]
-        [--poll-seconds 2] [--timeout-seconds 60] [--interval 0.01]
+        [--poll-seconds 2] [--timeout-seconds 60] [--interval 0.01] [--systemd]
+
+``--systemd`` measures (a) on a booted systemd host instead, against ``systemctl restart``
+(root; see ``bench/systemd_unavailability.py``).
 """
 
 from __future__ import annotations
@@ -172,7 +175,15 @@ def main() -> None:
     parser.add_argument("--poll-seconds", type=float, default=HealthConfig.poll_seconds)
     parser.add_argument("--timeout-seconds", type=float, default=HealthConfig.timeout_seconds)
     parser.add_argument("--interval", type=float, default=0.01, help="/readyz poll interval")
+    parser.add_argument(
+        "--systemd", action="store_true", help="(a) on a booted systemd host (needs root)"
+    )
     args = parser.parse_args()
+    if args.systemd:
+        from bench.systemd_unavailability import run_systemd  # noqa: PLC0415
+
+        run_systemd(args, ReadyzPoller, summary, ms)
+        return
     health_config = HealthConfig(
         poll_seconds=args.poll_seconds, timeout_seconds=args.timeout_seconds
     )

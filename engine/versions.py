@@ -30,6 +30,9 @@ _SEMVER = re.compile(
     r"(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
 _MAX_VERSION_LENGTH = 128
+# A version string Teleport stored that is not semver: kept verbatim, and safe as a
+# directory name (no '/', no leading '.', no '..').
+_OPAQUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
 
 @total_ordering
@@ -42,6 +45,8 @@ class Version:
     patch: int
     prerelease: tuple[str, ...] = ()
     build: tuple[str, ...] = field(default=(), compare=False)
+    # The verbatim text of a version that is not semver (see ``opaque``); "" for semver.
+    text: str = field(default="", compare=False)
 
     @classmethod
     def parse(cls, text: str) -> Version:
@@ -71,7 +76,27 @@ class Version:
             build=tuple(build.split(".")) if build else (),
         )
 
+    @classmethod
+    def opaque(cls, text: str) -> Version:
+        """A version string Teleport stored that is not semver (``old-version``): shown and
+        kept as it is, sorting before every semantic version; never a target.
+
+        Raises:
+            InvalidVersion: the text could not even name a directory safely.
+        """
+        if _OPAQUE.match(text) is None or ".." in text:
+            raise InvalidVersion(
+                f"invalid version {text!r}: not semver, and not usable as a directory name"
+            )
+        return cls(0, 0, 0, text=text)
+
+    @property
+    def is_semver(self) -> bool:
+        return not self.text
+
     def __str__(self) -> str:
+        if self.text:
+            return self.text
         text = f"{self.major}.{self.minor}.{self.patch}"
         if self.prerelease:
             text += "-" + ".".join(self.prerelease)
@@ -79,13 +104,14 @@ class Version:
             text += "+" + ".".join(self.build)
         return text
 
-    def _precedence(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+    def _precedence(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...], str]:
         # A release (no pre-release) sorts after every pre-release of the same triple.
         # Numeric identifiers sort numerically and before alphanumeric ones.
         pre = tuple(
             (0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.prerelease
         )
-        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1, pre)
+        rank = 0 if self.prerelease or self.text else 1
+        return (self.major, self.minor, self.patch, rank, pre, self.text)
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):

@@ -12,6 +12,7 @@ daemon. The story is told by running the real ``shepherd`` CLI:
     5  the history of it all
 
     python -m sandbox.demo [--keep] [--workdir DIR]
+    python -m sandbox.demo --systemd   # the same story on a booted systemd host (root)
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 from sandbox.agentbuild import Behaviour, build_artifact
@@ -31,16 +31,11 @@ from sandbox.cdn import Cdn
 from sandbox.certs import SandboxCA
 from sandbox.emulator import ClusterEmulator
 from sandbox.hostlayout import lay_out_teleport_update_host
+from sandbox.narration import say
 from sandbox.ports import wait_until
 from sandbox.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def say(text: str) -> None:
-    print("\n" + "=" * 78)
-    print(textwrap.fill(text, 78))
-    print("=" * 78, flush=True)
 
 
 class Demo:
@@ -167,11 +162,21 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, help="use this directory (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the directory afterwards")
+    parser.add_argument(
+        "--systemd",
+        action="store_true",
+        help="tell the story on a booted systemd host (needs root; builds its root once)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="shepherd-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        code = Demo(work).run()
+        if args.systemd:
+            from sandbox.demo_systemd import SystemdDemo  # noqa: PLC0415
+
+            code = SystemdDemo(work).run()
+        else:
+            code = Demo(work).run()
     finally:
         if args.keep:
             print(f"\nThe sandbox is kept in {work}")

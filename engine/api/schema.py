@@ -29,6 +29,7 @@ __all__ = [
     "ErrorDetail",
     "ExplainAnswer",
     "ExplainedDecision",
+    "FoundAgent",
     "HealthAnswer",
     "HelloAnswer",
     "HistoryPage",
@@ -143,8 +144,16 @@ class AgentStatus(TypedDict):
     problems: list[str]
 
 
+class FoundAgent(TypedDict):
+    """An agent on the host that Shepherd does not manage (until adopted)."""
+
+    agent: str
+    foreign_updaters: list[str]  # Teleport's own updater timers that are on for it
+
+
 class AgentsAnswer(TypedDict):
     agents: list[AgentStatus]
+    found: list[FoundAgent]
 
 
 class HistoryRecordAnswer(TypedDict):

@@ -8,17 +8,20 @@ from engine.api.client import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.records import local_operations, local_uid
-from engine.cli.view import print_json
+from engine.cli.view import print_json, render_found
 
 __all__ = ["agents_add_command", "agents_list_command", "agents_remove_command"]
 
 
 def agents_list_command(args: argparse.Namespace) -> int:
-    agents = api_for(args).get("/v1")["agents"]
+    api = api_for(args)
+    agents = api.get("/v1")["agents"]
     if args.json:
         print_json(agents)
-    else:
-        print("\n".join(agents) if agents else "No managed agents.")
+        return EXIT_OK
+    print("\n".join(agents) if agents else "No managed agents.")
+    for line in render_found(api.get("/v1/agents").get("found", [])):
+        print(line)
     return EXIT_OK
 
 

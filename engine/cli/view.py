@@ -95,6 +95,17 @@ def _last_update(last: dict[str, Any] | None) -> str:
     return f"{'ok' if last.get('success') else 'FAILED'} {last.get('target') or ''} {when}".strip()
 
 
+def render_found(found: list[dict[str, Any]]) -> list[str]:
+    """One line per agent found on the host and not managed (``GET /v1/agents``' found)."""
+    lines = []
+    for agent in found:
+        timers = agent.get("foreign_updaters") or []
+        why = f" ({', '.join(timers)} is on)" if timers else ""
+        name = agent["agent"]
+        lines.append(f"{name}: found, not managed{why}; 'shepherd agents add {name}' adopts it")
+    return lines
+
+
 def render_status(agents: list[dict[str, Any]]) -> str:
     if not agents:
         return (

@@ -26,7 +26,7 @@ from engine.names import validate_namespace
 from engine.policy.decision import Action
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal
-from engine.update.host import HostConfig
+from engine.update.host import HostConfig, ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
 from engine.update.report import decision_json, outcome_json
@@ -263,6 +263,12 @@ class DaemonActions:
             self._start_agent(report.agent)
             self.bus.publish("agents", agents=self.agent_names())
         return report.as_json()
+
+    async def found_agents(self) -> list[dict[str, Any]]:
+        """Agents on this host that Shepherd does not manage, with the foreign updater
+        timers that are on for each."""
+        found = await asyncio.to_thread(ManagedAgents(self.host).found, set(self.agents))
+        return [{"agent": n, "foreign_updaters": t} for n, t in sorted(found.items())]
 
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         agent = self.agent(namespace)

@@ -131,6 +131,8 @@ class Daemon:
         self._server = await self._listen(router)
         for name in ManagedAgents(self.settings.host).names():
             self._start_agent(name)
+        if self.settings.host.adopt_found:
+            await self._adopt_found()
         _log.info("serving %d agent(s) on %s", len(self._actions.agents), self.options.socket_path)
         _sd_notify("READY=1\nSTATUS=serving")
         watchdog = asyncio.create_task(self._watchdog())
@@ -139,6 +141,18 @@ class Daemon:
         finally:
             watchdog.cancel()
             await self._shutdown()
+
+    async def _adopt_found(self) -> None:
+        """``discovery.adopt_found``: take over the agents found on this host."""
+        if self._actions is None:
+            return
+        managed = set(self._actions.agents)
+        found = await asyncio.to_thread(ManagedAgents(self.settings.host).found, managed)
+        for name in sorted(found):
+            try:
+                await self._actions.add_agent(name, uid=None)
+            except ShepherdError as e:
+                _log.warning("cannot adopt the found agent %r: %s", name, e)
 
     def stop(self) -> None:
         if self._stopping.is_set():

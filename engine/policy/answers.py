@@ -43,7 +43,7 @@ class AutoUpdate:
 class FindAnswer:
     """A validated ``/webapi/find`` answer (PROTOCOL §1)."""
 
-    server_version: Version
+    server_version: Version | None  # None: the proxy sent an empty one
     edition: Edition
     fips: bool
     edition_reported: bool  # False for older proxies that omit edition/fips

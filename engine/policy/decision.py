@@ -23,6 +23,7 @@ class Reason(StrEnum):
     """Stable reason codes: clients and history key on these, never on the sentence."""
 
     NOT_CONFIGURED = "not-configured"
+    FOREIGN_UPDATER = "foreign-updater"
     DISABLED = "disabled"
     NO_LINK_DIR = "no-link-dir"
     INSECURE_BASE_URL = "insecure-base-url"

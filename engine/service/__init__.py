@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from engine.service.base import Reload, ReloadOutcome, ServiceManager
+from engine.service.foreign import (
+    DisabledTimer,
+    ForeignUpdaters,
+    foreign_timer_names,
+    load_disabled,
+    save_disabled,
+)
 from engine.service.health import (
     Clock,
     HealthCheck,
@@ -16,6 +23,8 @@ from engine.service.systemd import Systemd
 
 __all__ = [
     "Clock",
+    "DisabledTimer",
+    "ForeignUpdaters",
     "HealthCheck",
     "HealthConfig",
     "HealthResult",
@@ -25,5 +34,8 @@ __all__ = [
     "Supervisord",
     "Systemd",
     "UnitStatus",
+    "foreign_timer_names",
+    "load_disabled",
     "read_pid",
+    "save_disabled",
 ]

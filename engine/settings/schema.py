@@ -189,6 +189,16 @@ OPTIONS: tuple[Option, ...] = (
         host_only=True,
     ),
     Option(
+        "discovery.adopt_found",
+        "Adopt found agents",
+        Bool(),
+        False,
+        "Manage agents found on this host without asking, turning off their own updater's "
+        "timer (teleport-update, teleport-upgrade). Off: they are listed as found, not managed, "
+        "until adopted with 'shepherd agents add'.",
+        host_only=True,
+    ),
+    Option(
         "canary.order",
         "Canary agents",
         Namespaces(),

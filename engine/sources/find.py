@@ -90,9 +90,8 @@ def parse_find_answer(data: Mapping[str, Any]) -> FindAnswer:
     """
     if not isinstance(data, Mapping):
         raise BadAnswer(f"find answer must be a JSON object, got {type(data).__name__}")
-    server_version = _version(data.get("server_version"), "server_version", allow_empty=False)
-    if server_version is None:
-        raise BadAnswer("find answer field 'server_version' is empty")
+    # Teleport's own updater ignores it; an empty one only skips the compatibility check.
+    server_version = _version(data.get("server_version"), "server_version", allow_empty=True)
     edition_raw = data.get("edition")
     fips_raw = data.get("fips")
     if edition_raw is not None and not isinstance(edition_raw, str):

@@ -69,6 +69,12 @@ class Layout:
         """A production absolute path placed under ``root``."""
         return self.root / absolute.lstrip("/")
 
+    def recorded(self, path: Path) -> str:
+        """``path`` under ``root`` as the production absolute path files record it as."""
+        if path.is_relative_to(self.root):
+            return "/" + str(path.relative_to(self.root)).lstrip("/")
+        return str(path)
+
     @property
     def suffix(self) -> str:
         return "" if self.is_default else f"_{self.namespace}"

@@ -2,8 +2,10 @@
 
 Read strictly where it matters (``version: v1``, ``kind: update_config``, field types) and
 tolerantly elsewhere: any indentation or flow/block style, unknown keys kept and written
-back unchanged. Written atomically (temp file + rename), mode 0644, 2-space indent, empty
-fields omitted, revisions and flags in flow style, in the order of PROTOCOL §2.1::
+back unchanged. Written atomically (temp file + rename), mode 0644, in the shape
+teleport-update's own encoder gives (2-space indent, revisions as block mappings, flag
+lists in flow style, ``path: ""`` when empty), in the order of PROTOCOL §2.1, so that
+rewriting a file teleport-update wrote changes no byte::
 
     version: v1
     kind: update_config
@@ -13,7 +15,9 @@ fields omitted, revisions and flags in flow style, in the order of PROTOCOL §2.
       enabled: true
       pinned: false
     status:
-      active: {version: 17.1.0, flags: [Enterprise]}
+      active:
+        version: 17.1.0
+        flags: [Enterprise]
 
 Shepherd's own state never goes in here (see ``engine.store.agent_record``).
 """
@@ -240,28 +244,39 @@ def _revision(value: Any, where: str, source: str) -> Revision | None:
             # "ent" edition, and treats it as the Enterprise FIPS build: same version dir
             # (_ent_fips), same teleport-ent-...-fips tarball. Read it the same way.
             parsed.add(Flag.ENTERPRISE)
-        return Revision(Version.parse(version), frozenset(parsed))
+        return Revision(_any_version(version), frozenset(parsed))
     except InvalidInput as e:
         raise StateError(f"invalid {source}: '{where}': {e}") from e
+
+
+def _any_version(text: str) -> Version:
+    """Teleport stores any string as a version: a non-semver one is kept as it is."""
+    try:
+        return Version.parse(text)
+    except InvalidInput:
+        return Version.opaque(text.strip())
 
 
 # ---- writing -----------------------------------------------------------------------------
 
 
 def render_config(config: UpdateConfig) -> str:
+    """In the shape teleport-update's encoder gives (its testdata goldens): ``proxy`` and
+    ``path`` always (``""`` when empty), ``group``/``base_url`` only when set, revisions as
+    block mappings with flow flag lists, ``active`` always (``version: ""`` when none)."""
     lines = ["version: v1", "kind: update_config", "spec:"]
     spec = config.spec
-    for key in ("proxy", "path", "group", "base_url"):
+    lines.append(f"  proxy: {_scalar(spec.proxy)}")
+    lines.append(f"  path: {_scalar(spec.path)}")
+    for key in ("group", "base_url"):
         value = getattr(spec, key)
         if value:
             lines.append(f"  {key}: {_scalar(value)}")
     lines.append(f"  enabled: {_bool(spec.enabled)}")
     lines.append(f"  pinned: {_bool(spec.pinned)}")
     lines += _extra(spec.extra, indent=2)
-    status_lines = _status_lines(config.status)
-    if status_lines:
-        lines.append("status:")
-        lines += status_lines
+    lines.append("status:")
+    lines += _status_lines(config.status)
     lines += _extra(config.extra, indent=0)
     return "\n".join(lines) + "\n"
 
@@ -277,12 +292,13 @@ def _status_lines(status: UpdateStatus) -> list[str]:
         if last.time is not None:
             lines.append(f"    time: {_rfc3339(last.time)}")
         if last.target is not None:
-            lines.append(f"    target: {_flow_revision(last.target)}")
+            lines += _block_revision("target", last.target, indent=4)
         lines += _extra(last.extra, indent=4)
-    for key in ("active", "backup", "skip"):
+    lines += _block_revision("active", status.active, indent=2)
+    for key in ("backup", "skip"):
         revision = getattr(status, key)
         if revision is not None:
-            lines.append(f"  {key}: {_flow_revision(revision)}")
+            lines += _block_revision(key, revision, indent=2)
     lines += _extra(status.extra, indent=2)
     return lines
 
@@ -300,11 +316,14 @@ def _rfc3339(moment: datetime) -> str:
     )
 
 
-def _flow_revision(revision: Revision) -> str:
-    text = f"{{version: {_scalar(str(revision.version))}"
-    if revision.flags:
-        text += ", flags: [" + ", ".join(f.value for f in revision.ordered_flags) + "]"
-    return text + "}"
+def _block_revision(key: str, revision: Revision | None, *, indent: int) -> list[str]:
+    pad = " " * indent
+    version = _scalar(str(revision.version)) if revision is not None else '""'
+    lines = [f"{pad}{key}:", f"{pad}  version: {version}"]
+    if revision is not None and revision.flags:
+        flags = ", ".join(f.value for f in revision.ordered_flags)
+        lines.append(f"{pad}  flags: [{flags}]")
+    return lines
 
 
 def _bool(value: bool) -> str:

@@ -8,7 +8,7 @@ and ``UpdatePass`` from one ``HostConfig``, so a timer job and the daemon behave
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from engine.errors import InvalidInput, SecretStoreError, StateError
 from engine.fsutil import atomic_write
 from engine.install.download import DownloadLimits, Progress, parse_rate
 from engine.service.base import ServiceManager
+from engine.service.foreign import ForeignUpdaters
 from engine.service.health import HealthCheck, HealthConfig
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
@@ -110,6 +111,16 @@ class HostConfig:
             return Supervisord(self.supervisor_config)
         return Systemd()
 
+    def foreign_updaters(self) -> ForeignUpdaters:
+        """Teleport's own updater timers on this host (none without systemd)."""
+        return ForeignUpdaters.for_host(
+            service=self.service, run_dir=self.root / "run/systemd/system"
+        )
+
+    @property
+    def adopt_found(self) -> bool:
+        return self.settings.get_bool("discovery.adopt_found")
+
     def layout(self, namespace: str) -> Layout:
         return Layout.resolve(self.root, namespace)
 
@@ -143,6 +154,7 @@ class HostConfig:
             progress=progress,
             lock_timeout=self.lock_timeout,
             who=who,
+            foreign=self.foreign_updaters(),
         )
 
     def update_pass(self, ctx: UpdateContext, *, sleep: Sleeper | None = None) -> UpdatePass:
@@ -176,8 +188,9 @@ class ManagedAgents:
     """Which namespaces Shepherd manages: ``<root>/var/lib/shepherd/agents.json``.
 
     Without the file, every namespace with an ``update.yaml`` is managed (a host set up by
-    ``teleport-update`` works out of the box). Adding or removing writes the file; removing
-    never touches the agent's files.
+    ``teleport-update`` works out of the box) except one whose own updater's timer is on:
+    that one is *found*, not managed, until adopted (never taken over silently). Adding or
+    removing writes the file; removing never touches the agent's files.
     """
 
     def __init__(self, host: HostConfig) -> None:
@@ -188,12 +201,25 @@ class ManagedAgents:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return list_namespaces(self.host.root)
+            foreign = self.host.foreign_updaters()
+            return [n for n in list_namespaces(self.host.root) if not foreign.active(n)]
         except (OSError, ValueError) as e:
             raise StateError(f"cannot read the managed agents list {self.path}: {e}") from e
         if not isinstance(data, dict) or not isinstance(data.get("agents"), list):
             raise StateError(f"invalid managed agents list {self.path}: expected {{'agents': []}}")
         return [str(name) for name in data["agents"]]
+
+    def found(self, managed_now: Collection[str] | None = None) -> dict[str, list[str]]:
+        """The namespaces with an ``update.yaml`` that are not managed, each with the
+        foreign updater timers that are on for it. ``managed_now``: the agents the caller
+        runs (the daemon's poll loops); default: the managed-agents list."""
+        managed = set(self.names() if managed_now is None else managed_now)
+        foreign = self.host.foreign_updaters()
+        return {
+            name: foreign.active(name)
+            for name in list_namespaces(self.host.root)
+            if name not in managed
+        }
 
     def add(self, namespace: str) -> list[str]:
         name = validate_namespace(namespace)

@@ -24,6 +24,7 @@ from typing import Any
 from engine.errors import StateError
 from engine.install.adopt import inspect_namespace
 from engine.names import validate_namespace
+from engine.service.foreign import foreign_timer_names, load_disabled, save_disabled
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.store.layout import Layout
@@ -153,29 +154,53 @@ class AgentOperations:
             )
         active = str(report.active) if report.active else None
         current = self.managed.names() if managed_now is None else managed_now
+        notes = list(report.notes)
+        disabled = self._disable_foreign(layout)
+        if disabled:
+            notes.append(f"turned off Teleport's own updater: {', '.join(disabled)}")
         if name in current:
-            return AdoptReport(name, active, list(report.problems), list(report.notes), True)
+            return AdoptReport(name, active, list(report.problems), notes, True)
         self.managed.add(name)
+        took_over = f"; turned off {', '.join(disabled)}" if disabled else ""
         self._record(
             layout,
             event="adopt",
             outcome="changed",
             reason="agent-added",
-            message=f"Shepherd now manages agent {name!r} (active {report.active})",
+            message=f"Shepherd now manages agent {name!r} (active {report.active}){took_over}",
             uid=uid,
         )
-        return AdoptReport(name, active, list(report.problems), list(report.notes))
+        return AdoptReport(name, active, list(report.problems), notes)
+
+    def _disable_foreign(self, layout: Layout) -> list[str]:
+        """Turn off the foreign updater timers of ``layout``'s namespace, adding them to
+        what Shepherd recorded it disabled (so hand back turns all of them on again)."""
+        turned_off = self.host.foreign_updaters().disable(layout.namespace)
+        if not turned_off:
+            return []
+        with self._locked(layout, "shepherd (adopt)"):
+            known = load_disabled(layout.state_dir)
+            units = {t.unit for t in known}
+            save_disabled(layout.state_dir, known + [t for t in turned_off if t.unit not in units])
+        return [t.unit for t in turned_off]
 
     def hand_back(self, namespace: str, *, uid: int | None) -> None:
-        """Stop managing ``namespace``; its files are untouched."""
+        """Stop managing ``namespace``; its files are untouched, and the foreign updater
+        timers adopting it turned off are turned on again (exactly those)."""
         name = validate_namespace(namespace)
+        layout = self.host.layout(name)
         self.managed.remove(name)
+        allowed = set(foreign_timer_names(name))
+        restored = [t for t in load_disabled(layout.state_dir) if t.unit in allowed]
+        self.host.foreign_updaters().restore(restored)
+        save_disabled(layout.state_dir, [])
+        back = f"; turned {', '.join(t.unit for t in restored)} on again" if restored else ""
         self._record(
-            self.host.layout(name),
+            layout,
             event="remove",
             outcome="changed",
             reason="agent-removed",
-            message=f"Shepherd no longer manages agent {name!r} (its files are untouched)",
+            message=f"Shepherd no longer manages agent {name!r} (its files are untouched){back}",
             uid=uid,
         )
 

@@ -10,6 +10,7 @@ import httpx
 
 from engine.install.download import DownloadLimits, Progress
 from engine.service.base import ServiceManager
+from engine.service.foreign import ForeignUpdaters
 from engine.service.health import HealthCheck, HealthResult
 from engine.store.history import History
 from engine.store.journal import Step
@@ -37,6 +38,7 @@ class UpdateContext:
     step_hook: Callable[[Step], None] | None = None
     lock_timeout: float | None = 30.0
     who: str = "shepherd"
+    foreign: ForeignUpdaters = field(default_factory=lambda: ForeignUpdaters(None))
 
     @property
     def history(self) -> History:

@@ -197,6 +197,7 @@ class AgentSteps:
                 backup=active if active != target else fresh.status.backup,
                 skip=skip,
                 last_update=LastUpdate(True, now, target),
+                id_file=fresh.status.id_file or self.layout.recorded(self.layout.id_file),
             ),
         )
         state = load_agent_record(self.layout.state_dir)

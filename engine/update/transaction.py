@@ -164,7 +164,8 @@ class Transaction:
     ) -> Outcome:
         fresh = load_config(self.layout.update_yaml) or config
         status_changes: dict[str, object] = {
-            "last_update": LastUpdate(False, datetime.now(UTC), target)
+            "last_update": LastUpdate(False, datetime.now(UTC), target),
+            "id_file": fresh.status.id_file or self.layout.recorded(self.layout.id_file),
         }
         if mark_skip:
             status_changes["skip"] = target

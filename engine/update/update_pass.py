@@ -129,6 +129,9 @@ class UpdatePass:
         stored = load_agent_record(self.layout.state_dir)
         if config is None:
             return self._not_managed(), stored
+        foreign = self.ctx.foreign.active(self.layout.namespace)
+        if foreign:
+            return self._foreign_updater(foreign), stored
         effective = effective_settings(self.settings, config, self.layout.namespace, self.overrides)
         settings = effective.policy()
         early = preflight(settings)
@@ -163,6 +166,15 @@ class UpdatePass:
             Reason.NOT_CONFIGURED,
             f"Agent {self.layout.namespace!r} has no {self.layout.update_yaml}: it is not "
             "managed, so Shepherd does nothing and asks no one.",
+        )
+
+    def _foreign_updater(self, timers: list[str]) -> Decision:
+        return Decision(
+            Action.NOTHING,
+            Reason.FOREIGN_UPDATER,
+            f"{', '.join(timers)} is active for agent {self.layout.namespace!r}: Teleport's "
+            "own updater updates it, so Shepherd does not. Adopting it again "
+            "('shepherd agents add') turns that timer off.",
         )
 
     def _ask(self, config: UpdateConfig, effective: EffectiveSettings) -> ClusterView:

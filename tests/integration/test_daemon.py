@@ -337,7 +337,9 @@ def test_agents_add_and_remove(sandbox_host: SandboxHost, cluster: Any) -> None:
     daemon = start_daemon(sandbox_host, cluster)
     try:
         sandbox_host.add_agent("staging", proxy=cluster.proxy_addr)
-        assert daemon.cli("agents", "list").stdout.split() == ["default"]
+        listed = daemon.cli("agents", "list").stdout.splitlines()
+        assert listed[0] == "default"  # staging appeared after the start: found, not managed
+        assert listed[1].startswith("staging: found, not managed;")
         added = daemon.cli("agents", "add", "staging")
         assert added.returncode == 0, added.stderr
         assert "now managing: staging (active 17.1.0)" in added.stdout
@@ -352,10 +354,14 @@ def test_agents_add_and_remove(sandbox_host: SandboxHost, cluster: Any) -> None:
 
         removed = daemon.cli("agents", "remove", "default")
         assert removed.returncode == 0
-        assert daemon.cli("agents", "list").stdout.split() == ["staging"]
+        handed_back = [
+            "staging",
+            "default: found, not managed; 'shepherd agents add default' adopts it",
+        ]
+        assert daemon.cli("agents", "list").stdout.splitlines() == handed_back
         assert sandbox_host.layouts["default"].update_yaml.exists()
         daemon.restart()  # the list survives a restart
-        assert daemon.cli("agents", "list").stdout.split() == ["staging"]
+        assert daemon.cli("agents", "list").stdout.splitlines() == handed_back
     finally:
         daemon.stop()
 

@@ -8,7 +8,7 @@ from engine.install.links import linked_revision
 from engine.service.health import read_pid
 from engine.store.agent_record import load_agent_record
 from engine.store.history import History
-from engine.store.update_yaml import load_config
+from engine.store.update_yaml import load_config, save_config
 from engine.update.transaction import Transaction
 from engine.versions import Revision
 from sandbox.agentbuild import Behaviour
@@ -45,6 +45,22 @@ def test_a_good_update(sandbox_host: SandboxHost) -> None:
     record = History(layout.state_dir).query()[0]
     assert (record.event, record.outcome, record.uid) == ("update", "succeeded", 1000)
     assert not (layout.state_dir / "journal.json").exists()
+
+
+def test_an_update_records_the_id_file_as_teleport_update_does(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent()
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    save_config(layout.update_yaml, config.with_status(id_file=""))
+    sandbox_host.publish("17.2.1")
+
+    outcome = Transaction(sandbox_host.context()).update(NEW, uid=1000, reason="test")
+
+    assert outcome.ok, outcome.message
+    updated = load_config(layout.update_yaml)
+    assert updated is not None
+    assert updated.status.id_file == "/var/lib/teleport/teleport-update.id"
+    assert "  id_file: /var/lib/teleport/teleport-update.id\n" in layout.update_yaml.read_text()
 
 
 BROKEN = [

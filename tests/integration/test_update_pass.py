@@ -15,7 +15,7 @@ from engine.service.health import read_pid
 from engine.store.update_yaml import load_config, save_config
 from engine.update.canary import CanaryGate, HealthWindow, canary_status
 from engine.update.update_pass import UpdatePass
-from engine.versions import Revision
+from engine.versions import Revision, Version
 from sandbox.agentbuild import Behaviour
 from sandbox.emulator import ClusterEmulator, Hostile
 from sandbox.ports import wait_until
@@ -81,6 +81,41 @@ def test_in_window_the_cluster_target_is_installed_after_the_jitter(
     assert find[-1].query["group"] == "default"
     id_text = layout.id_file.read_text().strip()
     assert find[-1].query["update_id"] == id_text
+
+
+def test_a_proxy_that_sends_an_empty_server_version_is_still_followed(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    """Teleport's own updater ignores server_version; so does Shepherd when it is empty."""
+    sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    sandbox_host.publish("17.2.1")
+    cluster.set_cluster(server_version="")
+    result = make_pass(sandbox_host).run(uid=0)
+    assert result.decision.reason is Reason.UPDATE_IN_WINDOW, result.decision.message
+    assert result.outcome is not None and result.outcome.ok, result.outcome
+    assert running(sandbox_host, "default") == "17.2.1"
+
+
+def test_a_non_semver_backup_is_kept_until_an_update_replaces_it(
+    sandbox_host: SandboxHost, cluster: ClusterEmulator
+) -> None:
+    """teleport-update stores any string as a version; the agent stays manageable."""
+    layout = sandbox_host.add_agent(proxy=cluster.proxy_addr)
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    save_config(
+        layout.update_yaml, config.with_status(backup=Revision(Version.opaque("old-version")))
+    )
+    assert "  backup:\n    version: old-version\n" in layout.update_yaml.read_text()
+    sandbox_host.publish("17.2.1")
+
+    result = make_pass(sandbox_host).run(uid=0)
+
+    assert result.outcome is not None and result.outcome.ok, (result.decision, result.outcome)
+    updated = load_config(layout.update_yaml)
+    assert updated is not None
+    assert (updated.status.active, updated.status.backup) == (NEW, OLD)
+    assert running(sandbox_host, "default") == "17.2.1"
 
 
 def test_outside_the_window_nothing_changes_unless_forced(

@@ -63,6 +63,38 @@ def test_install_gives_the_group_dirs_a_notify_service_and_the_socket(
     )
 
 
+def test_the_installed_service_is_hardened(installed: Installed, shepherd_debs: Debs) -> None:
+    """systemd's own rating of the unit's sandbox, and the sandbox in force: the daemon sees
+    a read-only system but for the paths it writes."""
+    host = installed.host
+    _install(installed, shepherd_debs.current)
+    installed.wait_serving()
+
+    rating = host.run("systemd-analyze", "security", "--no-pager", SERVICE).stdout
+    exposure = float(rating.rsplit("Overall exposure level for shepherd.service:", 1)[1].split()[0])
+    assert exposure <= 3.0, rating
+    pid = installed.service()["MainPID"]
+    mounts = host.path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+
+    def options(mount_point: str) -> set[str]:
+        for line in reversed(mounts):  # the last mount over a point is the one in force
+            fields = line.split()
+            if fields[4] == mount_point:
+                return set(fields[5].split(","))
+        raise AssertionError(f"{mount_point} is not a mount point of the daemon: {mounts}")
+
+    assert "ro" in options("/")
+    assert "rw" in options("/etc/shepherd") and "rw" in options("/var/lib/shepherd")
+    assert "rw" in options("/etc/systemd/system")
+    sandbox = host.show(SERVICE, "ProtectSystem", "NoNewPrivileges", "PrivateTmp", "ProtectHome")
+    assert sandbox == {
+        "ProtectSystem": "strict",
+        "NoNewPrivileges": "yes",
+        "PrivateTmp": "yes",
+        "ProtectHome": "yes",
+    }
+
+
 def test_the_watchdog_restarts_a_daemon_that_stopped_answering(
     installed: Installed, shepherd_debs: Debs
 ) -> None:
@@ -178,7 +210,9 @@ def test_upgrade_keeps_state_remove_stops_and_purge_removes_only_its_own(
         shepherd_debs.newer_version
     )
     exe = host.run("readlink", f"/proc/{second}/exe").stdout.strip()
-    assert exe == "/opt/agent-shepherd/shepherd", exe  # the new file, not a deleted old one
+    # the new file, not a deleted old one; under ProtectSystem= the daemon has its own mount
+    # of "/", which this chroot-booted host shows with the overlay's path in front
+    assert exe.endswith("/opt/agent-shepherd/shepherd") and "(deleted)" not in exe, exe
     assert _state_digest(installed) == state
 
     removed = installed.apt("remove", "agent-shepherd")

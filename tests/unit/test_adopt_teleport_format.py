@@ -95,7 +95,7 @@ def test_writing_back_keeps_what_teleport_update_needs(tmp_path: Path) -> None:
     text = layout.update_yaml.read_text()
     assert text.startswith("version: v1\nkind: update_config\n")
     assert "  selinux_ssh: false\n" in text
-    assert "  active: {version: 17.4.3, flags: [Enterprise, FIPS]}\n" in text
+    assert "  active:\n    version: 17.4.3\n    flags: [Enterprise, FIPS]\n" in text
     assert f"  id_file: {layout.id_file}\n" in text
     again = load_config(layout.update_yaml)
     assert again is not None and again.spec.pinned

@@ -98,6 +98,10 @@ def test_a_version_with_a_leading_v_or_a_prerelease_is_accepted() -> None:
     assert answer.auto_update.agent_version == Version.parse("17.3.0-rc.1")
 
 
+def test_an_empty_server_version_is_accepted_as_unknown() -> None:
+    assert parse_find_answer(real(server_version="")).server_version is None
+
+
 def test_an_empty_agent_version_is_no_target() -> None:
     answer = parse_find_answer(real(auto_update__agent_version=""))
     assert answer.auto_update is not None and answer.auto_update.agent_version is None
@@ -136,7 +140,6 @@ def test_json_null_is_treated_as_absent_like_go_does() -> None:
     ("changes", "named"),
     [
         ({"server_version": None}, "server_version"),
-        ({"server_version": ""}, "server_version"),
         ({"server_version": "seventeen"}, "server_version"),
         ({"edition": 1}, "edition"),
         ({"fips": "yes"}, "fips"),

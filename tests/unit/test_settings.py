@@ -414,6 +414,7 @@ HOST_ONLY = {
     "network.proxy_user",
     "network.ca_bundle",
     "download.base_url",
+    "discovery.adopt_found",  # decides whether Teleport's own updater is turned off
     "canary.order",
     "canary.soak",
     "agents.*.group",

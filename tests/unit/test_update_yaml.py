@@ -110,7 +110,7 @@ def test_values_that_yaml_would_misread_are_quoted() -> None:
         ("version: v1\nkind: update_config\nspec: [1]\n", "'spec'"),
         ("version: v1\nkind: update_config\nspec: {enabled: 'yes'}\n", "spec.enabled"),
         ("version: v1\nkind: update_config\nspec: {proxy: 5}\n", "spec.proxy"),
-        ("version: v1\nkind: update_config\nstatus: {active: {version: banana}}\n", "banana"),
+        ("version: v1\nkind: update_config\nstatus: {active: {version: ../etc}}\n", "../etc"),
         (
             "version: v1\nkind: update_config\nstatus: {active: {version: 1.2.3, flags: [Gold]}}\n",
             "'Gold'",
@@ -126,7 +126,7 @@ def test_values_that_yaml_would_misread_are_quoted() -> None:
         "spec not a mapping",
         "enabled not bool",
         "proxy not string",
-        "bad version",
+        "version unusable as a dir name",
         "unknown flag",
         "bad time",
         "broken yaml",
@@ -188,3 +188,38 @@ def test_an_impossible_date_is_an_invalid_file_not_a_crash() -> None:
     )
     with pytest.raises(StateError, match=r"invalid update\.yaml"):
         parse_config(text)
+
+
+TELEPORT_SHAPED = sorted((GOLDEN / "teleport_update").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TELEPORT_SHAPED, ids=lambda p: p.stem)
+def test_an_untouched_teleport_update_file_is_rewritten_byte_for_byte(path: Path) -> None:
+    """Files in the shape teleport-update's encoder writes (modelled on the goldens in
+    Teleport's lib/autoupdate/agent/testdata): block revisions, ``path: ""``, an empty
+    ``active`` as ``version: ""``."""
+    text = path.read_text()
+    assert render_config(parse_config(text)) == text
+
+
+def test_nothing_active_is_written_as_teleport_update_writes_it() -> None:
+    rendered = render_config(UpdateConfig())
+    assert rendered == (GOLDEN / "teleport_update" / "nothing_installed_yet.yaml").read_text()
+    assert parse_config(rendered).status.active is None
+
+
+def test_a_non_semver_active_or_backup_is_shown_and_kept() -> None:
+    """Teleport stores any string as a version (its own goldens have ``old-version``)."""
+    text = (
+        "version: v1\nkind: update_config\nspec:\n  proxy: localhost\n  path: /usr/local/bin\n"
+        "  enabled: true\n  pinned: false\nstatus:\n  active:\n    version: 17.3.2\n"
+        "  backup:\n    version: old-version\n    flags: [Enterprise, FIPS]\n"
+    )
+    config = parse_config(text)
+    assert config.status.backup is not None
+    assert str(config.status.backup.version) == "old-version"
+    assert config.status.backup.dir_name == "old-version_ent_fips"  # as teleport-update names it
+    assert not config.status.backup.version.is_semver
+    assert config.status.active is not None
+    assert config.status.backup.version < config.status.active.version
+    assert render_config(config) == text

@@ -147,4 +147,6 @@ def test_flags_are_written_in_teleport_order() -> None:
     )
     assert config.status.active is not None
     assert config.status.active.ordered_flags == [Flag.ENTERPRISE, Flag.FIPS]
-    assert "active: {version: 17.0.0, flags: [Enterprise, FIPS]}" in render_config(config)
+    assert "  active:\n    version: 17.0.0\n    flags: [Enterprise, FIPS]\n" in render_config(
+        config
+    )
