@@ -25,6 +25,7 @@ from engine.errors import InvalidInput, ShepherdError
 from engine.install.download import Progress
 from engine.names import validate_namespace
 from engine.policy.decide import Action
+from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.update.host import HostConfig
 from engine.update.operations import AgentOperations
@@ -51,6 +52,7 @@ class DaemonActions:
         self.agents: dict[str, AgentRuntime] = {}
         self._stopping = stopping
         self._start_agent = start_agent
+        self.records = RecordCache()
 
     @property
     def host(self) -> HostConfig:
@@ -299,7 +301,28 @@ class DaemonActions:
             agent,
             managed=set(self.agents),
             settings_problem=self.settings.problem,
+            records=self.records,
         )
+
+    async def statuses(self) -> list[dict[str, Any]]:
+        """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
+        agents = [self.agents[name] for name in self.agent_names()]
+        managed = set(self.agents)
+        problem = self.settings.problem
+
+        def collect() -> list[dict[str, Any]]:
+            return [
+                agent_status(
+                    self.host,
+                    agent,
+                    managed=managed,
+                    settings_problem=problem,
+                    records=self.records,
+                )
+                for agent in agents
+            ]
+
+        return await asyncio.to_thread(collect)
 
     def history(self, namespace: str | None) -> list[History]:
         host = self.host

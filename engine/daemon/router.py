@@ -63,6 +63,7 @@ class Operations(Protocol):
 
     def agent_names(self) -> list[str]: ...
     async def status(self, namespace: str) -> dict[str, Any]: ...
+    async def statuses(self) -> list[dict[str, Any]]: ...
     async def check(
         self, namespace: str, *, uid: int | None, forced: bool = ..., dry_run: bool = ...
     ) -> PassResult: ...
@@ -160,8 +161,7 @@ class Router:
         )
 
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
-        agents = [await self.ops.status(name) for name in self.ops.agent_names()]
-        return Response.json({"agents": agents})
+        return Response.json({"agents": await self.ops.statuses()})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
         return Response.json(await self.ops.status(params["agent"]))
