@@ -36,7 +36,7 @@ def print_table(figures: Sequence[Figure], *, markdown: bool = True) -> None:
             f.name,
             f.value,
             f.baseline,
-            "—" if f.ratio is None else f"{f.ratio:.2f}",
+            "—" if f.ratio is None else f"{f.ratio:.3g}",
             f.target,
             "—" if f.passed is None else ("pass" if f.passed else "FAIL"),
             f.load,

@@ -7,6 +7,7 @@ The reference is docs/api.md.
 
 from __future__ import annotations
 
+import asyncio
 import grp
 import os
 import pwd
@@ -243,20 +244,23 @@ class Router:
         query = request.query
         limit = _int(query, "limit", 100, 1, _MAX_PAGE)
         offset = _int(query, "offset", 0, 0, 1 << 31)
-        records = []
         since = _since(query.get("since"))
-        for history in self.ops.history(params.get("agent")):
-            records += history.query(
-                event=query.get("event") or None,
-                outcome=query.get("outcome") or None,
-                since=since,
-                limit=offset + limit,
-            )
-        records.sort(key=lambda r: r.time, reverse=True)
-        page = records[offset : offset + limit]
-        return Response.json(
-            {"records": [asdict(r) for r in page], "offset": offset, "limit": limit}
-        )
+        histories = self.ops.history(params.get("agent"))
+
+        def newest() -> list[dict[str, Any]]:  # reads files: off the event loop
+            records = []
+            for history in histories:
+                records += history.query(
+                    event=query.get("event") or None,
+                    outcome=query.get("outcome") or None,
+                    since=since,
+                    limit=offset + limit,
+                )
+            records.sort(key=lambda r: r.time, reverse=True)
+            return [asdict(r) for r in records[offset : offset + limit]]
+
+        page = await asyncio.to_thread(newest)
+        return Response.json({"records": page, "offset": offset, "limit": limit})
 
     async def get_settings(self, request: Request, _: dict[str, str]) -> Answer:
         return Response.json(self._settings_answer())
