@@ -9,6 +9,7 @@ run by a real supervisord, the cluster emulator, the nginx CDN, and the real dae
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -122,4 +123,7 @@ class BenchHost:
                 self.daemon.kill()
                 self.daemon.wait(10)
         self._stack.close()
+        keep = os.environ.get("SHB_DAEMON_LOG")  # a path to keep the daemon's log at
+        if keep and (self.work / "daemon.log").exists():
+            shutil.copy(self.work / "daemon.log", keep)
         shutil.rmtree(self.work, ignore_errors=True)

@@ -76,13 +76,13 @@ class DaemonActions:
             raise ShepherdError("the daemon is stopping; try again when it is back")
 
     async def exclusive(self, agent: AgentRuntime, what: str, work: Callable[[], T]) -> T:
-        """Run ``work`` in a thread while holding the agent's operation lock."""
+        """Run ``work`` in the agent's own thread while holding its operation lock."""
         self._refuse_when_stopping()
         async with agent.lock:
             agent.busy = what
             self.bus.publish("state", agent=agent.namespace, busy=what)
             try:
-                return await asyncio.to_thread(work)
+                return await agent.run_in_worker(work)
             finally:
                 agent.busy = None
                 agent.progress = None
@@ -268,6 +268,7 @@ class DaemonActions:
             await asyncio.to_thread(AgentOperations(self.host).hand_back, agent.namespace, uid=uid)
             self.agents.pop(agent.namespace, None)
             agent.wake.set()
+            agent.stop_worker()
         self.bus.publish("agents", agents=self.agent_names())
         return {"agent": agent.namespace, "removed": True}
 
