@@ -101,7 +101,10 @@ def measure_idle(seconds: float) -> tuple[float, float, float, float, float, flo
             for namespace in ("default", "staging", "prod"):
                 api.post(f"/v1/agents/{namespace}/check")  # warm: one real pass each
             api.get("/v1/agents")
-            print(f"measuring {seconds:.0f} s of idle (daemon and baseline side by side)")
+            print(
+                f"measuring {seconds:.0f} s of idle (daemon and baseline side by side)",
+                file=sys.stderr,
+            )
             d_mean, d_peak, d_cpu = measure(daemon.pid, seconds)
             b_mean, b_peak, b_cpu = measure(baseline.pid, min(seconds, 10))
         finally:
