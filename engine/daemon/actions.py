@@ -27,6 +27,7 @@ from engine.names import validate_namespace
 from engine.policy.decide import Action
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
+from engine.store.journal import Journal
 from engine.update.host import HostConfig
 from engine.update.operations import AgentOperations
 from engine.update.transaction import Outcome, Transaction
@@ -183,6 +184,9 @@ class DaemonActions:
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
         """Finish or undo an update that a crash (of this daemon or a timer job) left."""
         host = self.host
+        layout = self.records.layout(host.root, agent.namespace)
+        if not Journal(layout.state_dir).path.exists():
+            return None  # nothing to repair: the agent never shows as busy for it
 
         def work() -> Outcome | None:
             with host.client() as client:
