@@ -7,7 +7,7 @@ stack. Over the measuring window its RSS is sampled every second and its CPU tim
 from /proc. The baseline, measured in the same run, is a bare Python process that imports
 httpx and idles in asyncio — the floor any Python daemon pays.
 
-Targets: RSS < 50 MB, CPU < 0.5 %.
+Targets (issue 17): RSS <= 35 MB, CPU < 0.5 %.
 
     .venv/bin/python bench/daemon_idle.py [--seconds 60]
 """
@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.figures import Figure, print_table  # noqa: E402
 from engine.api.client import ApiClient, DaemonUnavailable  # noqa: E402
 from sandbox.certs import SandboxCA  # noqa: E402
 from sandbox.emulator import ClusterEmulator  # noqa: E402
@@ -34,6 +35,7 @@ from sandbox.hostlayout import lay_out_teleport_update_host  # noqa: E402
 from sandbox.ports import wait_until  # noqa: E402
 from sandbox.supervisor import Supervisor  # noqa: E402
 
+RSS_TARGET_MB = 35.0
 BASELINE = "import asyncio, httpx\nasyncio.run(asyncio.sleep(3600))\n"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -61,11 +63,8 @@ def measure(pid: int, seconds: float) -> tuple[float, float, float]:
     return sum(samples) / len(samples), max(samples), cpu
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60)
-    args = parser.parse_args()
-
+def measure_idle(seconds: float) -> tuple[float, float, float, float, float, float]:
+    """(daemon mean RSS, peak RSS, CPU %, baseline mean RSS, peak RSS, CPU %)."""
     work = Path(tempfile.mkdtemp(prefix="shb-"))
     ca = SandboxCA.create(work / "ca")
     root = work / "host"
@@ -101,21 +100,48 @@ def main() -> None:
             wait_until(answers, 30, "the daemon")
             for namespace in ("default", "staging", "prod"):
                 api.post(f"/v1/agents/{namespace}/check")  # warm: one real pass each
-            print(f"measuring {args.seconds:.0f} s of idle (daemon and baseline side by side)")
-            base_pid = baseline.pid
-            d_mean, d_peak, d_cpu = measure(daemon.pid, args.seconds)
-            b_mean, b_peak, b_cpu = measure(base_pid, min(args.seconds, 10))
+            api.get("/v1/agents")
+            print(
+                f"measuring {seconds:.0f} s of idle (daemon and baseline side by side)",
+                file=sys.stderr,
+            )
+            d_mean, d_peak, d_cpu = measure(daemon.pid, seconds)
+            b_mean, b_peak, b_cpu = measure(baseline.pid, min(seconds, 10))
         finally:
             for process in (daemon, baseline):
                 process.send_signal(signal.SIGTERM)
                 process.wait(60)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"{'':22}{'daemon':>10}{'baseline':>10}{'ratio':>8}")
-    print(f"{'mean RSS (MB)':22}{d_mean:10.1f}{b_mean:10.1f}{d_mean / b_mean:8.2f}")
-    print(f"{'peak RSS (MB)':22}{d_peak:10.1f}{b_peak:10.1f}{d_peak / b_peak:8.2f}")
-    print(f"{'CPU (%)':22}{d_cpu:10.2f}{b_cpu:10.2f}")
-    print(f"targets: RSS < 50 MB ({'met' if d_peak < 50 else 'MISSED'}), "
-          f"CPU < 0.5 % ({'met' if d_cpu < 0.5 else 'MISSED'})")  # fmt: skip
+    return d_mean, d_peak, d_cpu, b_mean, b_peak, b_cpu
+
+
+def figures(seconds: float = 60) -> list[Figure]:
+    _, d_peak, d_cpu, _, b_peak, b_cpu = measure_idle(seconds)
+    return [
+        Figure(
+            f"daemon idle, 3 agents: peak RSS over {seconds:.0f} s",
+            f"{d_peak:.1f} MB",
+            f"asyncio + httpx {b_peak:.1f} MB",
+            d_peak / b_peak,
+            f"<= {RSS_TARGET_MB:.0f} MB",
+            d_peak <= RSS_TARGET_MB,
+        ),
+        Figure(
+            "daemon idle, 3 agents: CPU",
+            f"{d_cpu:.2f} %",
+            f"{b_cpu:.2f} %",
+            None,
+            "< 0.5 %",
+            d_cpu < 0.5,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    print_table(figures(args.seconds))
 
 
 if __name__ == "__main__":

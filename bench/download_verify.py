@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.figures import Figure  # noqa: E402
 from engine.install.download import download_verified  # noqa: E402
 from engine.sources.transport import TransportConfig, make_client  # noqa: E402
 from sandbox.cdn import Cdn  # noqa: E402
@@ -75,6 +76,59 @@ def time_curl(ca: Path, url: str, digest: str, work: Path) -> float:
     assert result.stdout.split()[0] == digest, "curl baseline fetched the wrong bytes"
     out.unlink()
     return elapsed
+
+
+def time_curl_o(ca: Path, url: str, work: Path) -> float:
+    """``curl -o``: the download alone, no hashing (what the issue's target compares with)."""
+    out = work / "curl-o.out"
+    start = time.perf_counter()
+    subprocess.run(["curl", "-s", "--cacert", str(ca), "-o", str(out), url], check=True)
+    elapsed = time.perf_counter() - start
+    out.unlink()
+    return elapsed
+
+
+def throughputs(size_mb: int = 200, runs: int = 3) -> dict[str, float]:
+    """MB/s of Shepherd, ``curl -o`` and ``curl | tee | sha256sum``, alternating, medians."""
+    with tempfile.TemporaryDirectory(prefix="shepherd-bench-") as tmp:
+        base = Path(tmp)
+        ca = SandboxCA.create(base / "ca")
+        root = base / "root"
+        root.mkdir()
+        digest = random_file(root / "artifact.bin", size_mb << 20)
+        work = base / "work"
+        work.mkdir()
+        with Cdn(root, ca.server_pair(), workdir=base / "nginx") as cdn:
+            url = cdn.url("artifact.bin")
+            times: dict[str, list[float]] = {"shepherd": [], "curl -o": [], "curl|sha256": []}
+            for _ in range(runs):
+                times["curl -o"].append(time_curl_o(ca.ca_path, url, work))
+                times["curl|sha256"].append(time_curl(ca.ca_path, url, digest, work))
+                times["shepherd"].append(time_shepherd(ca.ca_path, url, digest, work))
+    return {name: size_mb / statistics.median(values) for name, values in times.items()}
+
+
+def figures(size_mb: int = 200, runs: int = 3) -> list[Figure]:
+    rates = throughputs(size_mb, runs)
+    ours = rates["shepherd"]
+    return [
+        Figure(
+            f"download + verify, {size_mb} MB over TLS (median of {runs})",
+            f"{ours:.0f} MB/s",
+            f"curl -o {rates['curl -o']:.0f} MB/s",
+            ours / rates["curl -o"],
+            ">= 0.9x curl -o",
+            ours / rates["curl -o"] >= 0.9,
+        ),
+        Figure(
+            "download + verify vs the curl, tee, sha256sum pipeline",
+            f"{ours:.0f} MB/s",
+            f"pipeline {rates['curl|sha256']:.0f} MB/s",
+            ours / rates["curl|sha256"],
+            "—",
+            None,
+        ),
+    ]
 
 
 def peak_rss_mb(ca: Path, url: str, digest: str, work: Path) -> float:

@@ -24,6 +24,7 @@ from engine.errors import InvalidInput, ShepherdError
 from engine.install.download import Progress
 from engine.names import validate_namespace
 from engine.policy.decision import Action
+from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal
 from engine.update.host import HostConfig, ManagedAgents
@@ -53,6 +54,7 @@ class DaemonActions:
         self.agents: dict[str, AgentRuntime] = {}
         self._stopping = stopping
         self._start_agent = start_agent
+        self.records = RecordCache()
 
     @property
     def host(self) -> HostConfig:
@@ -76,13 +78,13 @@ class DaemonActions:
             raise ShepherdError("the daemon is stopping; try again when it is back")
 
     async def exclusive(self, agent: AgentRuntime, what: str, work: Callable[[], T]) -> T:
-        """Run ``work`` in a thread while holding the agent's operation lock."""
+        """Run ``work`` in the agent's own thread while holding its operation lock."""
         self._refuse_when_stopping()
         async with agent.lock:
             agent.busy = what
             self.bus.publish("state", agent=agent.namespace, busy=what)
             try:
-                return await asyncio.to_thread(work)
+                return await agent.run_in_worker(work)
             finally:
                 agent.busy = None
                 agent.progress = None
@@ -183,8 +185,9 @@ class DaemonActions:
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
         """Finish or undo an update that a crash (of this daemon or a timer job) left."""
         host = self.host
-        if not Journal(host.layout(agent.namespace).state_dir).path.exists():
-            return None  # nothing to repair: the agent is never shown as busy for it
+        layout = self.records.layout(host.root, agent.namespace)
+        if not Journal(layout.state_dir).path.exists():
+            return None  # nothing to repair: the agent never shows as busy for it
 
         def work() -> Outcome | None:
             with host.client() as client:
@@ -276,6 +279,7 @@ class DaemonActions:
             await asyncio.to_thread(AgentOperations(self.host).hand_back, agent.namespace, uid=uid)
             self.agents.pop(agent.namespace, None)
             agent.wake.set()
+            agent.stop_worker()
         self.bus.publish("agents", agents=self.agent_names())
         return {"agent": agent.namespace, "removed": True}
 
@@ -309,7 +313,28 @@ class DaemonActions:
             agent,
             managed=set(self.agents),
             settings_problem=self.settings.problem,
+            records=self.records,
         )
+
+    async def statuses(self) -> list[dict[str, Any]]:
+        """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
+        agents = [self.agents[name] for name in self.agent_names()]
+        managed = set(self.agents)
+        problem = self.settings.problem
+
+        def collect() -> list[dict[str, Any]]:
+            return [
+                agent_status(
+                    self.host,
+                    agent,
+                    managed=managed,
+                    settings_problem=problem,
+                    records=self.records,
+                )
+                for agent in agents
+            ]
+
+        return await asyncio.to_thread(collect)
 
     def history(self, namespace: str | None) -> list[History]:
         host = self.host

@@ -5,7 +5,8 @@
 
 What it does when asked is ``engine.daemon.actions``; the routes are
 ``engine.daemon.router``. Blocking work (HTTP, files, the service manager, health checks)
-runs in worker threads; the event loop only schedules, answers the API and streams events.
+runs in worker threads (each agent's operations in a thread of its own, reads in a pool
+sized for the agents); the event loop only schedules, answers the API and streams events.
 
 Stopping: new operations are refused, loops end, and an update in progress is given
 ``stop_grace_seconds`` to finish; if it does not, the process exits and the step journal
@@ -25,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +45,7 @@ from engine.update.host import HostConfig, ManagedAgents
 __all__ = ["Daemon", "DaemonOptions"]
 
 _log = logging.getLogger("shepherd.daemon")
+_SPARE_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,13 @@ class Daemon:
     async def _serve(self) -> None:
         self.settings.load()
         loop = asyncio.get_running_loop()
+        names = ManagedAgents(self.settings.host).names()
+        # Agents' operations run in their own threads (AgentRuntime.run_in_worker); this pool
+        # is for reads and record changes, which may each wait for an agent's flock while
+        # its update runs: room for one such wait per agent, and reads beside them.
+        loop.set_default_executor(
+            ThreadPoolExecutor(len(names) + _SPARE_THREADS, thread_name_prefix="shepherd")
+        )
         self._actions = DaemonActions(
             self.settings, EventBus(loop), self._stopping, self._start_agent
         )
@@ -129,7 +139,7 @@ class Daemon:
                 loop.add_signal_handler(signum, self.stop)
         router = Router(self._actions, api_group=self.options.group)
         self._server = await self._listen(router)
-        for name in ManagedAgents(self.settings.host).names():
+        for name in names:
             self._start_agent(name)
         if self.settings.host.adopt_found:
             await self._adopt_found()
@@ -220,6 +230,8 @@ class Daemon:
             _, pending = await asyncio.wait(tasks, timeout=self.options.stop_grace_seconds)
         for task in pending:
             task.cancel()
+        for agent in agents:
+            agent.stop_worker()
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")
         with contextlib.suppress(FileNotFoundError):

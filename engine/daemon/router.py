@@ -50,6 +50,7 @@ class Operations(Protocol):
 
     def agent_names(self) -> list[str]: ...
     async def status(self, namespace: str) -> dict[str, Any]: ...
+    async def statuses(self) -> list[dict[str, Any]]: ...
     async def check(
         self, namespace: str, *, uid: int | None, forced: bool = ..., dry_run: bool = ...
     ) -> PassResult: ...
@@ -161,7 +162,7 @@ class Router:
         )
 
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
-        agents = [await self.ops.status(name) for name in self.ops.agent_names()]
+        agents = await self.ops.statuses()
         return Response.json({"agents": agents, "found": await self.ops.found_agents()})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
@@ -236,20 +237,23 @@ class Router:
         query = request.query
         limit = _int(query, "limit", 100, 1, _MAX_PAGE)
         offset = _int(query, "offset", 0, 0, 1 << 31)
-        records = []
         since = _since(query.get("since"))
-        for history in self.ops.history(params.get("agent")):
-            records += history.query(
-                event=query.get("event") or None,
-                outcome=query.get("outcome") or None,
-                since=since,
-                limit=offset + limit,
-            )
-        records.sort(key=lambda r: r.time, reverse=True)
-        page = records[offset : offset + limit]
-        return Response.json(
-            {"records": [asdict(r) for r in page], "offset": offset, "limit": limit}
-        )
+        histories = self.ops.history(params.get("agent"))
+
+        def newest() -> list[dict[str, Any]]:  # reads files: off the event loop
+            records = []
+            for history in histories:
+                records += history.query(
+                    event=query.get("event") or None,
+                    outcome=query.get("outcome") or None,
+                    since=since,
+                    limit=offset + limit,
+                )
+            records.sort(key=lambda r: r.time, reverse=True)
+            return [asdict(r) for r in records[offset : offset + limit]]
+
+        page = await asyncio.to_thread(newest)
+        return Response.json({"records": page, "offset": offset, "limit": limit})
 
     async def get_settings(self, request: Request, _: dict[str, str]) -> Answer:
         return Response.json(self._settings_answer())

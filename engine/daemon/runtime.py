@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
+import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.api.schema import OutcomeAnswer
 from engine.policy.decision import Decision
 
 __all__ = ["AgentRuntime"]
+
+T = TypeVar("T")
+_WORKER_NICENESS = 10
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,3 +37,33 @@ class AgentRuntime:
     last_result: OutcomeAnswer | None = None
     progress: dict[str, Any] | None = None
     last_recorded_reason: str | None = None
+    # The agent's own thread for its operations (they run one at a time, under ``lock``):
+    # a wave of updates gets a thread per agent, and a long health check holds no thread
+    # that another agent or the API needs. Started on first use.
+    worker: ThreadPoolExecutor | None = None
+
+    async def run_in_worker(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in the agent's own thread (with the caller's context variables)."""
+        if self.worker is None:
+            self.worker = ThreadPoolExecutor(
+                1, thread_name_prefix=f"agent-{self.namespace}", initializer=_lower_priority
+            )
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self.worker, context.run, work)
+
+    def stop_worker(self) -> None:
+        """Let the agent's thread end once its work is done (does not wait)."""
+        if self.worker is not None:
+            self.worker.shutdown(wait=False)
+            self.worker = None
+
+
+def _lower_priority() -> None:
+    """Nice the agent's thread: an update's work (hashing, extraction, the service manager's
+    commands it spawns) yields the CPU to the API's answers. On Linux the nice value is
+    the calling thread's alone (and its children's; the agents themselves are started by
+    the service manager, not by us)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, _WORKER_NICENESS)
+    except OSError as e:
+        _log.debug("cannot lower the priority of %s: %s", threading.current_thread().name, e)

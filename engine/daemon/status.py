@@ -11,8 +11,7 @@ from engine.daemon.runtime import AgentRuntime
 from engine.errors import StateError
 from engine.install.revisions import installed_checksum
 from engine.service.health import read_pid, readyz
-from engine.store.agent_record import load_agent_record
-from engine.store.update_yaml import load_config
+from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
 from engine.update.report import decision_json, revision_json
@@ -21,17 +20,22 @@ __all__ = ["agent_status", "health_now"]
 
 
 def agent_status(
-    host: HostConfig, agent: AgentRuntime, *, managed: set[str], settings_problem: str | None
+    host: HostConfig,
+    agent: AgentRuntime,
+    *,
+    managed: set[str],
+    settings_problem: str | None,
+    records: RecordCache,
 ) -> dict[str, Any]:
-    """Blocking (reads files, probes the agent)."""
-    layout = host.layout(agent.namespace)
+    """Blocking (reads files, probes the agent); the records parsed once per file change."""
+    layout = records.layout(host.root, agent.namespace)
     problems: list[str] = []
     try:
-        config = load_config(layout.update_yaml)
+        config = records.config(layout.update_yaml)
     except StateError as e:
         config = None
         problems.append(str(e))
-    record = load_agent_record(layout.state_dir)
+    record = records.agent_record(layout.state_dir)
     spec = config.spec if config else None
     status = config.status if config else None
     effective = effective_settings(host.settings, config, agent.namespace, host.overrides)

@@ -5,10 +5,13 @@ system/teleport.service`` (from ``examples/systemd/teleport.service``), ``share/
 CHANGELOG, VERSION, licence) and ``sha256``, the tarball's digest, written LAST: a dir
 without it is incomplete and gets reinstalled. Removal deletes ``sha256`` first.
 
-Extraction trusts nothing in the tarball: every entry is checked before anything is written
-(absolute paths, ``..``, device files, links out of the tree, an unpacked size beyond the cap
-all refuse the whole tarball); only regular files that the layout names are written;
-setuid/setgid bits are dropped. Work happens in a temp dir that is renamed into place.
+Extraction trusts nothing in the tarball and decompresses it once: each entry is checked as
+it is reached, before its data is written (absolute paths, ``..``, device files, links out of
+the tree, an entry twice, an unpacked size beyond the cap all refuse the whole tarball, and
+the temp dir with what was written so far is removed: nothing is installed); only regular
+files that the layout names are written, never beyond the size their header claims;
+setuid/setgid bits are dropped. Free space is checked before each file is written. Work
+happens in a temp dir that is renamed into place.
 
 Replacing an installed revision (its ``sha256`` differs, or it has none) never deletes the
 old dir before the new one is in place: the old is renamed aside (whole, marker included),
@@ -24,12 +27,14 @@ import contextlib
 import logging
 import os
 import tarfile
+import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 from engine.errors import ArtifactError, InvalidInput
 from engine.fsutil import fsync_dir, safe_rmtree
 from engine.install.download import SPACE_MARGIN, check_free_space
+from engine.install.gunzip import GunzipReader
 from engine.versions import Revision
 
 __all__ = [
@@ -49,6 +54,7 @@ UNIT_SOURCE = "examples/systemd/teleport.service"
 UNIT_TARGET = "lib/systemd/system/teleport.service"
 SHARE_FILES = ("README.md", "CHANGELOG.md", "VERSION")
 DEFAULT_MAX_UNPACKED = 1 << 30
+_BLOCK = 1 << 20
 _log = logging.getLogger(__name__)
 
 
@@ -117,35 +123,6 @@ def _check_member(member: tarfile.TarInfo) -> PurePosixPath | None:
     return PurePosixPath(*parts[1:])
 
 
-def _scan(archive: Path, max_unpacked: int) -> dict[str, int]:
-    """Validate every entry; return {target path: size} of what will be written."""
-    wanted: dict[str, int] = {}
-    total = 0
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                relative = _check_member(member)
-                total += max(member.size, 0)
-                if total > max_unpacked:
-                    raise ArtifactError(
-                        f"refusing tarball: it unpacks to more than {max_unpacked} bytes "
-                        f"(entry {member.name!r} claims {member.size})"
-                    )
-                target = _target_for(relative, member) if relative is not None else None
-                if target is None:
-                    continue
-                if not member.isfile():
-                    raise ArtifactError(f"refusing tarball: {member.name!r} must be a regular file")
-                if target in wanted:
-                    raise ArtifactError(f"refusing tarball: {member.name!r} appears twice")
-                wanted[target] = member.size
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise ArtifactError(f"{archive.name} is not a readable .tar.gz: {e}") from e
-    if "bin/teleport" not in wanted:
-        raise ArtifactError(f"{archive.name} has no teleport executable in its top directory")
-    return wanted
-
-
 def install_revision(
     archive: Path,
     sha256: str,
@@ -176,9 +153,10 @@ def install_revision(
             f"refusing to replace {revision}: it is linked (in use) and installed with "
             f"{found}, not {sha256.lower()}; switch to another version before reinstalling it"
         )
-    wanted = _scan(archive, max_unpacked_bytes)
     versions_dir.mkdir(parents=True, exist_ok=True)
-    check_free_space(versions_dir, sum(wanted.values()) + SPACE_MARGIN)
+    check_free_space(
+        versions_dir, min(_gzip_claimed_size(archive), max_unpacked_bytes) + SPACE_MARGIN
+    )
     temp = versions_dir / f".{revision.dir_name}.partial-{os.getpid()}"
     # The old dir while the new one is renamed in; a ".partial-" name, so that what a kill
     # leaves behind is cleaned up like a temp dir.
@@ -187,7 +165,7 @@ def install_revision(
         if leftover.exists() or leftover.is_symlink():
             safe_rmtree(leftover, must_be_under=versions_dir)
     try:
-        _extract(archive, temp, wanted)
+        _extract(archive, temp, max_unpacked_bytes)
         marker = temp / "sha256"
         with marker.open("w") as stream:
             stream.write(sha256.lower())  # the bare hex digest, as teleport-update writes it
@@ -226,27 +204,69 @@ def _rename_in(temp: Path, final: Path, aside: Path) -> None:
         raise
 
 
-def _extract(archive: Path, temp: Path, wanted: dict[str, int]) -> None:
+def _extract(archive: Path, temp: Path, max_unpacked: int) -> None:
+    """Validate and write each entry in one pass over the archive.
+
+    Raises:
+        ArtifactError: a refused entry, a broken archive or not enough space (the caller
+            removes ``temp``).
+    """
     temp.mkdir(mode=0o755)
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            relative = _check_member(member)
-            target = _target_for(relative, member) if relative is not None else None
-            if target is None or not member.isfile():
-                continue
-            destination = temp / target
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(member)
-            if source is None:
-                raise ArtifactError(f"cannot read {member.name!r} from {archive.name}")
-            written = 0
-            with source, destination.open("wb") as out:
-                while block := source.read(1 << 20):
-                    written += len(block)
-                    if written > wanted[target]:
-                        raise ArtifactError(f"entry {member.name!r} is larger than it claims")
-                    out.write(block)
-            destination.chmod(_mode_for(target, member))
+    written: set[str] = set()
+    total = 0
+    try:
+        with GunzipReader(archive) as stream, tarfile.open(fileobj=stream, mode="r:") as tar:
+            for member in tar:
+                relative = _check_member(member)
+                total += max(member.size, 0)
+                if total > max_unpacked:
+                    raise ArtifactError(
+                        f"refusing tarball: it unpacks to more than {max_unpacked} bytes "
+                        f"(entry {member.name!r} claims {member.size})"
+                    )
+                target = _target_for(relative, member) if relative is not None else None
+                if target is None:
+                    continue
+                if not member.isfile() or member.issparse():
+                    raise ArtifactError(f"refusing tarball: {member.name!r} must be a regular file")
+                if target in written:
+                    raise ArtifactError(f"refusing tarball: {member.name!r} appears twice")
+                written.add(target)
+                check_free_space(temp.parent, member.size + SPACE_MARGIN)
+                _write_entry(stream, member, temp / target)
+                (temp / target).chmod(_mode_for(target, member))
+    except (tarfile.TarError, EOFError, zlib.error) as e:
+        raise ArtifactError(f"{archive.name} is not a readable .tar.gz: {e}") from e
+    if "bin/teleport" not in written:
+        raise ArtifactError(f"{archive.name} has no teleport executable in its top directory")
+
+
+def _gzip_claimed_size(archive: Path) -> int:
+    """The unpacked size a gzip file's trailer claims (mod 4 GiB; only the last member's):
+    a first estimate for the free-space check, which is checked again per entry."""
+    try:
+        with archive.open("rb") as stream:
+            stream.seek(-4, os.SEEK_END)
+            return int.from_bytes(stream.read(4), "little")
+    except OSError:
+        return 0
+
+
+def _write_entry(stream: GunzipReader, member: tarfile.TarInfo, destination: Path) -> None:
+    """Copy exactly the entry's ``size`` bytes, read straight from the decompressed stream
+    (the bytes after its header), into a new file."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    stream.seek(member.offset_data)
+    with destination.open("xb", buffering=0) as out:
+        remaining = member.size
+        while remaining > 0:
+            block = stream.read1(min(_BLOCK, remaining))
+            if not block:
+                raise ArtifactError(f"the archive ends inside {member.name!r}")
+            remaining -= len(block)
+            view = memoryview(block)
+            while view:  # an unbuffered write may be partial
+                view = view[out.write(view) :]
 
 
 def list_revisions(versions_dir: Path) -> list[Revision]:

@@ -18,16 +18,17 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import keyring.errors
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
 
 from engine.errors import SecretStoreError
 from engine.fsutil import atomic_write, fsync_dir
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = ["EncryptedFileKeyring"]
 
@@ -147,7 +148,7 @@ class EncryptedFileKeyring(KeyringBackend):
         return raw
 
     def _create_key(self) -> bytes:
-        key = AESGCM.generate_key(bit_length=_KEY_BYTES * 8)
+        key = _random.token_bytes(_KEY_BYTES)  # what AESGCM.generate_key does
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(self.key_path, flags, 0o600)
@@ -181,6 +182,7 @@ class EncryptedFileKeyring(KeyringBackend):
         if len(data) > _MAX_STORE_BYTES or not data.startswith(_MAGIC):
             raise corrupted
         nonce = data[len(_MAGIC) : len(_MAGIC) + _NONCE_BYTES]
+        InvalidTag, AESGCM = _cipher()
         try:
             plain = AESGCM(key).decrypt(nonce, data[len(_MAGIC) + _NONCE_BYTES :], _MAGIC)
             document = json.loads(plain)
@@ -196,6 +198,7 @@ class EncryptedFileKeyring(KeyringBackend):
         assert key is not None  # noqa: S101 - create=True always returns a key
         plain = json.dumps({"format": _STORE_FORMAT, "entries": entries}, sort_keys=True)
         nonce = _random.token_bytes(_NONCE_BYTES)
+        _, AESGCM = _cipher()
         sealed = _MAGIC + nonce + AESGCM(key).encrypt(nonce, plain.encode(), _MAGIC)
         atomic_write(self.store_path, sealed, mode=0o600)
 
@@ -207,3 +210,12 @@ def _is_entries(value: object) -> bool:
         and all(isinstance(u, str) and isinstance(p, str) for u, p in users.items())
         for service, users in value.items()
     )
+
+
+def _cipher() -> tuple[type[Exception], type[AESGCM]]:
+    """cryptography, imported when a store is read or written (~7 MB resident): a daemon
+    with no secrets stored never loads it."""
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415 - loaded on use
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415 - loaded on use
+
+    return InvalidTag, AESGCM

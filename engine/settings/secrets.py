@@ -35,12 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring.errors
-from jeepney.wrappers import DBusErrorResponse
 from keyring.backend import KeyringBackend
-from secretstorage.exceptions import SecretStorageException
 
 from engine.errors import InvalidInput, SecretStoreError
-from engine.settings.keyring_desktop import secret_service_backend
 from engine.settings.keyring_file import EncryptedFileKeyring
 from engine.settings.secret_names import (
     BACKENDS,
@@ -138,6 +135,9 @@ class SecretStore:
         names = [*SECRET_NAMES, *(f"{n}:{ns}" for ns in namespaces for n in SECRET_NAMES)]
         return {name: self.is_set(name) for name in names}
 
+    def _desktop_errors(self) -> tuple[type[Exception], ...]:
+        return _secret_service_errors() if self._backend_name == "secret-service" else ()
+
     @contextlib.contextmanager
     def _translated(self, action: str, name: str) -> Iterator[None]:
         try:
@@ -152,10 +152,17 @@ class SecretStore:
             raise SecretStoreError(
                 f"cannot {action} secret {name!r} in the {self._backend_name} keyring: {e}"
             ) from e
-        except (SecretStorageException, DBusErrorResponse) as e:
+        except self._desktop_errors() as e:
             raise SecretStoreError(
                 f"cannot {action} secret {name!r}: the Secret Service failed: {e}"
             ) from e
+
+
+def _secret_service_errors() -> tuple[type[Exception], ...]:
+    from jeepney.wrappers import DBusErrorResponse  # noqa: PLC0415 - loaded on use
+    from secretstorage.exceptions import SecretStorageException  # noqa: PLC0415 - loaded on use
+
+    return (SecretStorageException, DBusErrorResponse)
 
 
 def open_store(
@@ -179,6 +186,10 @@ def open_store(
         directory = store_dir if store_dir is not None else root / FILE_STORE_DIR
         return SecretStore(EncryptedFileKeyring(directory / "store"), "file")
     if backend == "secret-service":
+        # Imported here: secretstorage, jeepney and cryptography (~8 MB resident) are for a
+        # desktop session; the headless daemon's file store never loads them.
+        from engine.settings.keyring_desktop import secret_service_backend  # noqa: PLC0415 - loaded on use
+
         return SecretStore(secret_service_backend(), "secret-service")
     raise InvalidInput(f"unknown secrets backend {backend!r}: expected one of {BACKENDS}")
 

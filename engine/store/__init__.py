@@ -5,6 +5,7 @@ journal, history, the lock and the updater id.
 from __future__ import annotations
 
 from engine.store.agent_record import AgentRecord, BadRevision, load_agent_record, save_agent_record
+from engine.store.cache import FileCache, RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal, JournalEntry, Step
 from engine.store.layout import (
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "AgentRecord",
     "BadRevision",
+    "FileCache",
     "History",
     "HistoryRecord",
     "Journal",
@@ -38,6 +40,7 @@ __all__ = [
     "LastUpdate",
     "Layout",
     "NamespaceLock",
+    "RecordCache",
     "Step",
     "UpdateConfig",
     "UpdateSpec",

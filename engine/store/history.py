@@ -3,7 +3,9 @@
 Records are JSON lines appended to ``history.jsonl`` in the agent's Shepherd state dir.
 When the file passes ``max_bytes`` it is rotated (``history.jsonl`` -> ``history.1.jsonl``
 ...), keeping ``keep`` old files, so the history is bounded but survives restarts.
-A torn last line (power loss mid-append) is skipped on read, never fatal.
+A torn last line (power loss mid-append) is skipped on read, never fatal. Queries read the
+files from their end, newest first, and stop once the page is full: the newest records
+cost the same however long the history is.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = ["History", "HistoryRecord"]
 
 _FILE = "history.jsonl"
 _MAX_LINE = 64 * 1024
+_READ_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -89,20 +92,19 @@ class History:
         rotated = [self._dir / f"history.{i}.jsonl" for i in range(self._keep, 0, -1)]
         return [p for p in [*rotated, self.path] if p.exists()]
 
-    def _records(self) -> Iterator[HistoryRecord]:
+    def _records_newest_first(self) -> Iterator[HistoryRecord]:
         names = {f.name for f in fields(HistoryRecord)}
-        for path in self._files_oldest_first():
-            with path.open("r", encoding="utf-8", errors="replace") as stream:
-                for line in stream:
+        for path in reversed(self._files_oldest_first()):
+            for line in _lines_from_the_end(path):
+                try:
+                    data = json.loads(line.decode("utf-8", errors="replace"))
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict) and names.issuperset(data) and "time" in data:
                     try:
-                        data = json.loads(line)
-                    except json.JSONDecodeError:
+                        yield HistoryRecord(**data)
+                    except TypeError:
                         continue
-                    if isinstance(data, dict) and names.issuperset(data) and "time" in data:
-                        try:
-                            yield HistoryRecord(**data)
-                        except TypeError:
-                            continue
 
     def query(
         self,
@@ -113,17 +115,20 @@ class History:
         offset: int = 0,
         limit: int = 100,
     ) -> list[HistoryRecord]:
-        """Newest first, filtered, paged."""
+        """Newest first, filtered, paged. Blocking: reads files (run it off an event loop)."""
+        wanted = offset + limit
+        matching: list[HistoryRecord] = []
         with self._lock:
-            matching = [
-                r
-                for r in self._records()
-                if (event is None or r.event == event)
-                and (outcome is None or r.outcome == outcome)
-                and (since is None or r.time >= since)
-            ]
-        matching.reverse()
-        return matching[offset : offset + limit]
+            for record in self._records_newest_first():
+                if len(matching) >= wanted:
+                    break
+                if (
+                    (event is None or record.event == event)
+                    and (outcome is None or record.outcome == outcome)
+                    and (since is None or record.time >= since)
+                ):
+                    matching.append(record)
+        return matching[offset:wanted]
 
     def export_json(self) -> str:
         return json.dumps([asdict(r) for r in self.query(limit=1 << 30)], indent=2)
@@ -138,3 +143,25 @@ class History:
             row["extra"] = json.dumps(row["extra"], sort_keys=True) if row["extra"] else ""
             writer.writerow(row)
         return out.getvalue()
+
+
+def _lines_from_the_end(path: Path, block_size: int = _READ_BLOCK) -> Iterator[bytes]:
+    """The file's non-empty lines, last first, read backwards in blocks."""
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        return
+    with stream:
+        position = stream.seek(0, os.SEEK_END)
+        partial = b""
+        while position > 0:
+            size = min(block_size, position)
+            position -= size
+            stream.seek(position)
+            lines = (stream.read(size) + partial).split(b"\n")
+            partial = lines[0]  # may continue in the block before
+            for line in reversed(lines[1:]):
+                if line.strip():
+                    yield line
+        if partial.strip():
+            yield partial

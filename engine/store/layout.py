@@ -26,7 +26,7 @@ import yaml
 
 from engine.errors import StateError
 from engine.names import DEFAULT_NAMESPACE, is_namespace_name, validate_namespace
-from engine.store.update_yaml import load_config
+from engine.store.update_yaml import SAFE_LOADER, load_config
 from engine.versions import Revision
 
 __all__ = [
@@ -244,7 +244,8 @@ def _config_data_dir(layout: Layout) -> str | None:
         return None
     try:
         # Only the first document counts, as for teleport-update's YAML decoder.
-        document: Any = next(iter(yaml.safe_load_all(raw.decode("utf-8", errors="replace"))), None)
+        text = raw.decode("utf-8", errors="replace")
+        document: Any = next(iter(yaml.load_all(text, Loader=SAFE_LOADER)), None)
     except (yaml.YAMLError, ValueError, RecursionError) as e:
         # PyYAML raises ValueError for impossible dates, not only YAMLError.
         _log.warning("the agent config %s is not valid YAML (%s): default data dir", path, e)

@@ -49,6 +49,10 @@ __all__ = [
 ]
 
 _MAX_FILE_BYTES = 1 << 20
+# libyaml's parser with PyYAML's safe constructors: the same objects, ~10x faster.
+SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
 _SPEC_KEYS = ("proxy", "path", "group", "base_url", "enabled", "pinned")
 _STATUS_KEYS = ("id_file", "last_update", "active", "backup", "skip")
 _LAST_UPDATE_KEYS = ("success", "time", "target")
@@ -119,11 +123,13 @@ def load_config(path: Path) -> UpdateConfig | None:
 
 def parse_config(text: str, *, source: str = "update.yaml") -> UpdateConfig:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         raise StateError(f"invalid {source}: not YAML: {e}") from e
     except ValueError as e:  # PyYAML's own timestamp parsing, e.g. 2025-02-30
         raise StateError(f"invalid {source}: {e}") from e
+    except RecursionError as e:
+        raise StateError(f"invalid {source}: nested too deeply") from e
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -9,6 +9,10 @@ holding ``teleport``, ``tctl``, ``tsh``, ``tbot``, ``fdpass-teleport``, ``telepo
 ``install``, ``examples/systemd/teleport.service``, ``README.md``, ``CHANGELOG.md`` and
 ``VERSION``, like the real release tarballs. The ``teleport`` executable is
 ``fake_teleport.py`` with the version and per-version behaviour baked in.
+
+``realistic_bytes=REAL_RELEASE_BYTES`` makes the helper executables ELF-like and as large
+as a real release's (``payload.py``): a compressible tarball for benchmarks. The default
+builds stay small.
 """
 
 from __future__ import annotations
@@ -19,15 +23,26 @@ import os
 import sys
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["Artifact", "Behaviour", "artifact_name", "build_artifact", "write_agent_config"]
+from sandbox.agentbuild.payload import REAL_SHARES, elf_like_chunks
+
+__all__ = [
+    "REAL_RELEASE_BYTES",
+    "Artifact",
+    "Behaviour",
+    "artifact_name",
+    "build_artifact",
+    "write_agent_config",
+]
 
 Edition = Literal["community", "ent"]
 HELPER_TOOLS = ("tctl", "tsh", "tbot", "fdpass-teleport", "teleport-update")
+REAL_RELEASE_BYTES = 180 << 20  # about what a Teleport 17 amd64 tarball unpacks to
 
 UNIT_TEXT = """\
 [Unit]
@@ -126,24 +141,39 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
     tar.addfile(info, io.BytesIO(data))
 
 
-def _add_padding(tar: tarfile.TarFile, name: str, size: int) -> None:
+class _Chunks(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            self._pending = next(self._chunks, b"")
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+def _random_chunks(size: int) -> Iterator[bytes]:
+    while size > 0:
+        count = min(size, 1 << 20)
+        size -= count
+        yield os.urandom(count)
+
+
+def _add_stream(
+    tar: tarfile.TarFile, name: str, size: int, chunks: Iterator[bytes], mode: int = 0o644
+) -> None:
     info = tarfile.TarInfo(name)
     info.size = size
-    info.mode = 0o644
-
-    class _Random(io.RawIOBase):
-        remaining = size
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-            count = min(len(buffer), self.remaining)
-            buffer[:count] = os.urandom(count)
-            self.remaining -= count
-            return count
-
-    tar.addfile(info, io.BufferedReader(_Random(), buffer_size=1 << 20))
+    info.mode = mode
+    info.mtime = int(time.time())
+    info.uname = info.gname = "root"
+    tar.addfile(info, io.BufferedReader(_Chunks(chunks), buffer_size=1 << 20))
 
 
 def build_artifact(
@@ -155,9 +185,15 @@ def build_artifact(
     arch: str = "amd64",
     behaviour: Behaviour | None = None,
     padding_bytes: int = 0,
+    realistic_bytes: int = 0,
     interpreter: str | None = None,
 ) -> Artifact:
-    """Write the tarball and its ``.sha256`` into ``out_dir`` and return what was built."""
+    """Write the tarball and its ``.sha256`` into ``out_dir`` and return what was built.
+
+    ``padding_bytes``: an incompressible ``padding.bin`` of that size. ``realistic_bytes``:
+    the helper executables become ELF-like content of about that total size (shared like a
+    real release's), compressed like a release (gzip level 3, ~40 %).
+    """
     if fips and edition != "ent":
         raise ValueError("FIPS builds exist only for the Enterprise edition")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,10 +201,14 @@ def build_artifact(
     top = "teleport-ent" if edition == "ent" else "teleport"
     path = out_dir / name
     temp = out_dir / f".{name}.tmp"
-    with tarfile.open(temp, "w:gz", compresslevel=1) as tar:
+    with tarfile.open(temp, "w:gz", compresslevel=3 if realistic_bytes else 1) as tar:
         script = teleport_script(version, behaviour or Behaviour.good(), interpreter)
         _add(tar, f"{top}/teleport", script.encode(), 0o755)
         for tool in HELPER_TOOLS:
+            if realistic_bytes:
+                size = int(realistic_bytes * REAL_SHARES[tool])
+                _add_stream(tar, f"{top}/{tool}", size, elf_like_chunks(size), 0o755)
+                continue
             _add(tar, f"{top}/{tool}", f"#!/bin/sh\necho '{tool} v{version}'\n".encode(), 0o755)
         _add(tar, f"{top}/install", b"#!/bin/sh\necho 'use teleport-update'\n", 0o755)
         _add(tar, f"{top}/examples/systemd/teleport.service", UNIT_TEXT.encode())
@@ -176,7 +216,7 @@ def build_artifact(
         _add(tar, f"{top}/CHANGELOG.md", f"## {version}\n\n* sandbox build\n".encode())
         _add(tar, f"{top}/VERSION", f"{version}\n".encode())
         if padding_bytes:
-            _add_padding(tar, f"{top}/padding.bin", padding_bytes)
+            _add_stream(tar, f"{top}/padding.bin", padding_bytes, _random_chunks(padding_bytes))
     digest = hashlib.sha256()
     with temp.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sandbox.agentbuild import Behaviour, build_artifact
+from sandbox.agentbuild import REAL_RELEASE_BYTES, Behaviour, build_artifact
 
 
 def main() -> None:
@@ -24,6 +24,11 @@ def main() -> None:
         "no-debug-socket",
     )
     parser.add_argument("--padding-bytes", type=int, default=0)
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="ELF-like helper executables of a real release's size (~180 MB unpacked)",
+    )
     args = parser.parse_args()
     artifact = build_artifact(
         args.out,
@@ -33,6 +38,7 @@ def main() -> None:
         arch=args.arch,
         behaviour=Behaviour.named(args.behaviour),
         padding_bytes=args.padding_bytes,
+        realistic_bytes=REAL_RELEASE_BYTES if args.realistic else 0,
     )
     print(f"{artifact.path}  sha256={artifact.sha256}")
 

@@ -73,3 +73,41 @@ def test_exports(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(history.export_csv())))
     assert rows[0]["reason"] == "update-in-window"
     assert json.loads(rows[0]["extra"]) == {"bytes": 5}
+
+
+def everything_oldest_first(directory: Path) -> list[str]:
+    """What a forward read of every file gives (the reference for the backward read)."""
+    files = sorted(directory.glob("history.*.jsonl"), key=lambda p: -int(p.name.split(".")[1]))
+    messages = []
+    for path in [*files, directory / "history.jsonl"]:
+        for line in path.read_text().splitlines():
+            try:
+                messages.append(json.loads(line)["message"])
+            except (ValueError, KeyError):
+                continue
+    return messages
+
+
+def test_a_long_rotated_history_pages_newest_first_across_its_files(tmp_path: Path) -> None:
+    history = History(tmp_path, max_bytes=40_000, keep=3)
+    for n in range(1200):  # long messages: lines cross the 64 KiB read blocks
+        history.record(event(n % 60, message=f"#{n} " + "x" * (n % 700)))
+    assert len(list(tmp_path.iterdir())) == 4
+    expected = list(reversed(everything_oldest_first(tmp_path)))
+    pages = [history.query(offset=o, limit=50) for o in range(0, len(expected) + 50, 50)]
+    assert [r.message for page in pages for r in page] == expected
+    for n in range(1200, 1300):
+        history.record(event(0, message=f"#{n}", outcome="failed" if n % 7 == 0 else "ok"))
+    assert [r.message for r in history.query(outcome="failed", limit=5)] == [
+        f"#{n}" for n in (1295, 1288, 1281, 1274, 1267)
+    ]
+
+
+def test_a_torn_line_in_the_middle_of_a_file_is_skipped(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    history.record(event(1))
+    with history.path.open("a") as stream:
+        stream.write('{"time": "2026-11-24T11:00:00+00:00", "ag')  # power loss mid-append
+    history.record(event(2))
+    history.record(event(3))
+    assert [r.message for r in history.query()] == ["updated #3", "updated #2", "updated #1"]
