@@ -14,20 +14,28 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.runtime import AgentRuntime
-from engine.daemon.status import agent_status
-from engine.errors import InvalidInput, ShepherdError
+from engine.daemon.status import agent_status, health_now
+from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.install.download import Progress
 from engine.names import validate_namespace
 from engine.policy.decision import Action
 from engine.store.history import History, HistoryRecord
-from engine.update.host import HostConfig
+from engine.update.host import HostConfig, ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
+from engine.update.package_agent import (
+    DEBUG_SOCKET,
+    PACKAGE_AGENT,
+    PID_FILE,
+    PackageAgentRunner,
+    find_package_agent,
+)
 from engine.update.report import decision_json, outcome_json
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
@@ -104,6 +112,10 @@ class DaemonActions:
         what = "dry run" if dry_run else "updating" if forced else "checking"
 
         def work() -> PassResult:
+            package = self._package_agent(agent.namespace)
+            if package is not None:
+                with host.client() as client:
+                    return package.check(client, forced=forced, dry_run=dry_run, uid=uid)
             with host.client() as client:
                 ctx = host.context(
                     agent.namespace,
@@ -164,6 +176,10 @@ class DaemonActions:
         host = self.host
 
         def work() -> Outcome:
+            package = self._package_agent(agent.namespace)
+            if package is not None:
+                with host.client() as client:
+                    return package.rollback(client, uid=uid, reason=reason)
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (rollback)")
                 return Transaction(ctx).rollback(uid=uid, reason=reason)
@@ -184,6 +200,8 @@ class DaemonActions:
         host = self.host
 
         def work() -> Outcome | None:
+            if agent.namespace == PACKAGE_AGENT:
+                return None  # its pass repairs an interrupted install first (PackagePass.run)
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
                 transaction = Transaction(ctx)
@@ -194,6 +212,19 @@ class DaemonActions:
             agent.last_result = outcome_json(outcome)
             self.notify(agent.namespace, "warning", "Interrupted update repaired", outcome.message)
         return outcome
+
+    def _package_agent(self, namespace: str) -> PackageAgentRunner | None:
+        """The package agent's runner when ``namespace`` is it (its package read afresh).
+
+        Raises:
+            StateError: it is managed but no Teleport package is installed any more.
+        """
+        if namespace != PACKAGE_AGENT:
+            return None
+        found = find_package_agent(self.host)
+        if found is None:
+            raise StateError("the package agent is managed, but no Teleport package is installed")
+        return PackageAgentRunner(self.host, found)
 
     def _progress_reporter(self, agent: AgentRuntime) -> Callable[[Progress], None]:
         last = [0.0]
@@ -244,6 +275,11 @@ class DaemonActions:
         """Forget that a version failed here (bad list and update.yaml's skip)."""
         agent = self.agent(namespace)
         self._refuse_when_stopping()
+        package = await asyncio.to_thread(self._package_agent, agent.namespace)
+        if package is not None:
+            result = await asyncio.to_thread(package.clear_bad, version, uid=uid)
+            agent.interrupt.set()
+            return result
         ops = AgentOperations(self.host)
         result = await asyncio.to_thread(
             ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
@@ -252,6 +288,8 @@ class DaemonActions:
         return result
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
+        if namespace == PACKAGE_AGENT:
+            return await self._add_package_agent(uid)
         ops = AgentOperations(self.host)
         report = await asyncio.to_thread(
             ops.adopt, namespace, uid=uid, managed_now=set(self.agents)
@@ -261,10 +299,36 @@ class DaemonActions:
             self.bus.publish("agents", agents=self.agent_names())
         return report.as_json()
 
+    async def _add_package_agent(self, uid: int | None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            found = find_package_agent(self.host)
+            if found is None:
+                raise StateError("cannot adopt the package agent: no Teleport package installed")
+            answer = {"agent": PACKAGE_AGENT, "active": found.state.version, "problems": []}
+            if PACKAGE_AGENT in self.agents:
+                return {**answer, "notes": [], "already": True}
+            notes = PackageAgentRunner(self.host, found).adopt(uid=uid)
+            ManagedAgents(self.host).add(PACKAGE_AGENT)
+            return {**answer, "notes": notes}
+
+        answer = await asyncio.to_thread(work)
+        if not answer.get("already"):
+            self._start_agent(PACKAGE_AGENT)
+            self.bus.publish("agents", agents=self.agent_names())
+        return answer
+
+    def _hand_back(self, namespace: str, uid: int | None) -> None:
+        package = self._package_agent(namespace)
+        if package is None:
+            AgentOperations(self.host).hand_back(namespace, uid=uid)
+            return
+        package.hand_back(uid=uid)
+        ManagedAgents(self.host).remove(namespace)
+
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         agent = self.agent(namespace)
         async with agent.lock:
-            await asyncio.to_thread(AgentOperations(self.host).hand_back, agent.namespace, uid=uid)
+            await asyncio.to_thread(self._hand_back, agent.namespace, uid)
             self.agents.pop(agent.namespace, None)
             agent.wake.set()
         self.bus.publish("agents", agents=self.agent_names())
@@ -294,20 +358,32 @@ class DaemonActions:
     # ---- reads -------------------------------------------------------------------------
     async def status(self, namespace: str) -> dict[str, Any]:
         agent = self.agent(namespace)
-        return await asyncio.to_thread(
+        answer = await asyncio.to_thread(
             agent_status,
             self.host,
             agent,
             managed=set(self.agents),
             settings_problem=self.settings.problem,
         )
+        package = await asyncio.to_thread(self._package_agent, agent.namespace)
+        if package is not None:  # its version, lock and repository; no update.yaml
+            answer.update(await asyncio.to_thread(package.status))
+            answer.update(enabled=True, pinned=False, proxy=None, group=None)
+            answer["health"] = health_now(self.host.root / PID_FILE, self.host.root / DEBUG_SOCKET)
+            answer["backup_installed"] = answer["backup"] is not None  # in the repository
+        return answer
 
     def history(self, namespace: str | None) -> list[History]:
         host = self.host
         if namespace:
-            return [History(host.layout(self.agent(namespace).namespace).state_dir)]
-        agents = [History(host.layout(n).state_dir) for n in self.agent_names()]
+            return [History(self._state_dir(self.agent(namespace).namespace))]
+        agents = [History(self._state_dir(n)) for n in self.agent_names()]
         return [History(host.state_dir), *agents]
 
     def events(self) -> AsyncIterator[bytes]:
         return self.bus.stream()
+
+    def _state_dir(self, namespace: str) -> Path:
+        if namespace == PACKAGE_AGENT:
+            return PackageAgentRunner.state_dir_of(self.host)
+        return self.host.layout(namespace).state_dir

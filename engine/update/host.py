@@ -31,6 +31,7 @@ from engine.store.update_yaml import load_config
 from engine.update.canary import CanaryGate, canary_status
 from engine.update.effective import EffectiveSettings, Overrides, effective_settings
 from engine.update.outcome import UpdateContext
+from engine.update.package_agent import PACKAGE_AGENT, find_package_agent
 from engine.update.update_pass import Sleeper, UpdatePass
 
 __all__ = ["HostConfig", "ManagedAgents", "with_settings"]
@@ -166,7 +167,8 @@ class ManagedAgents:
     """Which namespaces Shepherd manages: ``<root>/var/lib/shepherd/agents.json``.
 
     Without the file, every namespace with an ``update.yaml`` is managed (a host set up by
-    ``teleport-update`` works out of the box). Adding or removing writes the file; removing
+    ``teleport-update`` works out of the box), and so is a package-installed agent
+    (``package``, see ``engine.update.package_agent``). Adding or removing writes the file; removing
     never touches the agent's files.
     """
 
@@ -178,7 +180,10 @@ class ManagedAgents:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return list_namespaces(self.host.root)
+            found = list_namespaces(self.host.root)
+            if PACKAGE_AGENT not in found and find_package_agent(self.host) is not None:
+                found.append(PACKAGE_AGENT)  # a v1 host's package-installed agent
+            return found
         except (OSError, ValueError) as e:
             raise StateError(f"cannot read the managed agents list {self.path}: {e}") from e
         if not isinstance(data, dict) or not isinstance(data.get("agents"), list):

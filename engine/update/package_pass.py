@@ -89,15 +89,29 @@ class PackagePass:
 
     # ---- state --------------------------------------------------------------------------
     def _revision(self, version: str | None) -> Revision | None:
+        return self.revision_of(self.ctx.agent, version)
+
+    @staticmethod
+    def revision_of(agent: PackageAgent, version: str | None) -> Revision | None:
+        """``version`` of ``agent``'s edition as a revision; None when empty or invalid."""
         if not version:
             return None
         try:
-            return Revision(Version.parse(version), self.ctx.agent.flags)
+            return Revision(Version.parse(version), agent.flags)
         except ShepherdError:
             return None
 
     def _own(self) -> dict[str, str]:
-        path = self.ctx.state_dir / _STATE
+        return self.recorded(self.ctx.state_dir)
+
+    @staticmethod
+    def recorded(state_dir: Path) -> dict[str, str]:
+        """Shepherd's own state of a package agent: ``backup`` and ``skip`` versions.
+
+        Raises:
+            StateError: the state file is unreadable.
+        """
+        path = state_dir / _STATE
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -107,9 +121,14 @@ class PackagePass:
         return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _save_own(self, **values: str) -> None:
-        merged = {**self._own(), **values}
-        self.ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.ctx.state_dir / _STATE, json.dumps(merged, indent=2).encode())
+        self.save_recorded(self.ctx.state_dir, **values)
+
+    @staticmethod
+    def save_recorded(state_dir: Path, **values: str) -> None:
+        """Change Shepherd's own state of a package agent (``backup=``, ``skip=``)."""
+        merged = {**PackagePass.recorded(state_dir), **values}
+        state_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(state_dir / _STATE, json.dumps(merged, indent=2).encode())
 
     def inputs(self, *, forced: bool = False) -> DecisionInputs:
         installed = self.ctx.backend.installed(self.ctx.agent.package)
