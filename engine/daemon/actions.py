@@ -173,6 +173,7 @@ class DaemonActions:
 
     async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome:
         agent = self.agent(namespace)
+        self.settings.reload_if_changed()
         host = self.host
 
         def work() -> Outcome:
@@ -200,8 +201,11 @@ class DaemonActions:
         host = self.host
 
         def work() -> Outcome | None:
-            if agent.namespace == PACKAGE_AGENT:
-                return None  # its pass repairs an interrupted install first (PackagePass.run)
+            package = self._package_agent(agent.namespace)
+            if package is not None:  # its pass repairs an interrupted install first
+                for note in package.take_over():
+                    self.notify(agent.namespace, "info", "Package agent taken over", note)
+                return None
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
                 transaction = Transaction(ctx)

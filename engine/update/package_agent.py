@@ -169,6 +169,7 @@ class PackageAgentRunner:
         runner = self.package_pass(client, repo)
         if dry_run:
             return PassResult(PACKAGE_AGENT, runner.explain(forced=forced))
+        runner.ctx.backend.configure()  # the repository settings may have changed
         before = self._installed()
         done = runner.run(forced=forced, uid=uid)
         repaired = (
@@ -183,12 +184,18 @@ class PackageAgentRunner:
         repo = self.repository()
         if repo is None:
             return Outcome(False, "not-configured", self._no_repository().message, None, None)
+        runner = self.package_pass(client, repo)
+        runner.ctx.backend.configure()
         before = self._installed()
-        return _outcome(self.package_pass(client, repo).rollback(uid=uid, reason=reason), before)
+        return _outcome(runner.rollback(uid=uid, reason=reason), before)
 
-    def adopt(self, *, uid: int | None) -> list[str]:
-        """Start managing: trust the repository, hold the version, take over the v1 timer.
-        Returns notes for the admin."""
+    def take_over(self) -> list[str]:
+        """Trust the repository, hold the version, take over the v1 timer (idempotent: the
+        daemon does it whenever it starts managing the agent). Returns notes for the admin.
+
+        Raises:
+            PackageError, StateError: the repository, hold or timer could not be set up.
+        """
         notes: list[str] = []
         repo = self.repository()
         if repo is None:
@@ -196,8 +203,14 @@ class PackageAgentRunner:
         else:
             backend = self.backend(repo)
             backend.configure()
-            backend.lock(self.agent.package)
+            if not backend.is_locked(self.agent.package):
+                backend.lock(self.agent.package)
         notes.extend(take_over_upgrade_timer(package_runner(self.host), self.state_dir))
+        return notes
+
+    def adopt(self, *, uid: int | None) -> list[str]:
+        """Start managing (``take_over``), recorded in the history."""
+        notes = self.take_over()
         self._record("adopt", "agent-added", f"Shepherd now manages {self._described()}", uid)
         return notes
 

@@ -120,14 +120,19 @@ def test_package_agent_listed_updated_rolled_back_and_handed_back_through_the_da
 ) -> None:
     daemon, apt = package_daemon
     api = daemon.api
+
+    def apt_held() -> bool:
+        return apt.is_locked("teleport")
+
     [agent] = api.get("/v1/agents")["agents"]
     assert agent["agent"] == "package" and agent["kind"] == "package"
     assert (agent["package"], agent["version"], agent["manager"]) == ("teleport", "17.2.1", "dpkg")
     assert agent["repository"]["url"].endswith("/apt-trusted")
 
+    wait_until(apt_held, 60, "the daemon to hold the package agent's version")
     status = cli(daemon, "status")
     assert status.returncode == 0, status.stderr
-    assert "package teleport 17.2.1 (dpkg), NOT held, from https://" in status.stdout
+    assert "package teleport 17.2.1 (dpkg), held, from https://" in status.stdout
 
     emulator.set_channel("stable/cloud", version="17.3.0", critical=True)
     explained = api.get("/v1/agents/package/explain")["decision"]
