@@ -12,6 +12,7 @@ daemon. The story is told by running the real ``shepherd`` CLI:
     5  the history of it all
 
     python -m sandbox.demo [--keep] [--workdir DIR]
+    python -m sandbox.demo --package     # as root: a package agent updated by apt (demo_package)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from sandbox.agentbuild import Behaviour, build_artifact
 from sandbox.cdn import Cdn
 from sandbox.certs import SandboxCA
+from sandbox.demo_package import PackageDemo
 from sandbox.emulator import ClusterEmulator
 from sandbox.hostlayout import lay_out_teleport_update_host
 from sandbox.ports import wait_until
@@ -90,6 +92,10 @@ class Demo:
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(120)
+        return 1 if self.failures else 0
+
+    def run_package(self) -> int:
+        PackageDemo(self.work, self.shepherd, say).run()
         return 1 if self.failures else 0
 
     def _lay_out_host(self, proxy: str, supervisor: Supervisor) -> None:
@@ -167,11 +173,17 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, help="use this directory (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the directory afterwards")
+    parser.add_argument(
+        "--package",
+        action="store_true",
+        help="the package-agent story instead (root: apt in a Debian root; sandbox.demo_package)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="shepherd-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        code = Demo(work).run()
+        demo = Demo(work)
+        code = demo.run_package() if args.package else demo.run()
     finally:
         if args.keep:
             print(f"\nThe sandbox is kept in {work}")
