@@ -30,10 +30,9 @@ from engine.update.host import HostConfig, ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
 from engine.update.package_agent import (
-    DEBUG_SOCKET,
     PACKAGE_AGENT,
-    PID_FILE,
     PackageAgentRunner,
+    agent_files,
     find_package_agent,
 )
 from engine.update.report import decision_json, outcome_json
@@ -336,7 +335,10 @@ class DaemonActions:
             self.agents.pop(agent.namespace, None)
             agent.wake.set()
         self.bus.publish("agents", agents=self.agent_names())
-        return {"agent": agent.namespace, "removed": True}
+        answer: dict[str, Any] = {"agent": agent.namespace, "removed": True}
+        if agent.namespace == PACKAGE_AGENT:
+            answer["note"] = "its version hold is released and teleport-upgrade.timer given back"
+        return answer
 
     # ---- host settings and secrets -----------------------------------------------------
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None:
@@ -373,7 +375,7 @@ class DaemonActions:
         if package is not None:  # its version, lock and repository; no update.yaml
             answer.update(await asyncio.to_thread(package.status))
             answer.update(enabled=True, pinned=False, proxy=None, group=None)
-            answer["health"] = health_now(self.host.root / PID_FILE, self.host.root / DEBUG_SOCKET)
+            answer["health"] = health_now(*agent_files(self.host))
             answer["backup_installed"] = answer["backup"] is not None  # in the repository
         return answer
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from engine.errors import InvalidInput, ShepherdError
+from engine.names import DEFAULT_NAMESPACE
 from engine.packages import (
     AptBackend,
     DnfBackend,
@@ -35,14 +36,16 @@ from engine.packages import (
     Runner,
     ZypperBackend,
     detect_package_agent,
+    restore_upgrade_timer,
+    take_over_upgrade_timer,
 )
-from engine.packages.timer import restore_upgrade_timer, take_over_upgrade_timer
 from engine.policy.answers import ChannelAnswer
 from engine.policy.decision import Action, Decision, Reason
 from engine.service.health import HealthCheck
 from engine.sources.channel import DEFAULT_CHANNEL, ChannelClient
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
+from engine.store.layout import Layout
 from engine.update.effective import effective_settings
 from engine.update.outcome import Outcome
 from engine.update.package_pass import PackageContext, PackageOutcome, PackagePass
@@ -53,22 +56,26 @@ if TYPE_CHECKING:
     from engine.update.host import HostConfig
 
 __all__ = [
-    "DEBUG_SOCKET",
     "PACKAGE_AGENT",
-    "PID_FILE",
     "PackageAgentRunner",
+    "agent_files",
     "find_package_agent",
     "package_runner",
 ]
 
 PACKAGE_AGENT = "package"
-PID_FILE = "run/teleport.pid"  # as Teleport's packaged teleport.service says
-DEBUG_SOCKET = "var/lib/teleport/debug.sock"  # the default data_dir's
 
 
 def package_runner(host: HostConfig) -> Runner:
     """Package-manager commands for ``host.root``: chrooted into it when it is not ``/``."""
     return Runner(root=host.root, chroot=host.root != Path("/"))
+
+
+def agent_files(host: HostConfig) -> tuple[Path, Path]:
+    """The package agent's PID file (``/run/teleport.pid``, as Teleport's packaged unit
+    says) and debug socket (in ``teleport.data_dir`` of ``/etc/teleport.yaml``)."""
+    layout = Layout.resolve(host.root, DEFAULT_NAMESPACE)
+    return layout.pid_file, layout.debug_socket
 
 
 def find_package_agent(host: HostConfig) -> PackageAgent | None:
@@ -128,15 +135,15 @@ class PackageAgentRunner:
         return DnfBackend(repo, runner)
 
     def package_pass(self, client: httpx.Client, repo: PackageRepo) -> PackagePass:
-        root = self.host.root
+        pid_file, debug_socket = agent_files(self.host)
         ctx = PackageContext(
             agent=self.agent,
             backend=self.backend(repo),
             service=self.host.service_manager(),
             health=HealthCheck(self.host.health),
             state_dir=self.state_dir,
-            pid_file=root / PID_FILE,
-            debug_socket=root / DEBUG_SOCKET,
+            pid_file=pid_file,
+            debug_socket=debug_socket,
             name=PACKAGE_AGENT,
         )
         effective = effective_settings(self.host.settings, None, PACKAGE_AGENT)

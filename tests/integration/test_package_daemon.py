@@ -10,9 +10,11 @@ supervisord (the root is not booted: tests/systemd/ has the booted host).
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 
 from engine.packages import AptBackend, PackageRepo, Runner
 from sandbox.agentbuild import write_agent_config
+from sandbox.debroot import overlay_root
 from sandbox.emulator import ClusterEmulator
 from sandbox.ports import wait_until
 from sandbox.supervisor import Supervisor
@@ -30,6 +33,18 @@ from tests.fixtures.sandboxhost import SandboxHost
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def apt_root(apt_base_root: Path) -> Iterator[Path]:
+    """The Debian root under a short path: the agent's debug socket inside it must fit
+    AF_UNIX's 108 bytes (a pytest tmp path does not always)."""
+    where = Path(tempfile.mkdtemp(prefix="shp-", dir="/tmp"))
+    try:
+        with overlay_root(apt_base_root, where) as root:
+            yield root
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture
@@ -168,6 +183,7 @@ def test_package_agent_listed_updated_rolled_back_and_handed_back_through_the_da
 
     removed = cli(daemon, "agents", "remove", "package")
     assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert "its version hold is released" in removed.stdout
     assert not apt.is_locked("teleport")
     assert api.get("/v1/agents")["agents"] == []
 
