@@ -17,11 +17,12 @@ SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0
 # only for `make deb`: lintian checks the package (dpkg-deb itself comes with dpkg)
 DEB_PKGS  := dpkg-dev lintian
 
-.PHONY: help test lint typecheck unit demo apt venv clean shots build deb pyinstaller
+.PHONY: help test lint typecheck unit demo demo-package apt venv clean shots build deb pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
+	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
 	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
 	@echo "make build  - PyInstaller: dist/agent-shepherd/ with shepherd and shepherd-tray"
 	@echo "make deb    - make build, then dist/agent-shepherd_<version>_<arch>.deb, checked by lintian"
@@ -54,6 +55,9 @@ test: apt venv lint typecheck
 
 demo: apt venv
 	$(BIN)/python -m sandbox.demo
+
+demo-package: apt venv
+	$(BIN)/python -m sandbox.demo --package
 
 shots: venv
 	@bash scripts/ensure-apt.sh $(SHOT_PKGS)

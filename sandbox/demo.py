@@ -13,6 +13,7 @@ daemon. The story is told by running the real ``shepherd`` CLI:
 
     python -m sandbox.demo [--keep] [--workdir DIR]
     python -m sandbox.demo --systemd   # the same story on a booted systemd host (root)
+    python -m sandbox.demo --package     # as root: a package agent updated by apt (demo_package)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from sandbox.agentbuild import Behaviour, build_artifact
 from sandbox.cdn import Cdn
 from sandbox.certs import SandboxCA
+from sandbox.demo_package import PackageDemo
 from sandbox.emulator import ClusterEmulator
 from sandbox.hostlayout import lay_out_teleport_update_host
 from sandbox.narration import say
@@ -85,6 +87,10 @@ class Demo:
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(120)
+        return 1 if self.failures else 0
+
+    def run_package(self) -> int:
+        PackageDemo(self.work, self.shepherd, say).run()
         return 1 if self.failures else 0
 
     def _lay_out_host(self, proxy: str, supervisor: Supervisor) -> None:
@@ -167,6 +173,11 @@ def main() -> None:
         action="store_true",
         help="tell the story on a booted systemd host (needs root; builds its root once)",
     )
+    parser.add_argument(
+        "--package",
+        action="store_true",
+        help="the package-agent story instead (root: apt in a Debian root; sandbox.demo_package)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="shepherd-demo-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -176,7 +187,8 @@ def main() -> None:
 
             code = SystemdDemo(work).run()
         else:
-            code = Demo(work).run()
+            demo = Demo(work)
+            code = demo.run_package() if args.package else demo.run()
     finally:
         if args.keep:
             print(f"\nThe sandbox is kept in {work}")

@@ -36,6 +36,7 @@ __all__ = [
     "HistoryRecordAnswer",
     "LastUpdateAnswer",
     "OutcomeAnswer",
+    "PackageRepositoryAnswer",
     "PassAnswer",
     "ProgressAnswer",
     "SettingErrorAnswer",
@@ -119,10 +120,21 @@ class ProgressAnswer(TypedDict):
     eta_seconds: float | None
 
 
+class PackageRepositoryAnswer(TypedDict):
+    url: str
+    key_file: str
+
+
 class AgentStatus(TypedDict):
     """One managed agent as ``GET /v1/agents/{agent}`` answers (None: update.yaml unknown)."""
 
     agent: str
+    kind: str  # "v2" (teleport-update's layout) or "package" (apt/yum/zypper, v1 host)
+    package: NotRequired[str]  # package agents: the package, its version and manager,
+    version: NotRequired[str]  # whether its version is locked, and the repository
+    manager: NotRequired[str]
+    locked: NotRequired[bool | None]
+    repository: NotRequired[PackageRepositoryAnswer | None]
     enabled: bool | None
     pinned: bool | None
     proxy: str | None

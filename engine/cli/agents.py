@@ -39,9 +39,11 @@ def agents_add_command(args: argparse.Namespace) -> int:
 
 
 def agents_remove_command(args: argparse.Namespace) -> int:
+    answer: dict[str, object] = {}
     if args.local:
         local_operations(args).hand_back(args.agent, uid=local_uid())
     else:
-        api_for(args).delete(agent_path(args.agent))
-    print(f"no longer managing {args.agent} (its files and service are untouched)")
+        answer = api_for(args).delete(agent_path(args.agent))
+    note = answer.get("note") or "its files and service are untouched"
+    print(f"no longer managing {args.agent} ({note})")
     return EXIT_OK

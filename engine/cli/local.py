@@ -12,7 +12,7 @@ from engine.cli.exits import EXIT_FAILURE, EXIT_OK
 from engine.cli.host import host_config
 from engine.cli.view import ProgressPrinter, print_json, print_pass
 from engine.errors import InvalidInput, ShepherdError
-from engine.update.host import ManagedAgents
+from engine.update.managed import ManagedAgents
 from engine.update.report import pass_json
 
 __all__ = ["update_local"]

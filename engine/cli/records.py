@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from engine.errors import InvalidInput, ShepherdError
-from engine.update.host import HostConfig, ManagedAgents
+from engine.update.host import HostConfig
+from engine.update.managed import ManagedAgents
 from engine.update.operations import AgentOperations
 
 __all__ = ["add_local_option", "local_agent", "local_operations", "local_uid"]

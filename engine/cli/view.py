@@ -106,6 +106,20 @@ def render_found(found: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _package_note(agent: dict[str, Any]) -> str:
+    repository = agent.get("repository")
+    source = (
+        f"from {repository['url']} (signed by {repository['key_file']})"
+        if repository
+        else "no package repository configured"
+    )
+    locked = {True: "held", False: "NOT held", None: "hold unknown"}[agent.get("locked")]
+    return (
+        f"{agent['agent']}: package {agent.get('package')} {agent.get('version')} "
+        f"({agent.get('manager')}), {locked}, {source}."
+    )
+
+
 def render_status(agents: list[dict[str, Any]]) -> str:
     if not agents:
         return (
@@ -148,6 +162,8 @@ def render_status(agents: list[dict[str, Any]]) -> str:
                 f"{name}: backup {agent['backup']} was removed to make room for an update; "
                 "there is nothing to roll back to."
             )
+        if agent.get("kind") == "package":
+            notes.append(_package_note(agent))
         if agent.get("skip"):
             notes.append(f"{agent['agent']}: {agent['skip']} failed here and is skipped.")
         for name, bad in (agent.get("bad") or {}).items():

@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
-from engine.daemon.runtime import AgentRuntime
-from engine.daemon.status import agent_status
-from engine.errors import InvalidInput, ShepherdError
-from engine.install.download import Progress
+from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
+from engine.daemon.status import agent_status, health_now
+from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal
-from engine.update.host import HostConfig, ManagedAgents
+from engine.update.host import HostConfig
+from engine.update.managed import ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
+from engine.update.package_agent import (
+    PACKAGE_AGENT,
+    PackageAgentRunner,
+    agent_files,
+    find_package_agent,
+)
 from engine.update.report import decision_json, outcome_json
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
@@ -107,14 +112,18 @@ class DaemonActions:
         what = "dry run" if dry_run else "updating" if forced else "checking"
 
         def work() -> PassResult:
+            package = self._package_agent(agent.namespace)
+            if package is not None:
+                with host.client() as client:
+                    return package.check(client, forced=forced, dry_run=dry_run, uid=uid)
             with host.client() as client:
                 ctx = host.context(
                     agent.namespace,
                     client,
-                    progress=self._progress_reporter(agent),
+                    progress=progress_reporter(self.bus, agent),
                     who=f"shepherd daemon ({trigger})",
                 )
-                runner = host.update_pass(ctx, sleep=self._sleeper(agent))
+                runner = host.update_pass(ctx, sleep=jitter_sleeper(agent, self._stopping))
                 return runner.run(forced=forced, dry_run=dry_run, uid=uid, gate=host.canary_gate())
 
         result = await self.exclusive(agent, what, work)
@@ -164,9 +173,14 @@ class DaemonActions:
 
     async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome:
         agent = self.agent(namespace)
+        self.settings.reload_if_changed()
         host = self.host
 
         def work() -> Outcome:
+            package = self._package_agent(agent.namespace)
+            if package is not None:
+                with host.client() as client:
+                    return package.rollback(client, uid=uid, reason=reason)
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (rollback)")
                 return Transaction(ctx).rollback(uid=uid, reason=reason)
@@ -185,11 +199,17 @@ class DaemonActions:
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
         """Finish or undo an update that a crash (of this daemon or a timer job) left."""
         host = self.host
-        layout = self.records.layout(host.root, agent.namespace)
-        if not Journal(layout.state_dir).path.exists():
-            return None  # nothing to repair: the agent never shows as busy for it
+        if agent.namespace != PACKAGE_AGENT:  # (the package agent is taken over here)
+            layout = self.records.layout(host.root, agent.namespace)
+            if not Journal(layout.state_dir).path.exists():
+                return None  # nothing to repair: the agent never shows as busy for it
 
         def work() -> Outcome | None:
+            package = self._package_agent(agent.namespace)
+            if package is not None:  # its pass repairs an interrupted install first
+                for note in package.take_over():
+                    self.notify(agent.namespace, "info", "Package agent taken over", note)
+                return None
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
                 transaction = Transaction(ctx)
@@ -201,32 +221,18 @@ class DaemonActions:
             self.notify(agent.namespace, "warning", "Interrupted update repaired", outcome.message)
         return outcome
 
-    def _progress_reporter(self, agent: AgentRuntime) -> Callable[[Progress], None]:
-        last = [0.0]
+    def _package_agent(self, namespace: str) -> PackageAgentRunner | None:
+        """The package agent's runner when ``namespace`` is it (its package read afresh).
 
-        def report(progress: Progress) -> None:
-            now = time.monotonic()
-            done = progress.bytes_total is not None and progress.bytes_done >= progress.bytes_total
-            if now - last[0] < 0.2 and not done:
-                return
-            last[0] = now
-            data = asdict(progress)
-            agent.progress = data
-            self.bus.publish("progress", agent=agent.namespace, **data)
-
-        return report
-
-    def _sleeper(self, agent: AgentRuntime) -> Callable[[float], bool]:
-        """The jitter wait: cut short by a stop (then False: do not update) or by a change
-        of the agent's spec (then True: the transaction re-checks update.yaml under the
-        lock and cancels if it must)."""
-
-        def sleep(seconds: float) -> bool:
-            agent.interrupt.clear()
-            agent.interrupt.wait(seconds)
-            return not self._stopping.is_set()
-
-        return sleep
+        Raises:
+            StateError: it is managed but no Teleport package is installed any more.
+        """
+        if namespace != PACKAGE_AGENT:
+            return None
+        found = find_package_agent(self.host)
+        if found is None:
+            raise StateError("the package agent is managed, but no Teleport package is installed")
+        return PackageAgentRunner(self.host, found)
 
     # ---- records: under the namespace flock, not behind a pass -------------------------
     async def set_spec(
@@ -250,6 +256,11 @@ class DaemonActions:
         """Forget that a version failed here (bad list and update.yaml's skip)."""
         agent = self.agent(namespace)
         self._refuse_when_stopping()
+        package = await asyncio.to_thread(self._package_agent, agent.namespace)
+        if package is not None:
+            result = await asyncio.to_thread(package.clear_bad, version, uid=uid)
+            agent.interrupt.set()
+            return result
         ops = AgentOperations(self.host)
         result = await asyncio.to_thread(
             ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
@@ -258,6 +269,8 @@ class DaemonActions:
         return result
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
+        if namespace == PACKAGE_AGENT:
+            return await self._add_package_agent(uid)
         ops = AgentOperations(self.host)
         report = await asyncio.to_thread(
             ops.adopt, namespace, uid=uid, managed_now=set(self.agents)
@@ -273,15 +286,44 @@ class DaemonActions:
         found = await asyncio.to_thread(ManagedAgents(self.host).found, set(self.agents))
         return [{"agent": n, "foreign_updaters": t} for n, t in sorted(found.items())]
 
+    async def _add_package_agent(self, uid: int | None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            found = find_package_agent(self.host)
+            if found is None:
+                raise StateError("cannot adopt the package agent: no Teleport package installed")
+            answer = {"agent": PACKAGE_AGENT, "active": found.state.version, "problems": []}
+            if PACKAGE_AGENT in self.agents:
+                return {**answer, "notes": [], "already": True}
+            notes = PackageAgentRunner(self.host, found).adopt(uid=uid)
+            ManagedAgents(self.host).add(PACKAGE_AGENT)
+            return {**answer, "notes": notes}
+
+        answer = await asyncio.to_thread(work)
+        if not answer.get("already"):
+            self._start_agent(PACKAGE_AGENT)
+            self.bus.publish("agents", agents=self.agent_names())
+        return answer
+
+    def _hand_back(self, namespace: str, uid: int | None) -> None:
+        package = self._package_agent(namespace)
+        if package is None:
+            AgentOperations(self.host).hand_back(namespace, uid=uid)
+            return
+        package.hand_back(uid=uid)
+        ManagedAgents(self.host).remove(namespace)
+
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         agent = self.agent(namespace)
         async with agent.lock:
-            await asyncio.to_thread(AgentOperations(self.host).hand_back, agent.namespace, uid=uid)
+            await asyncio.to_thread(self._hand_back, agent.namespace, uid)
             self.agents.pop(agent.namespace, None)
             agent.wake.set()
             agent.stop_worker()
         self.bus.publish("agents", agents=self.agent_names())
-        return {"agent": agent.namespace, "removed": True}
+        answer: dict[str, Any] = {"agent": agent.namespace, "removed": True}
+        if agent.namespace == PACKAGE_AGENT:
+            answer["note"] = "its version hold is released and teleport-upgrade.timer given back"
+        return answer
 
     # ---- host settings and secrets -----------------------------------------------------
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None:
@@ -307,41 +349,41 @@ class DaemonActions:
     # ---- reads -------------------------------------------------------------------------
     async def status(self, namespace: str) -> dict[str, Any]:
         agent = self.agent(namespace)
-        return await asyncio.to_thread(
-            agent_status,
-            self.host,
-            agent,
-            managed=set(self.agents),
-            settings_problem=self.settings.problem,
-            records=self.records,
-        )
+        return await asyncio.to_thread(self._status, agent, set(self.agents))
 
     async def statuses(self) -> list[dict[str, Any]]:
         """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
-        agents = [self.agents[name] for name in self.agent_names()]
-        managed = set(self.agents)
-        problem = self.settings.problem
+        agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
+        return await asyncio.to_thread(lambda: [self._status(a, managed) for a in agents])
 
-        def collect() -> list[dict[str, Any]]:
-            return [
-                agent_status(
-                    self.host,
-                    agent,
-                    managed=managed,
-                    settings_problem=problem,
-                    records=self.records,
-                )
-                for agent in agents
-            ]
-
-        return await asyncio.to_thread(collect)
+    def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
+        """Blocking: one agent's status answer."""
+        answer = agent_status(
+            self.host,
+            agent,
+            managed=managed,
+            settings_problem=self.settings.problem,
+            records=self.records,
+        )
+        package = self._package_agent(agent.namespace)
+        if package is not None:  # its version, lock and repository; no update.yaml
+            answer.update(package.status())
+            answer.update(enabled=True, pinned=False, proxy=None, group=None)
+            answer["health"] = health_now(*agent_files(self.host))
+            answer["backup_installed"] = answer["backup"] is not None  # in the repository
+        return answer
 
     def history(self, namespace: str | None) -> list[History]:
         host = self.host
         if namespace:
-            return [History(host.layout(self.agent(namespace).namespace).state_dir)]
-        agents = [History(host.layout(n).state_dir) for n in self.agent_names()]
+            return [History(self._state_dir(self.agent(namespace).namespace))]
+        agents = [History(self._state_dir(n)) for n in self.agent_names()]
         return [History(host.state_dir), *agents]
 
     def events(self) -> AsyncIterator[bytes]:
         return self.bus.stream()
+
+    def _state_dir(self, namespace: str) -> Path:
+        if namespace == PACKAGE_AGENT:
+            return PackageAgentRunner.state_dir_of(self.host)
+        return self.host.layout(namespace).state_dir

@@ -40,7 +40,8 @@ from engine.daemon.router import Router
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import ShepherdError
 from engine.settings.file import SettingsFile
-from engine.update.host import HostConfig, ManagedAgents
+from engine.update.host import HostConfig
+from engine.update.managed import ManagedAgents
 
 __all__ = ["Daemon", "DaemonOptions"]
 

@@ -7,16 +7,19 @@ import contextvars
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.api.schema import OutcomeAnswer
+from engine.daemon.events import EventBus
+from engine.install.download import Progress
 from engine.policy.decision import Decision
 
-__all__ = ["AgentRuntime"]
+__all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
 T = TypeVar("T")
 _WORKER_NICENESS = 10
@@ -67,3 +70,34 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, _WORKER_NICENESS)
     except OSError as e:
         _log.debug("cannot lower the priority of %s: %s", threading.current_thread().name, e)
+
+
+def progress_reporter(bus: EventBus, agent: AgentRuntime) -> Callable[[Progress], None]:
+    """Download progress for the agent's status and the event stream, at most 5 a second
+    (and always the last)."""
+    last = [0.0]
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        done = progress.bytes_total is not None and progress.bytes_done >= progress.bytes_total
+        if now - last[0] < 0.2 and not done:
+            return
+        last[0] = now
+        data = asdict(progress)
+        agent.progress = data
+        bus.publish("progress", agent=agent.namespace, **data)
+
+    return report
+
+
+def jitter_sleeper(agent: AgentRuntime, stopping: threading.Event) -> Callable[[float], bool]:
+    """The jitter wait: cut short by a stop (then False: do not update) or by a change
+    of the agent's spec (then True: the transaction re-checks update.yaml under the
+    lock and cancels if it must)."""
+
+    def sleep(seconds: float) -> bool:
+        agent.interrupt.clear()
+        agent.interrupt.wait(seconds)
+        return not stopping.is_set()
+
+    return sleep

@@ -62,6 +62,7 @@ def agent_status(
     last = status.last_update if status else None
     return {
         "agent": agent.namespace,
+        "kind": "v2",
         "enabled": spec.enabled if spec else None,
         "pinned": spec.pinned if spec else None,
         "proxy": proxy,

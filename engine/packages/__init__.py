@@ -14,10 +14,12 @@ from engine.packages.detect import PACKAGE_NAMES, PackageAgent, UpgraderConfig, 
 from engine.packages.dnf import DnfBackend
 from engine.packages.exact import ExactInstaller
 from engine.packages.pmlock import lock_holder, wait_until_free
+from engine.packages.timer import UPGRADE_TIMER, restore_upgrade_timer, take_over_upgrade_timer
 from engine.packages.zypper import ZypperBackend
 
 __all__ = [
     "PACKAGE_NAMES",
+    "UPGRADE_TIMER",
     "AptBackend",
     "DnfBackend",
     "ExactInstaller",
@@ -30,5 +32,7 @@ __all__ = [
     "ZypperBackend",
     "detect_package_agent",
     "lock_holder",
+    "restore_upgrade_timer",
+    "take_over_upgrade_timer",
     "wait_until_free",
 ]

@@ -68,5 +68,9 @@ class ServiceManager(Protocol):
     def try_restart(self, unit: str) -> None:
         """Restart the unit only if it is running. Raises ServiceError on failure."""
 
+    def restart(self, unit: str) -> None:
+        """Restart the unit, or start it when it is not running (also when it is failed or
+        waiting to be restarted). Raises ServiceError on failure."""
+
     def daemon_reload(self) -> None:
         """Tell the manager that unit files changed. Idempotent."""

@@ -109,6 +109,12 @@ class Supervisord:
                 f"supervisorctl restart {unit} failed: {(result.stdout + result.stderr).strip()}"
             )
 
+    def restart(self, unit: str) -> None:
+        if self.is_active(unit):
+            self.try_restart(unit)
+        else:
+            self.start(unit)
+
     def daemon_reload(self) -> None:
         return  # supervisord programs do not read the systemd unit file
 

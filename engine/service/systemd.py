@@ -99,6 +99,15 @@ class Systemd:
                 f"{result.stderr.strip() or f'exit {result.returncode}'}"
             )
 
+    def restart(self, unit: str) -> None:
+        self._run("reset-failed", self._unit(unit))  # a unit past its start limit starts again
+        result = self._run("restart", self._unit(unit))
+        if result.returncode != 0:
+            raise ServiceError(
+                f"systemctl restart {self._unit(unit)} failed: "
+                f"{result.stderr.strip() or f'exit {result.returncode}'}"
+            )
+
     def daemon_reload(self) -> None:
         result = self._run("daemon-reload")
         if result.returncode != 0:

@@ -34,6 +34,7 @@ __all__ = [
     "Check",
     "Choice",
     "Duration",
+    "KeyFile",
     "Kind",
     "Namespaces",
     "Text",
@@ -210,6 +211,29 @@ class CaFile(Kind):
             ssl.create_default_context(cafile=value)
         except (OSError, ssl.SSLError) as e:
             raise BadValue(f"is not a PEM certificate bundle ({e})", repr(value)) from e
+        return path
+
+    def to_toml(self, value: object) -> object:
+        return str(value)
+
+    def show(self, value: object) -> str:
+        return repr(str(value))
+
+
+class KeyFile(Kind):
+    """An absolute path to a readable file (a repository's public signing key)."""
+
+    name = "path to a public key file"
+    kind = "path"
+
+    def from_toml(self, value: object) -> object:
+        if not isinstance(value, str) or not value:
+            raise BadValue("is not a path", repr(value))
+        path = Path(value)
+        if not path.is_absolute():
+            raise BadValue("must be an absolute path", repr(value))
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise BadValue("is not a readable file", repr(value))
         return path
 
     def to_toml(self, value: object) -> object:

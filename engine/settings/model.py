@@ -31,6 +31,7 @@ from engine.settings.kinds import (
     Check,
     Choice,
     Duration,
+    KeyFile,
     Kind,
     Namespaces,
     Text,
@@ -126,7 +127,7 @@ class Settings:
 
     def get_path(self, key: str) -> Path | None:
         """A file path (``network.ca_bundle``); None when unset."""
-        return cast(Path | None, self._of_kind(key, CaFile))
+        return cast(Path | None, self._of_kind(key, CaFile, KeyFile))
 
     def get_names(self, key: str) -> tuple[str, ...]:
         """A list of agent namespaces (``canary.order``)."""

@@ -33,6 +33,7 @@ from engine.settings.kinds import (
     Check,
     Choice,
     Duration,
+    KeyFile,
     Kind,
     Namespaces,
     Text,
@@ -196,6 +197,34 @@ OPTIONS: tuple[Option, ...] = (
         "Manage agents found on this host without asking, turning off their own updater's "
         "timer (teleport-update, teleport-upgrade). Off: they are listed as found, not managed, "
         "until adopted with 'shepherd agents add'.",
+        host_only=True,
+    ),
+    Option(
+        "package.repository_url",
+        "Package repository",
+        _HTTPS,
+        None,
+        "The signed apt/yum/zypper repository a package-installed agent (v1 host) is "
+        "updated from (https only), e.g. https://apt.releases.teleport.dev/debian. Unset: "
+        "Shepherd does not update a package agent.",
+        host_only=True,
+    ),
+    Option(
+        "package.signing_key",
+        "Repository signing key",
+        KeyFile(),
+        None,
+        "The public key (armored .asc or binary .gpg, an absolute path) that must have "
+        "signed the package repository; anything else is refused.",
+        host_only=True,
+    ),
+    Option(
+        "package.suite",
+        "Repository suite",
+        Text(r"[A-Za-z0-9._/-]{1,64}( [A-Za-z0-9._/-]{1,64}){0,4}", "a suite and components"),
+        "./",
+        "apt only: the suite and components of the package repository, e.g. 'bookworm "
+        "stable/v17' for Teleport's; './' for a flat repository.",
         host_only=True,
     ),
     Option(

@@ -7,8 +7,7 @@ and ``UpdatePass`` from one ``HostConfig``, so a timer job and the daemon behave
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +15,7 @@ from typing import Literal
 
 import httpx
 
-from engine.errors import InvalidInput, SecretStoreError, StateError
-from engine.fsutil import atomic_write
+from engine.errors import InvalidInput, SecretStoreError
 from engine.install.download import DownloadLimits, Progress, parse_rate
 from engine.service.base import ServiceManager
 from engine.service.foreign import ForeignUpdaters
@@ -27,14 +25,14 @@ from engine.service.systemd import Systemd
 from engine.settings.model import Settings, transport_config
 from engine.settings.secrets import SecretStore, mirror_headers, open_store
 from engine.sources.transport import TransportConfig, make_client
-from engine.store.layout import Layout, list_namespaces, validate_namespace
+from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
 from engine.update.canary import CanaryGate, canary_status
 from engine.update.effective import EffectiveSettings, Overrides, effective_settings
 from engine.update.outcome import UpdateContext
 from engine.update.update_pass import Sleeper, UpdatePass
 
-__all__ = ["HostConfig", "ManagedAgents", "with_settings"]
+__all__ = ["HostConfig", "with_settings"]
 
 ServiceKind = Literal["systemd", "supervisord"]
 
@@ -182,59 +180,3 @@ def with_settings(host: HostConfig, settings: Settings) -> tuple[HostConfig, str
     except SecretStoreError as e:
         return replace(host, settings=settings, secrets=None), str(e)
     return replace(host, settings=settings, secrets=store), None
-
-
-class ManagedAgents:
-    """Which namespaces Shepherd manages: ``<root>/var/lib/shepherd/agents.json``.
-
-    Without the file, every namespace with an ``update.yaml`` is managed (a host set up by
-    ``teleport-update`` works out of the box) except one whose own updater's timer is on:
-    that one is *found*, not managed, until adopted (never taken over silently). Adding or
-    removing writes the file; removing never touches the agent's files.
-    """
-
-    def __init__(self, host: HostConfig) -> None:
-        self.host = host
-        self.path = host.state_dir / "agents.json"
-
-    def names(self) -> list[str]:
-        try:
-            data = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            foreign = self.host.foreign_updaters()
-            return [n for n in list_namespaces(self.host.root) if not foreign.active(n)]
-        except (OSError, ValueError) as e:
-            raise StateError(f"cannot read the managed agents list {self.path}: {e}") from e
-        if not isinstance(data, dict) or not isinstance(data.get("agents"), list):
-            raise StateError(f"invalid managed agents list {self.path}: expected {{'agents': []}}")
-        return [str(name) for name in data["agents"]]
-
-    def found(self, managed_now: Collection[str] | None = None) -> dict[str, list[str]]:
-        """The namespaces with an ``update.yaml`` that are not managed, each with the
-        foreign updater timers that are on for it. ``managed_now``: the agents the caller
-        runs (the daemon's poll loops); default: the managed-agents list."""
-        managed = set(self.names() if managed_now is None else managed_now)
-        foreign = self.host.foreign_updaters()
-        return {
-            name: foreign.active(name)
-            for name in list_namespaces(self.host.root)
-            if name not in managed
-        }
-
-    def add(self, namespace: str) -> list[str]:
-        name = validate_namespace(namespace)
-        names = self.names()
-        if name not in names:
-            names.append(name)
-        self._save(names)
-        return names
-
-    def remove(self, namespace: str) -> list[str]:
-        name = validate_namespace(namespace)
-        names = [n for n in self.names() if n != name]
-        self._save(names)
-        return names
-
-    def _save(self, names: list[str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, json.dumps({"agents": names}, indent=2).encode(), mode=0o644)

@@ -30,7 +30,8 @@ from engine.store.history import History, HistoryRecord
 from engine.store.layout import Layout
 from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
-from engine.update.host import HostConfig, ManagedAgents
+from engine.update.host import HostConfig
+from engine.update.managed import ManagedAgents
 from engine.versions import Version
 
 __all__ = ["SPEC_ACTIONS", "AdoptReport", "AgentOperations"]

@@ -89,15 +89,29 @@ class PackagePass:
 
     # ---- state --------------------------------------------------------------------------
     def _revision(self, version: str | None) -> Revision | None:
+        return self.revision_of(self.ctx.agent, version)
+
+    @staticmethod
+    def revision_of(agent: PackageAgent, version: str | None) -> Revision | None:
+        """``version`` of ``agent``'s edition as a revision; None when empty or invalid."""
         if not version:
             return None
         try:
-            return Revision(Version.parse(version), self.ctx.agent.flags)
+            return Revision(Version.parse(version), agent.flags)
         except ShepherdError:
             return None
 
     def _own(self) -> dict[str, str]:
-        path = self.ctx.state_dir / _STATE
+        return self.recorded(self.ctx.state_dir)
+
+    @staticmethod
+    def recorded(state_dir: Path) -> dict[str, str]:
+        """Shepherd's own state of a package agent: ``backup`` and ``skip`` versions.
+
+        Raises:
+            StateError: the state file is unreadable.
+        """
+        path = state_dir / _STATE
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -107,9 +121,14 @@ class PackagePass:
         return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _save_own(self, **values: str) -> None:
-        merged = {**self._own(), **values}
-        self.ctx.state_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.ctx.state_dir / _STATE, json.dumps(merged, indent=2).encode())
+        self.save_recorded(self.ctx.state_dir, **values)
+
+    @staticmethod
+    def save_recorded(state_dir: Path, **values: str) -> None:
+        """Change Shepherd's own state of a package agent (``backup=``, ``skip=``)."""
+        merged = {**PackagePass.recorded(state_dir), **values}
+        state_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(state_dir / _STATE, json.dumps(merged, indent=2).encode())
 
     def inputs(self, *, forced: bool = False) -> DecisionInputs:
         installed = self.ctx.backend.installed(self.ctx.agent.package)
@@ -152,6 +171,9 @@ class PackagePass:
         repaired = tuple(self.ctx.backend.repair())
         for line in repaired:
             self._record("repair", "repaired", "interrupted-install", line, uid=uid)
+        package = self.ctx.agent.package
+        if not self.ctx.backend.is_locked(package):  # an install killed between unlock and lock
+            self.ctx.backend.lock(package)
         inputs = self.inputs(forced=forced)
         decision = decide(inputs, self.rng)
         mark = decision.mark_unhealthy
@@ -222,22 +244,31 @@ class PackagePass:
             return PackageOutcome(decision, False, "failed", message)
         try:
             self.ctx.backend.install_exact(package, str(before.version))
-            self._restart_and_check(read_pid(self.ctx.pid_file))
+            # the failing version may have left the unit restarting or failed: start it
+            again = self._restart_and_check(read_pid(self.ctx.pid_file), was_running=True)
         except ShepherdError as e:
             message += f"; rolling back to {before.version} failed too: {e}"
             self._record(event, "failed", reason, message, before, target, uid, started)
             return PackageOutcome(decision, False, "failed", message)
         message += f"; rolled back to {before.version}"
+        if again is not None:
+            message += f", which is not healthy either ({again})"
         self._record(event, "rolled-back", reason, message, before, target, uid, started)
         return PackageOutcome(decision, False, "rolled-back", message)
 
-    def _restart_and_check(self, pid_before: int | None) -> str | None:
+    def _restart_and_check(
+        self, pid_before: int | None, *, was_running: bool = False
+    ) -> str | None:
         """Restart the agent (the package replaced its binary) and health-check it; returns
-        why it is unhealthy, or None."""
+        why it is unhealthy, or None. ``was_running``: restart it even if it is not active
+        now (a rollback after a version that crashed)."""
         try:
-            if not self.ctx.service.is_active(self.ctx.unit):
+            if not was_running and not self.ctx.service.is_active(self.ctx.unit):
                 return None  # a stopped agent is left stopped, as teleport-upgrade does
-            self.ctx.service.try_restart(self.ctx.unit)
+            if was_running:
+                self.ctx.service.restart(self.ctx.unit)
+            else:
+                self.ctx.service.try_restart(self.ctx.unit)
         except ServiceError as e:
             return f"restart failed: {e}"
         result = self.ctx.health.check(

@@ -38,3 +38,23 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
         assert str(config.status.skip) == "17.3.0"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_the_package_demo_updates_a_package_agent_with_apt(tmp_path: Path) -> None:
+    work = Path("/tmp") / f"shp-{tmp_path.name[-12:]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.demo", "--package", "--workdir", str(work)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "package: package teleport 17.2.1 (dpkg), held, from https://" in out
+    assert "result:     ok: teleport 17.3.0 installed and healthy" in out
+    assert "teleport 17.4.0 failed its health check" in out
+    assert "rolled back to 17.3.0" in out
+    assert "package: package teleport 17.3.0 (dpkg), held" in out
+    assert not work.exists()

@@ -415,6 +415,9 @@ HOST_ONLY = {
     "network.ca_bundle",
     "download.base_url",
     "discovery.adopt_found",  # decides whether Teleport's own updater is turned off
+    "package.repository_url",
+    "package.signing_key",
+    "package.suite",
     "canary.order",
     "canary.soak",
     "agents.*.group",
