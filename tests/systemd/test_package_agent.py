@@ -142,6 +142,12 @@ def test_a_package_agent_under_systemd_updated_held_rolled_back_and_handed_back(
     now = time.time()
 
     guest.start_daemon(health_timeout=30)
+    # teleport-upgrade.timer is on: the agent is found, not managed, until adopted
+    found = guest.cli("agents", "list")
+    assert "package: found, not managed" in found.stdout, found.stdout + found.stderr
+    assert guest.timer_state() == "enabled"
+    adopted = guest.cli("agents", "add", "package")
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
     host.wait_for(guest.held, 60, "the daemon to hold the package agent's version")
     assert guest.timer_state() == "disabled"  # taken over from teleport-upgrade
     assert "override_rc" in host.path(NEEDRESTART).read_text()  # needrestart leaves it alone
