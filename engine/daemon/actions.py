@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_status, health_now
+from engine.daemon.status import agent_status, health_now, offer_now
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
+from engine.policy.offer import offer_of
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal
@@ -130,6 +131,11 @@ class DaemonActions:
         agent.last_check = datetime.now(UTC)
         if not dry_run:
             agent.decision = result.decision
+            done = result.outcome
+            failed = done.message if done and not (done.ok or done.cancelled) else None
+            agent.offer = offer_of(
+                result.decision, decided_at=agent.last_check, previous=agent.offer, failed=failed
+            )
             self._after_pass(agent, result, uid)
         return result
 
@@ -371,6 +377,7 @@ class DaemonActions:
             answer.update(enabled=True, pinned=False, proxy=None, group=None)
             answer["health"] = health_now(*agent_files(self.host))
             answer["backup_installed"] = answer["backup"] is not None  # in the repository
+            answer["offer"] = offer_now(agent, package.installed_revision)
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

@@ -18,6 +18,7 @@ from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
 from engine.policy.decision import Decision
+from engine.policy.offer import Offer
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
@@ -37,6 +38,7 @@ class AgentRuntime:
     last_check: datetime | None = None
     next_check: datetime | None = None
     decision: Decision | None = None
+    offer: Offer | None = None  # what the cluster offers, as the last pass saw it
     last_result: OutcomeAnswer | None = None
     progress: dict[str, Any] | None = None
     last_recorded_reason: str | None = None

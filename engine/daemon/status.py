@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from engine.api.schema import OfferAnswer
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import StateError
 from engine.install.revisions import installed_checksum
@@ -14,9 +15,9 @@ from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
-from engine.update.report import decision_json, revision_json
+from engine.update.report import decision_json, offer_json, revision_json
 
-__all__ = ["agent_status", "health_now"]
+__all__ = ["agent_status", "health_now", "offer_now"]
 
 
 def agent_status(
@@ -91,9 +92,15 @@ def agent_status(
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
         "decision": decision_json(agent.decision) if agent.decision else None,
+        "offer": offer_now(agent, revision_json(status.active if status else None)),
         "last_result": agent.last_result,
         "problems": problems,
     }
+
+
+def offer_now(agent: AgentRuntime, active: str | None) -> OfferAnswer | None:
+    """The last pass's offer, seen from the active revision now."""
+    return offer_json(agent.offer.for_active(active)) if agent.offer else None
 
 
 def health_now(pid_file: Path, debug_socket: Path) -> dict[str, Any]:

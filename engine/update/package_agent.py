@@ -294,6 +294,12 @@ class PackageAgentRunner:
             "problems": problems,
         }
 
+    @property
+    def installed_revision(self) -> str | None:
+        """The installed package as a revision's text (its edition's flags too)."""
+        installed = self._installed()
+        return str(installed) if installed is not None else None
+
     # ---- helpers ---------------------------------------------------------------------------
     def _installed(self) -> Revision | None:
         return PackagePass.revision_of(self.agent, self.agent.state.version)
