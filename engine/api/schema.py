@@ -42,6 +42,7 @@ __all__ = [
     "ProgressAnswer",
     "SettingErrorAnswer",
     "SettingsLocation",
+    "WindowAnswer",
 ]
 
 API_VERSION = "v1"
@@ -136,6 +137,11 @@ class OfferAnswer(TypedDict):
     cluster_problem: str | None  # the cluster could not be asked (the last target is kept)
 
 
+class WindowAnswer(TypedDict):
+    start: str  # ISO 8601, UTC
+    end: str
+
+
 class PackageRepositoryAnswer(TypedDict):
     url: str
     key_file: str
@@ -169,6 +175,7 @@ class AgentStatus(TypedDict):
     next_check: str | None
     decision: DecisionAnswer | None
     offer: OfferAnswer | None  # None: not checked since the daemon started
+    exported_windows: list[WindowAnswer] | None  # v1: the agent's exported schedule
     last_result: OutcomeAnswer | None
     problems: list[str]
 

@@ -22,7 +22,6 @@ from engine.daemon.status import agent_status, health_now, offer_now
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
-from engine.policy.offer import offer_of
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
 from engine.store.journal import Journal
@@ -130,12 +129,7 @@ class DaemonActions:
         result = await self.exclusive(agent, what, work)
         agent.last_check = datetime.now(UTC)
         if not dry_run:
-            agent.decision = result.decision
-            done = result.outcome
-            failed = done.message if done and not (done.ok or done.cancelled) else None
-            agent.offer = offer_of(
-                result.decision, decided_at=agent.last_check, previous=agent.offer, failed=failed
-            )
+            agent.remember_pass(result.decision, result.outcome, agent.last_check)
             self._after_pass(agent, result, uid)
         return result
 
@@ -273,6 +267,16 @@ class DaemonActions:
         )
         agent.interrupt.set()
         return result
+
+    async def skip_version(
+        self, namespace: str, revision: str, *, reason: str, uid: int | None
+    ) -> dict[str, Any]:
+        """Remember ``revision`` as bad without installing it ("skip this version")."""
+        agent = self.agent(namespace)
+        self._refuse_when_stopping()
+        ops = AgentOperations(self.host)
+        skip = ops.skip_version
+        return await asyncio.to_thread(skip, agent.namespace, revision, reason=reason, uid=uid)
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         if namespace == PACKAGE_AGENT:

@@ -18,7 +18,8 @@ from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
 from engine.policy.decision import Decision
-from engine.policy.offer import Offer
+from engine.policy.offer import Offer, offer_of
+from engine.update.outcome import Outcome
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
@@ -46,6 +47,12 @@ class AgentRuntime:
     # a wave of updates gets a thread per agent, and a long health check holds no thread
     # that another agent or the API needs. Started on first use.
     worker: ThreadPoolExecutor | None = None
+
+    def remember_pass(self, decision: Decision, outcome: Outcome | None, at: datetime) -> None:
+        """Keep what a pass (not a dry run) decided, and what the cluster offers."""
+        self.decision = decision
+        failed = outcome.message if outcome and not (outcome.ok or outcome.cancelled) else None
+        self.offer = offer_of(decision, decided_at=at, previous=self.offer, failed=failed)
 
     async def run_in_worker(self, work: Callable[[], T]) -> T:
         """Run ``work`` in the agent's own thread (with the caller's context variables)."""

@@ -7,17 +7,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from engine.api.schema import OfferAnswer
+from engine.api.schema import OfferAnswer, WindowAnswer
 from engine.daemon.runtime import AgentRuntime
-from engine.errors import StateError
+from engine.errors import InvalidSchedule, StateError
 from engine.install.revisions import installed_checksum
+from engine.policy.schedule import ExportedSchedule
 from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
 from engine.update.report import decision_json, offer_json, revision_json
 
-__all__ = ["agent_status", "health_now", "offer_now"]
+__all__ = ["agent_status", "exported_windows", "health_now", "offer_now"]
 
 
 def agent_status(
@@ -93,6 +94,7 @@ def agent_status(
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
         "decision": decision_json(agent.decision) if agent.decision else None,
         "offer": offer_now(agent, revision_json(status.active if status else None)),
+        "exported_windows": exported_windows(layout.schedule_file),
         "last_result": agent.last_result,
         "problems": problems,
     }
@@ -101,6 +103,22 @@ def agent_status(
 def offer_now(agent: AgentRuntime, active: str | None) -> OfferAnswer | None:
     """The last pass's offer, seen from the active revision now."""
     return offer_json(agent.offer.for_active(active)) if agent.offer else None
+
+
+def exported_windows(schedule_file: Path) -> list[WindowAnswer] | None:
+    """The maintenance windows the agent exported (v1); None when there is no such file,
+    [] when it is empty (the agent lost its cluster) or unreadable."""
+    try:
+        text = schedule_file.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return []
+    try:
+        windows = ExportedSchedule.parse(text).windows
+    except InvalidSchedule:
+        return []
+    return [{"start": w.start.isoformat(), "end": w.end.isoformat()} for w in windows]
 
 
 def health_now(pid_file: Path, debug_socket: Path) -> dict[str, Any]:
