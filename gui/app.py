@@ -1,6 +1,6 @@
 """``shepherd-tray``: the desktop face of the Shepherd daemon.
 
-    shepherd-tray [--socket /run/shepherd/api.sock] [--poll 5]
+    shepherd-tray [--socket /run/shepherd/api.sock] [--poll 5] [Qt options: -style fusion ...]
 
 Builds the object graph once (worker -> controller) and runs Qt's event loop; on quit the
 worker's threads are stopped and joined.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -24,7 +24,8 @@ from gui.worker import ApiWorker
 __all__ = ["build", "main"]
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """Our options, and the rest for Qt (``-style fusion``, ``-platform xcb``, ...)."""
     parser = argparse.ArgumentParser(prog="shepherd-tray", description=__doc__.split("\n")[0])
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
@@ -33,7 +34,18 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--window", action="store_true", help="show a window even when a system tray exists"
     )
-    return parser.parse_args(argv)
+    options, rest = parser.parse_known_args(argv)
+    options.error = parser.error
+    return options, rest
+
+
+def _application(qt_options: list[str], error: Callable[[str], object]) -> QApplication:
+    """The QApplication, given Qt's own options; what Qt does not take either is an error."""
+    app = QApplication([sys.argv[0], *qt_options])
+    unknown = app.arguments()[1:]
+    if unknown:
+        error(f"unrecognized arguments: {' '.join(unknown)}")
+    return app
 
 
 def build(
@@ -46,8 +58,8 @@ def build(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _arguments(argv)
-    app = QApplication(sys.argv[:1])
+    options, qt_options = _arguments(argv)
+    app = _application(qt_options, options.error)
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)
     worker, controller = build(

@@ -109,6 +109,7 @@ class AgentView:
             and self.enabled
             and not self.pinned
             and self.held_by not in ("remembered-bad", "failed-here", "incompatible")
+            and not (self.offered is not None and self.offered == self.allow_again)
         )
 
 
