@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from engine.api.client import ApiError
 from gui.viewmodel import HOLD_WORDS, AgentView, Notice
@@ -63,9 +63,10 @@ def release_notes_url(revision: str) -> str:
     return RELEASE_NOTES.format(version=revision.split("_", 1)[0])
 
 
-def local_time_text(iso: str, tz: object = None) -> str:
-    """An ISO 8601 time in the desktop's time zone, zone named: ``Tue 1 Dec 14:00 CET``."""
-    moment = datetime.fromisoformat(iso).astimezone(tz)  # type: ignore[arg-type]
+def local_time_text(iso: str, tz: tzinfo | None = None) -> str:
+    """An ISO 8601 time in ``tz`` (the desktop's zone by default), zone named:
+    ``Tue 1 Dec 14:00 CET``."""
+    moment = datetime.fromisoformat(iso).astimezone(tz)
     return f"{moment:%a} {moment.day} {moment:%b %H:%M %Z}"
 
 

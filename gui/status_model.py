@@ -101,7 +101,7 @@ def week_strip(
                 if begin and finish and finish > start and begin < end:
                     bands.append(Band(LANES[0], begin, finish, "v1 window (exported)"))
         if status.get("kind") != "package" and status.get("exported_windows") is None:
-            notes.append(f"{prefix}the cluster opens its v2 window itself; {_observed(status)}")
+            notes.append(f"{prefix}the cluster opens its v2 window itself; {_observed(status, tz)}")
         local = per_agent.get(name) or {}
         for lane, setting in ((LANES[1], "windows"), (LANES[2], "blackouts")):
             for spec in local.get(setting) or ():
@@ -109,7 +109,7 @@ def week_strip(
                     if begin < end:
                         label = f"{prefix}{spec.get('start')} for {spec.get('duration')}"
                         bands.append(Band(lane, begin, finish, label))
-    next_update, next_text = _next_update(agents, bands, now)
+    next_update, next_text = _next_update(agents, bands, now, tz)
     return WeekStrip(
         start=start,
         end=end,
@@ -122,12 +122,12 @@ def week_strip(
     )
 
 
-def _observed(status: Mapping[str, Any]) -> str:
+def _observed(status: Mapping[str, Any], tz: tzinfo | None) -> str:
     offer = status.get("offer") or {}
     checked = status.get("last_check")
     if not checked:
         return "not checked yet"
-    when = local_time_text(str(checked))
+    when = local_time_text(str(checked), tz)
     if offer.get("held_by") == "cluster-window":
         return f"seen closed at {when}"
     if offer.get("held_by") == "cluster-unreachable":
@@ -136,7 +136,7 @@ def _observed(status: Mapping[str, Any]) -> str:
 
 
 def _next_update(
-    agents: Sequence[Mapping[str, Any]], bands: Sequence[Band], now: datetime
+    agents: Sequence[Mapping[str, Any]], bands: Sequence[Band], now: datetime, tz: tzinfo | None
 ) -> tuple[datetime | None, str]:
     """The earliest known moment an offered update installs: the daemon's ``installs_at``,
     else the next window that no blackout covers."""
@@ -148,12 +148,12 @@ def _next_update(
     moments = [m for m in known if m is not None]
     if moments:
         first = min(moments)
-        return first, f"next possible update: {local_time_text(first.isoformat())}"
+        return first, f"next possible update: {local_time_text(first.isoformat(), tz)}"
     blackouts = [b for b in bands if b.lane == LANES[2]]
     for band in sorted((b for b in bands if b.lane != LANES[2]), key=lambda b: b.start):
         moment = max(band.start, now)
         if moment < band.end and not any(b.start <= moment < b.end for b in blackouts):
-            return moment, f"next possible update: {local_time_text(moment.isoformat())}"
+            return moment, f"next possible update: {local_time_text(moment.isoformat(), tz)}"
     return None, "next possible update: when the cluster opens its window"
 
 

@@ -263,10 +263,9 @@ def _agent_state(
 
 
 def _waiting_text(offer: Mapping[str, Any]) -> str:
+    """The daemon's sentence; the hold in words when it sent none."""
     hold = HOLD_WORDS.get(str(offer.get("held_by")), "")
-    text = f"{offer.get('target')} {hold}".strip()
-    why = str(offer.get("why") or "")
-    return f"{text}: {why}" if why else text
+    return str(offer.get("why") or f"{offer.get('target')} {hold}".strip())
 
 
 def _progress_text(progress: object) -> str | None:

@@ -140,7 +140,9 @@ def test_an_offer_behind_a_closed_window_is_update_available_not_up_to_date(
     wait_for_view(qtbot, tray, lambda v: v.state is IconState.AVAILABLE)
     agent = tray.controller.view.agents[0]
     assert agent.headline == "default — 17.1.0 · 17.2.1 available"
-    assert agent.why.startswith("17.2.1 waits for the cluster's update window")
+    assert agent.why.startswith(
+        "17.2.1 is offered but the cluster has not opened the update window"
+    )
     assert "up to date" not in tray.window_text()
     assert tray.controller.actions["update:default"].text() == "Update to 17.2.1…"
     # Check now is acknowledged with the daemon's answer, and the offer announced once

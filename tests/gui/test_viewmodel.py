@@ -217,7 +217,10 @@ def test_an_offer_waiting_for_its_window_names_the_version_and_the_wait() -> Non
     )
     agent = view.agents[0]
     assert agent.headline == "default — 17.1.0 · 17.2.1 available"
-    assert agent.why.startswith("17.2.1 waits for this host's maintenance window")
+    assert agent.why == "17.2.1 is offered but the cluster has not opened the update window"
+    assert tray_view([status(offer=offer(why=""))]).agents[0].why == (
+        "17.2.1 waits for the cluster's update window"
+    )
     assert (agent.offered, agent.held_by, agent.installs_at) == (
         "17.2.1",
         "local-window",
