@@ -38,6 +38,7 @@ from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionI
 from engine.policy.schedule import ExportedSchedule
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, read_pid
+from engine.service.restore import restart_and_check
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.versions import Revision, Version
@@ -245,7 +246,7 @@ class PackagePass:
         try:
             self.ctx.backend.install_exact(package, str(before.version))
             # the failing version may have left the unit restarting or failed: start it
-            again = self._restart_and_check(read_pid(self.ctx.pid_file), was_running=True)
+            again = self._restart_restored()
         except ShepherdError as e:
             message += f"; rolling back to {before.version} failed too: {e}"
             self._record(event, "failed", reason, message, before, target, uid, started)
@@ -256,19 +257,14 @@ class PackagePass:
         self._record(event, "rolled-back", reason, message, before, target, uid, started)
         return PackageOutcome(decision, False, "rolled-back", message)
 
-    def _restart_and_check(
-        self, pid_before: int | None, *, was_running: bool = False
-    ) -> str | None:
+    def _restart_and_check(self, pid_before: int | None) -> str | None:
         """Restart the agent (the package replaced its binary) and health-check it; returns
-        why it is unhealthy, or None. ``was_running``: restart it even if it is not active
-        now (a rollback after a version that crashed)."""
+        why it is unhealthy, or None. A stopped agent is left stopped, as teleport-upgrade
+        does."""
         try:
-            if not was_running and not self.ctx.service.is_active(self.ctx.unit):
-                return None  # a stopped agent is left stopped, as teleport-upgrade does
-            if was_running:
-                self.ctx.service.restart(self.ctx.unit)
-            else:
-                self.ctx.service.try_restart(self.ctx.unit)
+            if not self.ctx.service.is_active(self.ctx.unit):
+                return None
+            self.ctx.service.try_restart(self.ctx.unit)
         except ServiceError as e:
             return f"restart failed: {e}"
         result = self.ctx.health.check(
@@ -277,6 +273,17 @@ class PackagePass:
             pid_before,
             service=self.ctx.service,
             unit=self.ctx.unit,
+        )
+        return None if result.ok else f"{result.reason}: {result.message}"
+
+    def _restart_restored(self) -> str | None:
+        """After a version that failed: bring the reinstalled one up, even from a crash loop."""
+        result = restart_and_check(
+            self.ctx.service,
+            self.ctx.unit,
+            self.ctx.health,
+            self.ctx.pid_file,
+            self.ctx.debug_socket,
         )
         return None if result.ok else f"{result.reason}: {result.message}"
 

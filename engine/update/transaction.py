@@ -117,12 +117,13 @@ class Transaction:
                 mark_skip=False,
             )
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             self.steps.cleanup()
             message = (
                 f"{target} failed its health check ({health.message}); rolled back to "
-                f"{active or 'the previous installation'}"
+                f"{active or 'the previous installation'}{verified.restored_problem()}"
             )
             return self._failed(
                 config,
@@ -215,11 +216,12 @@ class Transaction:
             self.steps.journal.clear()
             raise ShepherdError(f"rollback to {backup} failed and was undone: {e}") from e
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             message = (
                 f"rollback to {backup} failed its health check ({health.message}); "
-                f"staying on {active}"
+                f"staying on {active}{verified.restored_problem()}"
             )
             seconds = time.monotonic() - started
             self.steps.record(
