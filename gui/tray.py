@@ -160,11 +160,14 @@ class TrayController(QObject, AgentActions):
         self.view_changed.emit(view)
 
     def _announce_offer(self, agent: AgentView) -> None:
-        """Once per version: "Update available", a click on it opens the update prompt."""
+        """Once per version: "Update available" (unless ``notifications.on_update`` is off);
+        a click on it opens the update prompt."""
         key = (agent.name, str(agent.offered))
         if key in self._announced:
             return
         self._announced.add(key)
+        if self._host_settings.get("notifications.on_update") is False:
+            return  # the admin silenced update news
         self._clicked_update = agent.name
         self._notify(Notice("Update available", f"{agent.name}: {agent.why}", "info"))
 

@@ -210,3 +210,17 @@ def test_qt_options_reach_qt_and_unknown_ones_are_refused(tmp_path: Path) -> Non
 def test_release_notes_name_the_plain_version() -> None:
     assert release_notes_url("17.2.1_ent_fips").endswith("/v17.2.1")
     assert UpdateOffer("a", None, "1", "", None).title == "Update a"
+
+
+def test_update_news_stays_quiet_when_the_admin_switched_it_off(qtbot: QtBot, tray: Tray) -> None:
+    tray.daemon.api.request(
+        "PATCH", "/v1/settings", body={"changes": {"notifications.on_update": "false"}}
+    )
+    qtbot.waitUntil(
+        lambda: tray.controller.host_settings.get("notifications.on_update") is False,
+        timeout=WAIT_MS,
+    )
+    with qtbot.waitSignal(tray.controller.action_done, timeout=WAIT_MS):
+        tray.trigger("check:default")
+    wait_for_view(qtbot, tray, lambda v: v.state is IconState.AVAILABLE)
+    assert [n.title for n in tray.notices] == ["Checked"]  # the action's answer only
