@@ -17,7 +17,6 @@ from engine.service.foreign import (
     save_disabled,
 )
 from engine.service.health import (
-    Clock,
     HealthCheck,
     HealthConfig,
     HealthResult,
@@ -31,7 +30,6 @@ from engine.service.systemd import Systemd
 __all__ = [
     "QUERY_TIMEOUT_SECONDS",
     "RESTART_TIMEOUT_SECONDS",
-    "Clock",
     "DisabledTimer",
     "ForeignUpdaters",
     "HealthCheck",

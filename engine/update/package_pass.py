@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import InvalidSchedule, ServiceError, ShepherdError, StateError
 from engine.fsutil import atomic_write
 from engine.packages.detect import PackageAgent
@@ -60,6 +59,7 @@ class PackageContext:
     debug_socket: Path
     unit: str = "teleport"
     name: str = "package"  # the agent's name in history and status
+    clock: Clock = SYSTEM_CLOCK
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,13 @@ class PackagePass:
         channel: Callable[[], ChannelAnswer],
         settings: LocalSettings,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.ctx = ctx
         self.channel = channel
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or ctx.clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.history = History(ctx.state_dir)
 
@@ -149,7 +149,7 @@ class PackagePass:
                 unhealthy_marked=stored.unhealthy_marked,
             ),
             cluster=cluster,
-            now=self.clock(),
+            now=self.clock.now(),
             health=AgentHealth(exported_schedule=self._schedule()),
             forced=forced,
         )
@@ -222,7 +222,7 @@ class PackagePass:
     ) -> PackageOutcome:
         assert decision.target is not None  # noqa: S101 - checked by the callers
         target = decision.target
-        started = time.monotonic()
+        started = self.clock.monotonic()
         pid_before = read_pid(self.ctx.pid_file)
         package = self.ctx.agent.package
         try:
@@ -308,7 +308,7 @@ class PackagePass:
                 from_revision=before.dir_name if before else None,
                 to_revision=target.dir_name if target else None,
                 uid=uid,
-                duration_seconds=round(time.monotonic() - started, 3) if started else None,
+                duration_seconds=round(self.clock.monotonic() - started, 3) if started else None,
                 extra={"package": self.ctx.agent.package, "manager": self.ctx.backend.kind},
             )
         )

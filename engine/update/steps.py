@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from engine.errors import ArtifactError, ServiceError, StateError
 from engine.fsutil import atomic_write
@@ -91,7 +90,7 @@ class AgentSteps:
             links=snapshot_links(self.layout.link_dir),
             unit_saved=self.journal.save_unit(self.layout.unit_file),
             step=Step.BEGIN,
-            started=_now(),
+            started=self.ctx.clock.now().isoformat(timespec="seconds"),
         )
         return self.step(entry, Step.BEGIN)
 
@@ -220,7 +219,7 @@ class AgentSteps:
     def commit_update(self, config: UpdateConfig, target: Revision) -> None:
         """Record ``target`` as active (the old active becomes the backup)."""
         fresh = self.config()
-        now = datetime.now(UTC)
+        now = self.ctx.clock.now()
         active = fresh.status.active
         skip = fresh.status.skip if fresh.status.skip != target else None
         save_config(
@@ -290,7 +289,3 @@ class AgentSteps:
                 extra=extra or {},
             )
         )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
