@@ -281,7 +281,7 @@ class TrayController(QObject, AgentActions):
         def failed(error: Exception) -> None:
             self.worker.refresh()
             notice = refusal(key, error)
-            self._refusals.append(notice.message.split(": ", 1)[-1])
+            self._refusals = [*self._refusals[-9:], notice.message.split(": ", 1)[-1]]
             self._notify(notice)
             self.action_failed.emit(key, str(error))
 
