@@ -8,10 +8,12 @@ and its answer comes back as a callback on the GUI thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
@@ -35,6 +37,8 @@ from gui.window import StatusWindow
 from gui.worker import ApiWorker
 
 __all__ = ["TrayController"]
+
+_log = logging.getLogger("shepherd.tray")
 
 _LEVEL_ICON = {
     "info": QSystemTrayIcon.MessageIcon.Information,
@@ -62,6 +66,7 @@ class TrayController(QObject):
         self.view: TrayView = TrayView(IconState.DAEMON_DOWN, "Shepherd: connecting…", ())
         self._seen_view: TrayView | None = None
         self._host_settings: dict[str, Any] = {}
+        self.log_path: Path | None = None  # the tray's log file, when it writes one
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self._rebuild_menu)
         self.actions: dict[str, QAction] = {}
@@ -97,6 +102,20 @@ class TrayController(QObject):
         if self.tray is not None:
             self.tray.hide()
 
+    def dispose(self) -> None:
+        """Delete every Qt object this controller made, now, while the application still
+        exists (left to the garbage collector they may outlive it)."""
+        self.close()
+        for widget in (self.history, self.schedule, self.settings, self.window):
+            if widget is not None:
+                widget.deleteLater()
+        if self.tray is not None:
+            self.tray.deleteLater()
+        self.menu.deleteLater()
+        self.history = self.schedule = self.settings = self.window = None
+        self.tray = None
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
     # ---- state from the worker ----------------------------------------------------------
     @Slot(object)
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
@@ -122,6 +141,8 @@ class TrayController(QObject):
 
     def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
+        if self._seen_view is None or self._seen_view.tooltip != view.tooltip:
+            _log.info("showing %s: %s", view.state.value, view.tooltip.replace("\n", " | "))
         self._seen_view = view
         self.view = view
         if self.tray is not None:
@@ -160,6 +181,7 @@ class TrayController(QObject):
         return dict(self._host_settings)
 
     def _notify(self, notice: Notice) -> None:
+        _log.info("notification (%s): %s: %s", notice.level, notice.title, notice.message)
         if self.tray is not None:
             icon = _LEVEL_ICON.get(notice.level, QSystemTrayIcon.MessageIcon.Information)
             self.tray.showMessage(notice.title, notice.message, icon, 10_000)
@@ -254,12 +276,14 @@ class TrayController(QObject):
 
     def _request(self, key: str, work: Callable[[ApiClient], object]) -> None:
         def done(answer: object) -> None:
+            _log.info("%s done: %s", key, _answer_text(answer))
             self.worker.refresh()
             if self.window is not None:
                 self.window.show_message(_answer_text(answer))
             self.action_done.emit(key, answer)
 
         def failed(error: Exception) -> None:
+            _log.info("%s failed: %s", key, error)
             self.worker.refresh()
             # a refused rollback is announced by the daemon's own notification
             announced = isinstance(error, ApiError) and error.status == 409
