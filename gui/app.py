@@ -17,13 +17,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+# httpx imports its own command line (rich, click, pygments: ~10 MB resident) whenever they
+# are installed; the tray never runs it, and httpx does without it when it cannot be found
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from engine.api.client import default_socket
-from gui.quit_signals import QuitOnSignals
-from gui.tray import TrayController
-from gui.tray_log import start_logging
-from gui.worker import ApiWorker
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine.api.client import default_socket  # noqa: E402
+from gui.quit_signals import QuitOnSignals  # noqa: E402
+from gui.tray import TrayController  # noqa: E402
+from gui.tray_log import start_logging  # noqa: E402
+from gui.worker import ApiWorker  # noqa: E402
 
 __all__ = ["build", "main"]
 
@@ -42,6 +46,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="the tray's log (default: $XDG_STATE_HOME/shepherd/tray.log)",
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log every request the tray makes, too"
+    )
     return parser.parse_args(argv)
 
 
@@ -57,6 +64,8 @@ def build(
 def main(argv: Sequence[str] | None = None) -> int:
     options = _arguments(argv)
     log_path = start_logging(options.log_file)
+    if options.verbose:
+        _log.setLevel(logging.DEBUG)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)
