@@ -25,10 +25,12 @@ from gui.viewmodel import (
     IconState,
     Notice,
     TrayView,
+    access_note,
     daemon_down_view,
     daemon_state_notice,
     notification_for,
     tray_view,
+    with_access,
 )
 from gui.views.history_view import HistoryView
 from gui.views.schedule_view import ScheduleView
@@ -69,6 +71,7 @@ class TrayController(QObject):
         self.log_path: Path | None = None  # the tray's log file, when it writes one
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self._rebuild_menu)
+        self.menu.aboutToShow.connect(worker.refresh)  # what it shows next is the daemon's now
         self.actions: dict[str, QAction] = {}
         if use_tray is None:
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
@@ -84,6 +87,8 @@ class TrayController(QObject):
         self.history: HistoryView | None = None
         self.schedule: ScheduleView | None = None
         self.settings: SettingsDialog | None = None
+        self._access: str | None = None
+        worker.hello_changed.connect(self._on_hello)
         worker.agents_changed.connect(self._on_agents)
         worker.daemon_down.connect(self._on_down)
         worker.event_received.connect(self._on_event)
@@ -121,7 +126,11 @@ class TrayController(QObject):
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
-        self.show_view(tray_view(agents))
+        self.show_view(with_access(tray_view(agents), self._access))
+
+    @Slot(object)
+    def _on_hello(self, hello: dict[str, Any]) -> None:
+        self._access = access_note(hello)
 
     @Slot(str)
     def _on_down(self, message: str) -> None:
@@ -196,6 +205,9 @@ class TrayController(QObject):
         view = self.view
         if not view.daemon_up:
             self._add(self.menu, "status", view.tooltip.split("\n", 1)[0], None)
+        elif view.access is not None:
+            self._add(self.menu, "access", "Read-only for you (actions ask for a password)", None)
+            self.actions["access"].setToolTip(view.access)
         several = len(view.agents) > 1
         for agent in view.agents:
             target = self.menu.addMenu(agent.headline) if several else self.menu

@@ -4,7 +4,9 @@ its log: for the tests of its life cycle (quit, single instance, who may act).""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import site
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -44,7 +46,10 @@ class TrayProcess:
             found.append(log[log.rfind("\n", 0, index) + 1 : self._seen])
             return True
 
-        wait_until(logged, timeout, f"the tray to log {text!r}")
+        try:
+            wait_until(logged, timeout, f"the tray to log {text!r}")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}; the tray's log and stderr:\n{self.output()}") from e
         return found[0]
 
     def output(self) -> str:
@@ -69,7 +74,9 @@ def start_tray_process(
     env: dict[str, str] | None = None,
 ) -> TrayProcess:
     """``python -m gui.app --socket SOCKET --window`` with its state and config under
-    ``home``; ``become`` runs in the child before it starts (to change user)."""
+    ``home``; ``become`` runs in the child before it starts (to change user). Another user
+    may not reach this interpreter (a venv can link into root's home): then the system's
+    Python of the same version runs it, with this interpreter's packages on its path."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / "tray.log"
     log.unlink(missing_ok=True)
@@ -84,8 +91,14 @@ def start_tray_process(
         "PYTHONPATH": str(ROOT),
         **(env or {}),
     }
+    python = sys.executable
+    if become is not None:
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        system = shutil.which(f"python{version}", path="/usr/local/bin:/usr/bin")
+        python = system or python
+        environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), *site.getsitepackages()])
     argv: Sequence[str] = [
-        sys.executable,
+        python,
         "-m",
         "gui.app",
         "--socket",
