@@ -288,7 +288,11 @@ def test_history_and_schedule_views_load_from_the_api(qtbot: QtBot, tray: Tray) 
     assert history is not None
     qtbot.waitUntil(lambda: history.table.rowCount() > 0, timeout=WAIT_MS)
     first = history.rows()[0]
-    assert (first["Event"], first["Outcome"], first["To"]) == ("update", "succeeded", "17.2.1")
+    assert (first["What"], first["Result"], first["Versions"]) == (
+        "Update",
+        "succeeded",
+        "17.1.0 → 17.2.1",
+    )
 
     tray.daemon.api.request(
         "PATCH", "/v1/settings", body={"changes": {"agents.default.windows": "tue 02:00 2h UTC"}}
