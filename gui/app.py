@@ -2,6 +2,7 @@
 
     shepherd-tray [--socket /run/shepherd/api.sock] [--window] [--log-file PATH]
 
+One tray per session: a second start asks the running one to show itself and exits.
 Builds the object graph once (worker -> controller) and runs Qt's event loop. Nothing
 ticks while it idles: the worker follows the daemon's event stream, and SIGINT / SIGTERM
 wake the loop through a socket. On quit the worker's threads are stopped and joined and
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.api.client import default_socket  # noqa: E402
 from gui.quit_signals import QuitOnSignals  # noqa: E402
+from gui.single_instance import SingleInstance  # noqa: E402
 from gui.tray import TrayController  # noqa: E402
 from gui.tray_log import start_logging  # noqa: E402
 from gui.worker import ApiWorker  # noqa: E402
@@ -69,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)
+    instance = SingleInstance.claim()
+    if instance is None:
+        _log.info("already running in this session: asked it to show itself")
+        return 0
     worker, controller = build(options.socket, use_tray=False if options.window else None)
     controller.log_path = log_path
     if controller.window is not None:
@@ -76,14 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.aboutToQuit.connect(worker.stop)
     app.aboutToQuit.connect(controller.close)
     signals = QuitOnSignals(app.quit)
+    instance.show_requested.connect(controller.present)
     _log.info("started (pid %d), daemon socket %s", os.getpid(), worker.client.socket_path)
     worker.start()
     controller.show()
     code = app.exec()
     signals.close()
+    instance.close()
     worker.stop()  # already stopped by aboutToQuit; again in case exec() ended otherwise
     controller.dispose()
-    del controller, worker, signals
+    del controller, worker, signals, instance
     _log.info("quit (exit code %d)", code)
     return code
 

@@ -33,7 +33,16 @@ def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
         assert down.args is not None and "not running" in down.args[0]
         qtbot.waitUntil(lambda: "daemon is not answering" in controller.window.summary.text())
         assert controller.view.state is IconState.DAEMON_DOWN
-        assert set(controller.actions) == {"status", "history", "schedule", "settings", "quit"}
+        assert set(controller.actions) == {
+            "status",
+            "history",
+            "schedule",
+            "settings",
+            "autostart",
+            "log",
+            "about",
+            "quit",
+        }
         with qtbot.waitSignal(worker.daemon_down, timeout=10_000):
             worker.call(lambda api: api.get("/v1"), lambda _: None, errors.append)
         qtbot.waitUntil(lambda: bool(errors))

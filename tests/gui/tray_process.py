@@ -72,15 +72,17 @@ def start_tray_process(
     *args: str,
     become: Callable[[], None] | None = None,
     env: dict[str, str] | None = None,
+    name: str = "tray",
 ) -> TrayProcess:
     """``python -m gui.app --socket SOCKET --window`` with its state and config under
-    ``home``; ``become`` runs in the child before it starts (to change user). Another user
-    may not reach this interpreter (a venv can link into root's home): then the system's
-    Python of the same version runs it, with this interpreter's packages on its path."""
+    ``home`` (``name`` tells the logs of several apart); ``become`` runs in the child
+    before it starts (to change user). Another user may not reach this interpreter (a venv
+    can link into root's home): then the system's Python of the same version runs it,
+    with this interpreter's packages on its path."""
     home.mkdir(parents=True, exist_ok=True)
-    log = home / "tray.log"
+    log = home / f"{name}.log"
     log.unlink(missing_ok=True)
-    stderr = home / "stderr.txt"
+    stderr = home / f"{name}.stderr.txt"
     environment = {
         **{k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"},
         "QT_QPA_PLATFORM": "offscreen",
