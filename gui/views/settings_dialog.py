@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -41,6 +42,7 @@ from gui.settings_model import (
     place_errors,
     secrets_from_schema,
 )
+from gui.views.windows_editor import WindowsEditor
 from gui.worker import ApiWorker
 
 __all__ = ["SettingsDialog"]
@@ -103,6 +105,7 @@ class SettingsDialog(QDialog):
         self.secret_states: dict[str, QLabel] = {}
         self.fields: dict[str, Field] = {}
         self.in_use: dict[str, QLabel] = {}
+        self._rows: dict[str, QWidget] = {}  # the widget of each field's row
         self.sections: dict[str, QGroupBox] = {}
         self._forms: dict[str, QFormLayout] = {}  # section -> its form
         self._sections_layout = QVBoxLayout()
@@ -138,7 +141,7 @@ class SettingsDialog(QDialog):
         for box in self.sections.values():
             self._sections_layout.removeWidget(box)
             box.deleteLater()
-        for mapping in (self.edits, self.errors, self.fields, self.in_use):
+        for mapping in (self.edits, self.errors, self.fields, self.in_use, self._rows):
             mapping.clear()
         self.sections.clear()
         self._forms.clear()
@@ -189,8 +192,19 @@ class SettingsDialog(QDialog):
         error.setWordWrap(True)
         error.hide()
         form = self._forms[field.section]
-        form.addRow(field.label, edit)
+        row: QWidget = edit
+        if field.kind == "windows":  # typed as text, or built in the editor
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            line.addWidget(edit)
+            button = QPushButton("Edit…")
+            button.setObjectName(f"edit:{field.key}")
+            button.clicked.connect(lambda _checked=False, key=field.key: self.edit_windows(key))
+            line.addWidget(button)
+        form.addRow(field.label, row)
         form.addRow("", error)
+        self._rows[field.key] = row
         self.fields[field.key] = field
         self.edits[field.key] = edit
         self.errors[field.key] = error
@@ -295,9 +309,18 @@ class SettingsDialog(QDialog):
         self._forms[field.section].addRow("", label)
         self.in_use[field.key] = label
 
+    def edit_windows(self, key: str) -> WindowsEditor:
+        """Open the editor of the windows field ``key``; OK puts its text in the field."""
+        edit = self.edits[key]
+        editor = WindowsEditor(self.fields[key].label, edit.text(), self)
+        editor.accepted.connect(lambda: edit.setText(editor.text()))
+        editor.finished.connect(editor.deleteLater)
+        editor.open()
+        return editor
+
     def row_label(self, key: str) -> str:
         """The text the row of field ``key`` is labelled with."""
-        label = self._forms[self.fields[key].section].labelForField(self.edits[key])
+        label = self._forms[self.fields[key].section].labelForField(self._rows[key])
         return label.text() if isinstance(label, QLabel) else ""
 
     def section_title(self, key: str) -> str:

@@ -45,7 +45,14 @@ def test_gui_module_stays_a_thin_client(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["viewmodel.py", "schedule_model.py", "settings_model.py", "history_model.py"]
+    "name",
+    [
+        "viewmodel.py",
+        "schedule_model.py",
+        "settings_model.py",
+        "history_model.py",
+        "windows_model.py",
+    ],
 )
 def test_the_models_are_qt_free(name: str) -> None:
     modules = [module for module, _ in imports(ast.parse((GUI / name).read_text()))]

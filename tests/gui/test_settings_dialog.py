@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from gui.views.settings_dialog import SettingsDialog, contrast, error_colour
+from gui.windows_model import WindowRow
 from gui.worker import ApiWorker
 from sandbox.emulator import ClusterEmulator
 from tests.fixtures.daemon import RunningDaemon, start_daemon
@@ -192,3 +193,24 @@ def test_an_error_on_a_dark_palette_uses_the_light_red(
         assert contrast(error_colour(dark), QColor("#202124")) >= 4.5
     finally:
         worker.stop()
+
+
+def test_windows_are_built_in_the_editor_and_saved_as_the_daemon_reads_them(
+    qtbot: QtBot, dialog: SettingsDialog, shepherd_daemon: RunningDaemon
+) -> None:
+    key = "agents.default.windows"
+    dialog.edits[key].setText("sat 02:00 1h UTC")
+    editor = dialog.edit_windows(key)
+    assert [row.row().text() for row in editor.rows] == ["sat 02:00 1h UTC"]
+    second = editor.add_row(WindowRow(("tue", "thu"), "03:30", "90m", "Europe/Berlin"))
+    assert second.days["tue"].isChecked() and not second.days["mon"].isChecked()
+    second.days["mon"].setChecked(True)
+    editor.accept()
+    assert dialog.edits[key].text() == "sat 02:00 1h UTC; mon,tue,thu 03:30 90m Europe/Berlin"
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
+        dialog.save()
+    saved = shepherd_daemon.api.get("/v1/settings")["settings"]["agents"]["default"]["windows"]
+    assert [(w["days"], w["start"], w["timezone"]) for w in saved] == [
+        (["sat"], "02:00", "UTC"),
+        (["mon", "tue", "thu"], "03:30", "Europe/Berlin"),
+    ]
