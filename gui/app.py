@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.aboutToQuit.connect(worker.stop)
     app.aboutToQuit.connect(controller.close)
     signals = QuitOnSignals(app.quit)
-    instance.show_requested.connect(controller.present)
+    instance.show_requested.connect(controller.session.present)
     _log.info("started (pid %d), daemon socket %s", os.getpid(), worker.client.socket_path)
     worker.start()
     controller.show()

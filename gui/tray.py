@@ -13,20 +13,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon, QWidget
+from PySide6.QtCore import QEvent, QObject, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient, ApiError, agent_path
-from gui.autostart import autostart_enabled, set_autostart
 from gui.icons import state_icon
 from gui.prompts import Prompts
+from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
     IconState,
     Notice,
     TrayView,
-    about_text,
     access_note,
     daemon_down_view,
     daemon_state_notice,
@@ -90,7 +89,8 @@ class TrayController(QObject):
         self.schedule: ScheduleView | None = None
         self.settings: SettingsDialog | None = None
         self._access: str | None = None
-        self._hello: dict[str, Any] = {}
+        self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
+        self.session = TraySession(self)
         worker.hello_changed.connect(self._on_hello)
         worker.agents_changed.connect(self._on_agents)
         worker.daemon_down.connect(self._on_down)
@@ -133,7 +133,7 @@ class TrayController(QObject):
 
     @Slot(object)
     def _on_hello(self, hello: dict[str, Any]) -> None:
-        self._hello = hello
+        self.hello = hello
         self._access = access_note(hello)
 
     @Slot(str)
@@ -222,11 +222,7 @@ class TrayController(QObject):
         self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
-        login = self._add(self.menu, "autostart", "Start at login", self.toggle_autostart)
-        login.setCheckable(True)
-        login.setChecked(autostart_enabled())
-        self._add(self.menu, "log", "Open log", self.open_log, self.log_path is not None)
-        self._add(self.menu, "about", "About Shepherd…", self.show_about)
+        self.session.add_items(self.menu)
         self._add(self.menu, "quit", "Quit", QApplication.quit)
 
     def _agent_actions(self, menu: QMenu, agent: AgentView) -> None:
@@ -314,41 +310,6 @@ class TrayController(QObject):
             self.action_failed.emit(key, str(error))
 
         self.worker.call(work, done, failed)
-
-    # ---- this tray ----------------------------------------------------------------------
-    def present(self) -> None:
-        """Another start asked for this tray: show the window, or say where the icon is."""
-        _log.info("a second start asked this tray to show itself")
-        if self.window is not None:
-            self.window.show()
-            self.window.raise_()
-            self.window.activateWindow()
-        elif self.tray is not None:
-            self.tray.showMessage("Shepherd is running", "Its icon is here in the panel.")
-
-    def toggle_autostart(self) -> None:
-        wanted = not autostart_enabled()
-        try:
-            path = set_autostart(wanted)
-        except OSError as e:
-            self._notify(Notice("Start at login not changed", str(e), "error"))
-            return
-        _log.info("start at login %s (%s)", "on" if wanted else "off", path)
-        self.actions["autostart"].setChecked(wanted)
-
-    def open_log(self) -> None:
-        if self.log_path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_path)))
-
-    def about(self) -> str:
-        """The About box's text (the daemon's part from its last ``GET /v1``)."""
-        return about_text(self._hello if self.view.daemon_up else None, self.log_path)
-
-    def show_about(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, "About Shepherd", self.about())
-        box.setParent(self._parent_widget(), box.windowFlags())
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
 
     # ---- windows ------------------------------------------------------------------------
     def open_history(self) -> None:

@@ -108,7 +108,7 @@ def test_open_log_opens_the_trays_log_file(controller: TrayController) -> None:
 
 
 def test_about_names_the_tray_the_daemon_and_the_log(controller: TrayController) -> None:
-    text = controller.about()
+    text = controller.session.about()
     assert "Agent Shepherd keeps this host's Teleport agents" in text
     assert "\nTray " in text and "Daemon" in text and "not reachable" not in text
     assert f"Log: {controller.log_path}" in text
