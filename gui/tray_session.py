@@ -4,25 +4,55 @@ user's autostart entry), Open log, About, and showing itself when a second start
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
 from gui.autostart import autostart_enabled, set_autostart
-from gui.viewmodel import Notice, about_text
+from gui.viewmodel import Notice, TrayView, about_text
 
-if TYPE_CHECKING:
-    from gui.tray import TrayController
+__all__ = ["SessionHost", "TraySession"]
 
-__all__ = ["TraySession"]
+
+class SessionHost(Protocol):
+    """What of the tray controller these items use."""
+
+    @property
+    def window(self) -> QMainWindow | None: ...
+    @property
+    def tray(self) -> QSystemTrayIcon | None: ...
+    @property
+    def log_path(self) -> Path | None: ...
+    @property
+    def view(self) -> TrayView: ...
+    @property
+    def hello(self) -> dict[str, Any]: ...
+    @property
+    def actions(self) -> dict[str, QAction]: ...
+
+    def _add(
+        self,
+        menu: QMenu,
+        key: str,
+        text: str,
+        slot: Callable[[], object] | None,
+        enabled: bool = True,
+    ) -> QAction: ...
+
+    def _notify(self, notice: Notice) -> None: ...
+
+    def _parent_widget(self) -> QWidget | None: ...
+
 
 _log = logging.getLogger("shepherd.tray")
 
 
 class TraySession:
-    def __init__(self, controller: TrayController) -> None:
+    def __init__(self, controller: SessionHost) -> None:
         self._tray = controller
 
     def add_items(self, menu: QMenu) -> None:
