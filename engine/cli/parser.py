@@ -224,7 +224,7 @@ def _add_settings_commands(commands: Any) -> None:
         commands,
         "secret",
         "store or delete a secret in the keyring (proxy-password, mirror-token, "
-        "mirror-token:AGENT); secrets are write-only",
+        "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
         secret_list_command,
     )
     sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
@@ -232,7 +232,10 @@ def _add_settings_commands(commands: Any) -> None:
         "set",
         help="store a secret, read from standard input or a prompt (never from arguments)",
     )
-    store.add_argument("name", help="proxy-password, mirror-token or mirror-token:AGENT")
+    store.add_argument(
+        "name",
+        help="proxy-password, mirror-token, mirror-token:AGENT, webhook-secret or smtp-password",
+    )
     store.set_defaults(handler=secret_set_command)
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")
