@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import InvalidInput
+from engine.settings.schema import NOTICE_KINDS as KINDS
 
 __all__ = ["KINDS", "LEVELS", "Notice"]
 
-KINDS = ("updated", "failed", "rolled-back", "blocked", "repaired", "agent-down")
 LEVELS = ("info", "warning", "error")
 _TEST = "test"  # `shepherd notify test`: sent to every channel whatever its kinds
 
