@@ -18,7 +18,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import platform
 import re
 import shutil
 import time
@@ -99,7 +98,7 @@ class Progress:
 
 
 def go_arch(machine: str | None = None) -> str:
-    name = machine or platform.machine()
+    name = machine or os.uname().machine
     arch = _GO_ARCH.get(name.lower())
     if arch is None:
         raise ArtifactError(f"no Teleport builds for this machine architecture {name!r}")
