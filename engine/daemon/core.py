@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,7 @@ class Daemon:
         self._actions = DaemonActions(
             self.settings, EventBus(loop), self._stopping, self._start_agent
         )
+        self._actions.notices.start()  # delivers what a previous run left queued
         self._done = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -233,6 +234,7 @@ class Daemon:
             task.cancel()
         for agent in agents:
             agent.stop_worker()
+        await asyncio.to_thread(self.actions.notices.stop)  # the rest stays queued on disk
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")
         with contextlib.suppress(FileNotFoundError):
@@ -269,7 +271,7 @@ class Daemon:
                 _log.warning("agent %s: %s", agent.namespace, outcome.message)
         delay = self.options.first_check.total_seconds()
         while not self.stopping:
-            agent.next_check = datetime.now(UTC) + timedelta(seconds=delay)
+            agent.next_check = self.settings.host.clock.now() + timedelta(seconds=delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(agent.wake.wait(), delay)
             agent.wake.clear()
@@ -288,7 +290,9 @@ class Daemon:
             )
             wanted = agent.decision.next_check if agent.decision is not None else None
             if wanted is not None:  # a window opens or a soak ends before the next poll
-                delay = max(1.0, min(delay, (wanted - datetime.now(UTC)).total_seconds() + 1))
+                delay = max(
+                    1.0, min(delay, (wanted - self.settings.host.clock.now()).total_seconds() + 1)
+                )
 
     def _poll_interval(self) -> timedelta:
         return self.options.poll_interval or self.settings.host.poll_interval

@@ -185,7 +185,8 @@ class Supervisord:
                     raise ServiceError(f"supervisorctl start {unit} failed: {e.text}") from e
             return
         result = self._run("start", unit, timeout=self._restart_timeout)
-        if result.returncode != 0:
+        if result.returncode != 0 and "already started" not in result.stdout:
+            # supervisord's own autorestart may have started it between our look and ours
             raise ServiceError(f"supervisorctl start {unit} failed: {result.stdout.strip()}")
 
     def _stop(self, unit: str, seconds: float) -> None:
