@@ -355,9 +355,13 @@ class DaemonActions:
         return await asyncio.to_thread(self._status, agent, set(self.agents))
 
     async def statuses(self) -> list[dict[str, Any]]:
-        """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
+        """Every agent's status, each in a worker thread of its own: an agent in the middle
+        of its re-exec holds its ``/readyz`` probe until the new process answers, and during
+        a wave of updates those waits must overlap, not add up."""
         agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
-        return await asyncio.to_thread(lambda: [self._status(a, managed) for a in agents])
+        return list(
+            await asyncio.gather(*(asyncio.to_thread(self._status, a, managed) for a in agents))
+        )
 
     def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
         """Blocking: one agent's status answer."""
