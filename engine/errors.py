@@ -18,7 +18,8 @@
     │   ├── RepositoryRefused   the repository's signature, key or answer was refused
     │   ├── VersionUnavailable  the repository does not offer the wanted version
     │   └── PackageManagerBusy  another process holds the package manager's lock
-    └── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
+    ├── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
+    └── NotifyError             a notice could not be delivered (``permanent``: do not retry)
 
 Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
 ``raise ... from e``.
@@ -27,7 +28,7 @@ Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ArtifactError",
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidSetting",
     "InvalidVersion",
     "LockTimeout",
+    "NotifyError",
     "PackageError",
     "PackageManagerBusy",
     "RepositoryRefused",
@@ -77,9 +79,9 @@ class InvalidScenario(InvalidInput):
     pass
 
 
-@dataclass(frozen=True)
-class SettingProblem:
-    """Why one settings value was refused."""
+class SettingProblem(NamedTuple):
+    """Why one settings value was refused (a NamedTuple: ``dataclasses`` costs the CLI's
+    start ~8 ms)."""
 
     key: str  # as given, e.g. "agents.staging.base_url"
     label: str  # the option's human name ("Custom CDN"); the key itself for an unknown key
@@ -144,3 +146,12 @@ class PackageManagerBusy(PackageError):
 
 class SecretStoreError(ShepherdError):
     """The secret store is unavailable, locked, has unsafe permissions or is corrupted."""
+
+
+class NotifyError(ShepherdError):
+    """A webhook or e-mail notice was not delivered. ``permanent``: retrying cannot help (no
+    secret, the receiver refused the request as such); otherwise it is retried later."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -8,11 +8,13 @@ and its answer comes back as a callback on the GUI thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
@@ -22,15 +24,18 @@ from gui.icons import state_icon
 from gui.prompts import Prompts
 from gui.status_model import week_strip
 from gui.tray_actions import AgentActions
+from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
     IconState,
     Notice,
     TrayView,
+    access_note,
     daemon_down_view,
     daemon_state_notice,
     notification_for,
     tray_view,
+    with_access,
 )
 from gui.views.history_view import HistoryView
 from gui.views.schedule_view import ScheduleView
@@ -39,6 +44,8 @@ from gui.window import StatusWindow
 from gui.worker import ApiWorker
 
 __all__ = ["TrayController"]
+
+_log = logging.getLogger("shepherd.tray")
 
 _LEVEL_ICON = {
     "info": QSystemTrayIcon.MessageIcon.Information,
@@ -70,8 +77,10 @@ class TrayController(QObject, AgentActions):
         self._agents: list[dict[str, Any]] = []  # the last GET /v1/agents
         self._refusals: list[str] = []  # reasons shown for refused actions (not shown twice)
         self._announced: set[tuple[str, str]] = set()  # (agent, version) offers announced
+        self.log_path: Path | None = None  # the tray's log file, when it writes one
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self._rebuild_menu)
+        self.menu.aboutToShow.connect(worker.refresh)  # what it shows next is the daemon's now
         self.actions: dict[str, QAction] = {}
         if use_tray is None:
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
@@ -93,6 +102,10 @@ class TrayController(QObject, AgentActions):
         self.history: HistoryView | None = None
         self.schedule: ScheduleView | None = None
         self.settings: SettingsDialog | None = None
+        self._access: str | None = None
+        self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
+        self.session = TraySession(self)
+        worker.hello_changed.connect(self._on_hello)
         worker.agents_changed.connect(self._on_agents)
         worker.daemon_down.connect(self._on_down)
         worker.event_received.connect(self._on_event)
@@ -111,14 +124,34 @@ class TrayController(QObject, AgentActions):
         if self.tray is not None:
             self.tray.hide()
 
+    def dispose(self) -> None:
+        """Delete every Qt object this controller made, now, while the application still
+        exists (left to the garbage collector they may outlive it)."""
+        self.close()
+        windows = (self.history, self.schedule, self.settings, self.window, self.status_window)
+        for widget in windows:
+            if widget is not None:
+                widget.deleteLater()
+        if self.tray is not None:
+            self.tray.deleteLater()
+        self.menu.deleteLater()
+        self.history = self.schedule = self.settings = self.window = self.status_window = None
+        self.tray = None
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
     # ---- state from the worker ----------------------------------------------------------
     @Slot(object)
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
         self._agents = agents
-        self.show_view(tray_view(agents))
+        self.show_view(with_access(tray_view(agents), self._access))
         self._show_schedule()
+
+    @Slot(object)
+    def _on_hello(self, hello: dict[str, Any]) -> None:
+        self.hello = hello
+        self._access = access_note(hello)
 
     @Slot(str)
     def _on_down(self, message: str) -> None:
@@ -141,6 +174,8 @@ class TrayController(QObject, AgentActions):
 
     def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
+        if self._seen_view is None or self._seen_view.tooltip != view.tooltip:
+            _log.info("showing %s: %s", view.state.value, view.tooltip.replace("\n", " | "))
         self._seen_view = view
         self.view = view
         if self.tray is not None:
@@ -222,6 +257,7 @@ class TrayController(QObject, AgentActions):
         return dict(self._host_settings)
 
     def _notify(self, notice: Notice) -> None:
+        _log.info("notification (%s): %s: %s", notice.level, notice.title, notice.message)
         if self.tray is not None:
             icon = _LEVEL_ICON.get(notice.level, QSystemTrayIcon.MessageIcon.Information)
             self.tray.showMessage(notice.title, notice.message, icon, 10_000)
@@ -236,6 +272,9 @@ class TrayController(QObject, AgentActions):
         view = self.view
         if not view.daemon_up:
             self._add(self.menu, "status", view.tooltip.split("\n", 1)[0], None)
+        elif view.access is not None:
+            self._add(self.menu, "access", "Read-only for you (actions ask for a password)", None)
+            self.actions["access"].setToolTip(view.access)
         several = len(view.agents) > 1
         for agent in view.agents:
             target = self.menu.addMenu(agent.headline) if several else self.menu
@@ -247,6 +286,7 @@ class TrayController(QObject, AgentActions):
         self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
+        self.session.add_items(self.menu)
         self._add(self.menu, "quit", "Quit", QApplication.quit)
 
     def _add(
@@ -270,6 +310,7 @@ class TrayController(QObject, AgentActions):
     # ---- actions ------------------------------------------------------------------------
     def _request(self, key: str, work: Callable[[ApiClient], object]) -> None:
         def done(answer: object) -> None:
+            _log.info("%s done: %s", key, _answer_text(answer))
             self.worker.refresh()
             notice = acknowledgement(key, answer)
             if notice is not None:
@@ -279,6 +320,7 @@ class TrayController(QObject, AgentActions):
             self.action_done.emit(key, answer)
 
         def failed(error: Exception) -> None:
+            _log.info("%s failed: %s", key, error)
             self.worker.refresh()
             notice = refusal(key, error)
             self._refusals = [*self._refusals[-9:], notice.message.split(": ", 1)[-1]]
