@@ -18,7 +18,7 @@ from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_status, health_now, offer_now
+from engine.daemon.status import agent_status, package_status
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
@@ -29,12 +29,7 @@ from engine.update.host import HostConfig
 from engine.update.managed import ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
-from engine.update.package_agent import (
-    PACKAGE_AGENT,
-    PackageAgentRunner,
-    agent_files,
-    find_package_agent,
-)
+from engine.update.package_agent import PACKAGE_AGENT, PackageAgentRunner, find_package_agent
 from engine.update.report import decision_json, outcome_json
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
@@ -271,8 +266,7 @@ class DaemonActions:
         """Remember ``revision`` as bad without installing it ("skip this version")."""
         agent = self.agent(namespace)
         self._refuse_when_stopping()
-        ops = AgentOperations(self.host)
-        skip = ops.skip_version
+        skip = AgentOperations(self.host).skip_version
         return await asyncio.to_thread(skip, agent.namespace, revision, reason=reason, uid=uid)
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
@@ -384,11 +378,7 @@ class DaemonActions:
         )
         package = self._package_agent(agent.namespace)
         if package is not None:  # its version, lock and repository; no update.yaml
-            answer.update(package.status())
-            answer.update(enabled=True, pinned=False, proxy=None, group=None)
-            answer["health"] = health_now(*agent_files(self.host))
-            answer["backup_installed"] = answer["backup"] is not None  # in the repository
-            answer["offer"] = offer_now(agent, package.installed_revision)
+            answer.update(package_status(self.host, agent, package))
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

@@ -16,9 +16,10 @@ from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
+from engine.update.package_agent import PackageAgentRunner, agent_files
 from engine.update.report import decision_json, offer_json, revision_json
 
-__all__ = ["agent_status", "exported_windows", "health_now", "offer_now"]
+__all__ = ["agent_status", "exported_windows", "health_now", "offer_now", "package_status"]
 
 
 def agent_status(
@@ -98,6 +99,19 @@ def agent_status(
         "last_result": agent.last_result,
         "problems": problems,
     }
+
+
+def package_status(
+    host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
+) -> dict[str, Any]:
+    """What a package agent's status answer has instead: its version, lock and repository
+    (it has no update.yaml), its health and the offer seen from its installed package."""
+    answer = package.status()
+    answer.update(enabled=True, pinned=False, proxy=None, group=None)
+    answer["health"] = health_now(*agent_files(host))
+    answer["backup_installed"] = answer["backup"] is not None  # in the repository
+    answer["offer"] = offer_now(agent, package.installed_revision)
+    return answer
 
 
 def offer_now(agent: AgentRuntime, active: str | None) -> OfferAnswer | None:
