@@ -18,6 +18,7 @@ from engine.service.health import (
     UnitStatus,
     read_pid,
 )
+from engine.service.own_unit import OwnUnit, read_only_here
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
 
@@ -28,6 +29,7 @@ __all__ = [
     "HealthCheck",
     "HealthConfig",
     "HealthResult",
+    "OwnUnit",
     "Reload",
     "ReloadOutcome",
     "ServiceManager",
@@ -36,6 +38,7 @@ __all__ = [
     "UnitStatus",
     "foreign_timer_names",
     "load_disabled",
+    "read_only_here",
     "read_pid",
     "save_disabled",
 ]

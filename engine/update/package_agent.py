@@ -67,8 +67,11 @@ PACKAGE_AGENT = "package"
 
 
 def package_runner(host: HostConfig) -> Runner:
-    """Package-manager commands for ``host.root``: chrooted into it when it is not ``/``."""
-    return Runner(root=host.root, chroot=host.root != Path("/"))
+    """Package-manager commands for ``host.root``: chrooted into it when it is not ``/``; on
+    a booted systemd host, in transient units outside the daemon's read-only sandbox."""
+    production = host.root == Path("/")
+    booted = host.service == "systemd" and (host.root / "run/systemd/system").is_dir()
+    return Runner(root=host.root, chroot=not production, transient=production and booted)
 
 
 def agent_files(host: HostConfig) -> tuple[Path, Path]:
