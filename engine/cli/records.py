@@ -12,6 +12,7 @@ from engine.errors import InvalidInput, ShepherdError
 from engine.update.host import HostConfig
 from engine.update.managed import ManagedAgents
 from engine.update.operations import AgentOperations
+from engine.update.package_agent import PACKAGE_AGENT
 
 __all__ = ["add_local_option", "local_agent", "local_operations", "local_uid"]
 
@@ -32,7 +33,8 @@ def local_operations(args: argparse.Namespace) -> AgentOperations:
 
 
 def local_agent(ops: AgentOperations, agent: str | None) -> str:
-    """The named agent, or the only managed one; it must have an update.yaml."""
+    """The named agent, or the only managed one; it must have an update.yaml (or be the
+    managed package agent)."""
     if agent is None:
         names = ManagedAgents(ops.host).names()
         if not names:
@@ -40,6 +42,8 @@ def local_agent(ops: AgentOperations, agent: str | None) -> str:
         if len(names) > 1:
             raise InvalidInput(f"name the agent: this host has {len(names)} ({', '.join(names)})")
         agent = names[0]
+    if agent == PACKAGE_AGENT and agent in ManagedAgents(ops.host).names():
+        return agent  # no update.yaml: its spec is Shepherd's own
     layout = ops.host.layout(agent)
     if not layout.update_yaml.is_file():
         raise InvalidInput(f"no agent {agent!r} on this host: {layout.update_yaml} does not exist")

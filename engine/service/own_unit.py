@@ -35,7 +35,7 @@ from pathlib import Path
 from engine.errors import InvalidInput, ServiceError
 from engine.fsutil import atomic_write
 
-__all__ = ["DROPIN_NAME", "OwnUnit", "read_only_here"]
+__all__ = ["DROPIN_NAME", "OwnUnit", "grantable_dir", "read_only_here"]
 
 DROPIN_NAME = "60-agent-paths.conf"
 _ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
@@ -67,7 +67,12 @@ def read_only_here(path: Path) -> bool:
     return False
 
 
-def _grantable(path: Path) -> str:
+def grantable_dir(path: Path) -> str:
+    """``path`` normalised, if the daemon may open it for itself.
+
+    Raises:
+        InvalidInput: a system directory, or not a plain absolute path (names it).
+    """
     text = os.path.normpath(str(path))
     if not path.is_absolute() or not _SAFE_PATH.fullmatch(text) or ".." in text.split("/"):
         raise InvalidInput(
@@ -132,7 +137,7 @@ class OwnUnit:
             InvalidInput: a path is a system directory or not a plain absolute path.
             ServiceError: systemd could not make one (names it and what it said).
         """
-        wanted = sorted({_grantable(path) for path in paths if read_only_here(path)})
+        wanted = sorted({grantable_dir(path) for path in paths if read_only_here(path)})
         if not wanted:
             return []
         for directory in wanted:

@@ -58,6 +58,7 @@ def test_a_namespaced_agent_with_its_own_link_dir_is_updated_by_the_hardened_dae
     guest = GuestAgents(host, cdn, cluster, namespace=NAMESPACE, link_dir=LINK_DIR)
     guest.copy_ca(sandbox_ca)
     guest.lay_out()
+    host.path(f"{DATA_DIR}/host_uuid").write_text("4f1b0a5e-2c6d-4e8f-9a0b-1c2d3e4f5a6b")  # joined
     first = _install(installed, shepherd_debs)
     for path in (LINK_DIR, DATA_DIR):  # the unit's ReadWritePaths= do not name them
         assert "ro" in _mount_options(installed, first, path), path
