@@ -97,6 +97,10 @@ def test_a_namespaced_agent_with_its_own_link_dir_is_updated_by_the_hardened_dae
     guest.wait_ready()
     assert guest.running_version() == "17.1.0"
 
+    purged = installed.apt("purge", "agent-shepherd")  # the drop-in is Shepherd's own
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert not host.path(DROPIN).exists() and not host.path(DROPIN).parent.exists()
+
 
 def test_a_package_agent_is_updated_with_apt_by_the_hardened_daemon(
     installed: Installed,
@@ -112,8 +116,8 @@ def test_a_package_agent_is_updated_with_apt_by_the_hardened_daemon(
     host.path(TRUSTED_KEY).parent.mkdir(parents=True, exist_ok=True)
     host.path(TRUSTED_KEY).write_bytes(package_repos.trusted_key.public_gpg.read_bytes())
     guest.install_first("17.2.1")
-    first = _install(installed, shepherd_debs)
     guest.settings()
+    first = _install(installed, shepherd_debs)
     added = installed.shepherd("agents", "add", "package")
     assert added.returncode == 0, added.stdout + added.stderr + installed.journal()
     host.wait_for(guest.held, 60, "the installed daemon to hold the package agent's version")
