@@ -151,7 +151,13 @@ class OwnUnit:
             atomic_write(self.dropin, f"{_HEADER}[Service]\nReadWritePaths={entries}\n".encode())
             self._systemctl("daemon-reload")
         for directory in wanted:
-            self._systemctl("bind", "--mkdir", self.name, directory)
+            try:
+                self._systemctl("bind", "--mkdir", self.name, directory)
+            except ServiceError as e:  # systemd < 248, or mounts that do not propagate
+                raise ServiceError(
+                    f"{e}; {directory} is listed in {self.dropin} and becomes writable when "
+                    f"{self.name} restarts ('systemctl restart {self.name}' when no update runs)"
+                ) from e
         return wanted
 
     def _systemctl(self, *args: str) -> None:
