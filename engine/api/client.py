@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -129,8 +129,11 @@ class ApiClient:
             raise _api_error(response.status_code, data)
         return data
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Decoded server-sent events until the daemon closes the stream."""
+    def events(self, on_connected: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Decoded server-sent events until the daemon closes the stream.
+
+        ``on_connected`` is called once the daemon has accepted the stream, before the
+        first event: a state read then misses no change that follows it."""
         self._check_open()
         timeout = httpx.Timeout(self.timeout, read=None)
         try:
@@ -142,6 +145,8 @@ class ApiClient:
                     except ValueError:
                         data = None
                     raise _api_error(response.status_code, data)
+                if on_connected is not None:
+                    on_connected()
                 data_lines: list[str] = []
                 for text in response.iter_lines():
                     if text.startswith("data:"):

@@ -202,6 +202,13 @@ class Authorizer:
             return Verdict(True, level, by="polkit")
         return Verdict(False, level, self._refusal(level, command, answer, problem))
 
+    def without_asking(self, peer: PeerCred) -> dict[str, bool]:
+        """What ``peer`` may do with no polkit question (cheap: asks nobody):
+        ``{"operate": root or a member of the group, "host_only": root}``. Anything else
+        may still be allowed by polkit, with authentication."""
+        privileged = peer.uid in self.privileged
+        return {"operate": privileged or self._in_group(peer), "host_only": privileged}
+
     def _in_group(self, peer: PeerCred) -> bool:
         try:
             gid = grp.getgrnam(self.group).gr_gid
