@@ -378,7 +378,7 @@ class DaemonActions:
         )
         package = self._package_agent(agent.namespace)
         if package is not None:  # its version, lock and repository; no update.yaml
-            answer.update(package_status(self.host, agent, package))
+            package_status(answer, self.host, agent, package)
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

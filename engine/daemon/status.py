@@ -102,16 +102,19 @@ def agent_status(
 
 
 def package_status(
-    host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
-) -> dict[str, Any]:
-    """What a package agent's status answer has instead: its version, lock and repository
-    (it has no update.yaml), its health and the offer seen from its installed package."""
-    answer = package.status()
-    answer.update(enabled=True, pinned=False, proxy=None, group=None)
+    answer: dict[str, Any], host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
+) -> None:
+    """Turn ``answer`` into a package agent's: its version, lock and repository, its spec
+    (kept in Shepherd's own file: it has no update.yaml), its health, and the offer seen
+    from its installed package."""
+    answer.update(package.status())
+    answer.update(proxy=None, group=None)
+    source = answer.pop("spec_source")
+    for name in ("enabled", "pinned"):
+        answer["effective"][name] = {"value": answer[name], "from": source}
     answer["health"] = health_now(*agent_files(host))
     answer["backup_installed"] = answer["backup"] is not None  # in the repository
     answer["offer"] = offer_now(agent, package.installed_revision)
-    return answer
 
 
 def offer_now(agent: AgentRuntime, active: str | None) -> OfferAnswer | None:
