@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_SOCKET",
     "ApiClient",
     "ApiError",
+    "DaemonDenied",
     "DaemonUnavailable",
     "agent_path",
     "default_socket",
@@ -52,6 +53,10 @@ def default_socket() -> Path:
 
 class DaemonUnavailable(ShepherdError):
     """Nothing answers on the API socket."""
+
+
+class DaemonDenied(DaemonUnavailable):
+    """The socket exists but this user may not connect to it (the CLI exits 4)."""
 
 
 class ApiError(ShepherdError):
@@ -200,7 +205,7 @@ class ApiClient:
                 f"the Shepherd daemon is not running (nothing listens on {path}); {start}"
             )
         if isinstance(cause, PermissionError):
-            return DaemonUnavailable(
+            return DaemonDenied(
                 f"permission denied on {path}: ask an admin to add you to the "
                 "'shepherd' group (then log in again)"
             )

@@ -41,6 +41,7 @@ __all__ = [
     "ProgressAnswer",
     "SettingErrorAnswer",
     "SettingsLocation",
+    "ShepherdRelease",
 ]
 
 API_VERSION = "v1"
@@ -163,9 +164,18 @@ class FoundAgent(TypedDict):
     foreign_updaters: list[str]  # Teleport's own updater timers that are on for it
 
 
+class ShepherdRelease(TypedDict):
+    """The running Shepherd, its installed package and apt's newer candidate, if any."""
+
+    version: str
+    package: str | None  # the installed agent-shepherd package's version (None: not by apt)
+    available: str | None  # "Shepherd <available> available" (apt's candidate)
+
+
 class AgentsAnswer(TypedDict):
     agents: list[AgentStatus]
     found: list[FoundAgent]
+    shepherd: ShepherdRelease
 
 
 class HistoryRecordAnswer(TypedDict):
@@ -198,6 +208,8 @@ class SettingsLocation(TypedDict):
 class HelloAnswer(TypedDict):
     service: str
     api: str  # API_VERSION
+    version: str  # Shepherd's own version
+    shepherd: ShepherdRelease
     pid: int
     agents: list[str]
     you: dict[str, int]  # {"uid": ...}

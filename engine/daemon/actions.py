@@ -21,6 +21,7 @@ from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporte
 from engine.daemon.status import agent_status, health_now
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
+from engine.packages.self_release import ReleaseAnswer, SelfRelease
 from engine.policy.decision import Action
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
@@ -60,6 +61,7 @@ class DaemonActions:
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
+        self.release = SelfRelease()
 
     @property
     def host(self) -> HostConfig:
@@ -350,6 +352,10 @@ class DaemonActions:
     async def status(self, namespace: str) -> dict[str, Any]:
         agent = self.agent(namespace)
         return await asyncio.to_thread(self._status, agent, set(self.agents))
+
+    async def shepherd_release(self) -> ReleaseAnswer:
+        """This Shepherd's version and a newer one apt offers (``available``), if any."""
+        return await asyncio.to_thread(self.release.answer)
 
     async def statuses(self) -> list[dict[str, Any]]:
         """Every agent's status, in one worker thread (one hand-off, not one per agent)."""

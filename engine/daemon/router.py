@@ -16,6 +16,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.about import shepherd_version
 from engine.api.schema import API_VERSION
 from engine.daemon.authz import Authorizer, Level, Polkit, settings_level
 from engine.daemon.http import HttpError, Request, Response, StreamResponse
@@ -27,6 +28,7 @@ from engine.update.operations import SPEC_ACTIONS
 from engine.update.report import decision_json, outcome_json, pass_json
 
 if TYPE_CHECKING:
+    from engine.packages.self_release import ReleaseAnswer
     from engine.store.history import History
     from engine.update.outcome import Outcome
     from engine.update.update_pass import PassResult
@@ -63,6 +65,7 @@ class Operations(Protocol):
     ) -> dict[str, Any]: ...
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def found_agents(self) -> list[dict[str, Any]]: ...
+    async def shepherd_release(self) -> ReleaseAnswer: ...
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
     async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
@@ -153,6 +156,8 @@ class Router:
             {
                 "service": "agent-shepherd",
                 "api": API_VERSION,
+                "version": shepherd_version(),
+                "shepherd": await self.ops.shepherd_release(),
                 "pid": os.getpid(),
                 "agents": self.ops.agent_names(),
                 "you": {"uid": request.peer.uid},
@@ -163,7 +168,9 @@ class Router:
 
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
         agents = await self.ops.statuses()
-        return Response.json({"agents": agents, "found": await self.ops.found_agents()})
+        found = await self.ops.found_agents()
+        shepherd = await self.ops.shepherd_release()
+        return Response.json({"agents": agents, "found": found, "shepherd": shepherd})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
         return Response.json(await self.ops.status(params["agent"]))

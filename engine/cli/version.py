@@ -1,0 +1,53 @@
+"""``shepherd version`` / ``shepherd --version``: this Shepherd's version, the running
+daemon's, and a newer one apt offers (``Shepherd X available``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from engine.about import shepherd_version
+from engine.api.client import DaemonUnavailable
+from engine.cli.connect import api_for
+from engine.cli.exits import EXIT_OK
+from engine.cli.view import print_json
+
+__all__ = ["available_line", "version_command", "version_text"]
+
+
+def version_text() -> str:
+    return f"shepherd {shepherd_version()}"
+
+
+def available_line(release: dict[str, Any] | None) -> str | None:
+    """``Shepherd 0.2.0 available (installed: 0.1.0) ...`` when apt offers a newer one."""
+    if not release or not release.get("available"):
+        return None
+    return (
+        f"Shepherd {release['available']} available (installed: {release.get('package')}): "
+        "sudo apt-get update && sudo apt-get install agent-shepherd"
+    )
+
+
+def version_command(args: argparse.Namespace) -> int:
+    """Never fails for want of a daemon: the CLI's own version is always known."""
+    daemon: dict[str, Any] | None
+    try:
+        hello = api_for(args).get("/v1")
+        daemon = {"version": hello.get("version"), "pid": hello.get("pid")}
+        release = hello.get("shepherd")
+    except DaemonUnavailable as e:
+        daemon, release = None, None
+        unreachable = str(e)
+    if args.json:
+        print_json({"version": shepherd_version(), "daemon": daemon, "shepherd": release})
+        return EXIT_OK
+    print(version_text())
+    if daemon is None:
+        print(f"daemon: not reachable ({unreachable})")
+    else:
+        print(f"daemon: {daemon['version']} (pid {daemon['pid']})")
+    line = available_line(release)
+    if line:
+        print(line)
+    return EXIT_OK
