@@ -1,6 +1,7 @@
 """``shepherd-tray``: the desktop face of the Shepherd daemon.
 
-    shepherd-tray [--socket /run/shepherd/api.sock] [--poll 5]
+    shepherd-tray [--socket /run/shepherd/api.sock] [--poll 5] [--window]
+    shepherd-tray --autostart on|off     # start at this user's login, or not
 
 Builds the object graph once (worker -> controller) and runs Qt's event loop; on quit the
 worker's threads are stopped and joined.
@@ -17,7 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from engine.api.client import default_socket
+from engine.api.client import default_socket, shepherd_version
+from gui.autostart import set_autostart
 from gui.tray import TrayController
 from gui.worker import ApiWorker
 
@@ -25,13 +27,25 @@ __all__ = ["build", "main"]
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="shepherd-tray", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="shepherd-tray",
+        description="The desktop face of the Shepherd daemon: a tray icon (or a small window) "
+        "showing this host's Teleport agents, with check, update, pause and rollback.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"shepherd-tray {shepherd_version()}"
+    )
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
         "--poll", type=float, default=5.0, help="seconds between status polls (default 5)"
     )
     parser.add_argument(
         "--window", action="store_true", help="show a window even when a system tray exists"
+    )
+    parser.add_argument(
+        "--autostart",
+        choices=("on", "off"),
+        help="start the tray at this user's login (on) or not (off), then exit",
     )
     return parser.parse_args(argv)
 
@@ -47,6 +61,10 @@ def build(
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = _arguments(argv)
+    if options.autostart:
+        path = set_autostart(options.autostart == "on")
+        print(f"autostart {options.autostart}: {path}")
+        return 0
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)

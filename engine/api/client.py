@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from engine.about import shepherd_version  # re-exported: the tray shows its own version
 from engine.errors import ShepherdError
 from engine.names import validate_namespace
 from engine.unixhttp import unix_transport
@@ -40,6 +41,7 @@ __all__ = [
     "DaemonUnavailable",
     "agent_path",
     "default_socket",
+    "shepherd_version",
 ]
 
 DEFAULT_SOCKET = Path("/run/shepherd/api.sock")
