@@ -193,7 +193,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", help="repo: where the repository will be served (for .sources)")
     parser.add_argument("--gnupghome", type=Path, help="repo: gpg's home (default: gpg's own)")
     parser.add_argument("--repo", type=Path, help="repo: the repository dir (default: dist/repo)")
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)
 
 
 def _repo(options: argparse.Namespace, dist: Path) -> int:

@@ -9,9 +9,10 @@ Each rule says why the tag does not apply to a self-contained PyInstaller build:
   its archive appended, which ``strip`` would cut off, and is built as it is shipped; the
   bundled libraries are stripped (``strip_libraries``).
 - ``shared-library-lacks-prerequisites``, ``library-not-linked-against-libc``: CPython
-  extension modules get their symbols from the interpreter that loads them.
-- ``embedded-library``: the Python bindings (pyexpat, PyYAML's _yaml) carry what their
-  wheels were built with.
+  extension modules get their symbols from the interpreter that loads them; ICU's data
+  library holds no code.
+- ``embedded-library``: the Python bindings (pyexpat, PyYAML's _yaml) and Qt's image
+  plugins (jpeg, tiff) carry what their wheels were built with.
 - ``maintainer-script-should-not-use-dpkg-maintscript-helper``: the scripts are written by
   hand (no debhelper to generate them from a ``.maintscript`` file).
 """
@@ -28,7 +29,12 @@ from installer.project import BuildError
 __all__ = ["elf_facts", "overrides_text", "strip_libraries"]
 
 # (tag argument, file name pattern) for embedded-library: the copies lintian recognises
-_EMBEDDED = (("expat", "pyexpat.*.so"), ("libyaml", "_yaml.*.so"))
+_EMBEDDED = (
+    ("expat", "pyexpat.*.so"),
+    ("libyaml", "_yaml.*.so"),
+    ("libjpeg", "libqjpeg.so"),
+    ("tiff", "libqtiff.so"),
+)
 
 
 def elf_facts(path: Path) -> tuple[bool, bool, list[str]]:
@@ -92,20 +98,25 @@ def overrides_text(root: Path, package: str, folder: str, scripts: Path | None =
             add("hardening-no-pie", path)
         if symbols:
             add("unstripped-binary-or-object", path)
-        if ".so" in path.name and path.name.endswith(".so") and ".cpython-" in path.name:
-            if not needed:
-                add("shared-library-lacks-prerequisites", path)
-            elif "libc.so.6" not in needed:
-                add("library-not-linked-against-libc", path)
+        if ".so" not in path.name:
+            continue
+        if not needed:
+            add("shared-library-lacks-prerequisites", path)
+        elif ".cpython-" in path.name and "libc.so.6" not in needed:
+            add("library-not-linked-against-libc", path)
     for library, pattern in _EMBEDDED:
         for path in sorted(opt.rglob(pattern)):
             add("embedded-library", path, library)
     if scripts is not None:
         for script in sorted(scripts.iterdir()):
-            for number, line in enumerate(script.read_text().splitlines(), start=1):
+            text = script.read_text().splitlines()
+            for number, line in enumerate(text, start=1):
                 if line.lstrip().startswith("dpkg-maintscript-helper"):
+                    end = number  # lintian names the last line of a continued command
+                    while text[end - 1].endswith("\\") and end < len(text):
+                        end += 1
                     lines.append(
                         f"{package}: maintainer-script-should-not-use-dpkg-maintscript-helper "
-                        f'"dpkg-maintscript-helper" [{script.name}:{number}]'
+                        f'"dpkg-maintscript-helper" [{script.name}:{end}]'
                     )
     return "\n".join(lines) + "\n"
