@@ -20,13 +20,23 @@ def version_text() -> str:
 
 
 def available_line(release: dict[str, Any] | None) -> str | None:
-    """``Shepherd 0.2.0 available (installed: 0.1.0) ...`` when apt offers a newer one."""
-    if not release or not release.get("available"):
+    """``Shepherd 0.2.0 available (installed: 0.1.0) ...`` when apt offers a newer one, or
+    a reminder that the daemon still runs an older build than the one installed (an upgrade
+    without systemd to restart it)."""
+    if not release:
         return None
-    return (
-        f"Shepherd {release['available']} available (installed: {release.get('package')}): "
-        "sudo apt-get update && sudo apt-get install agent-shepherd"
-    )
+    installed, running = release.get("package"), release.get("version")
+    if release.get("available"):
+        return (
+            f"Shepherd {release['available']} available (installed: {installed}): "
+            "sudo apt-get update && sudo apt-get install agent-shepherd"
+        )
+    if installed and running and installed != running:
+        return (
+            f"the daemon runs Shepherd {running} but {installed} is installed: restart it "
+            "(systemctl restart shepherd, or your service manager)"
+        )
+    return None
 
 
 def version_command(args: argparse.Namespace) -> int:
