@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,7 +128,7 @@ class DaemonActions:
                 return runner.run(forced=forced, dry_run=dry_run, uid=uid, gate=host.canary_gate())
 
         result = await self.exclusive(agent, what, work)
-        agent.last_check = datetime.now(UTC)
+        agent.last_check = self.host.clock.now()
         if not dry_run:
             agent.decision = result.decision
             self._after_pass(agent, result, uid)

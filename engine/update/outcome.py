@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.install.download import DownloadLimits, Progress
 from engine.service.base import ServiceManager
 from engine.service.foreign import ForeignUpdaters
@@ -39,6 +40,7 @@ class UpdateContext:
     lock_timeout: float | None = 30.0
     who: str = "shepherd"
     foreign: ForeignUpdaters = field(default_factory=lambda: ForeignUpdaters(None))
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     def history(self) -> History:

@@ -19,9 +19,7 @@ Nothing here decides *whether* to update: that is ``engine.policy``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from engine.errors import ArtifactError, ServiceError, ShepherdError, SourceError
 from engine.install.revisions import installed_checksum
@@ -74,7 +72,7 @@ class Transaction:
 
     # ---- update -----------------------------------------------------------------------
     def _update_locked(self, target: Revision, uid: int | None, reason: str) -> Outcome:
-        started = time.monotonic()
+        started = self.ctx.clock.monotonic()
         config = self.steps.config()
         active = config.status.active
         changed = _no_longer_wanted(config, target)
@@ -117,12 +115,13 @@ class Transaction:
                 mark_skip=False,
             )
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             self.steps.cleanup()
             message = (
                 f"{target} failed its health check ({health.message}); rolled back to "
-                f"{active or 'the previous installation'}"
+                f"{active or 'the previous installation'}{verified.restored_problem()}"
             )
             return self._failed(
                 config,
@@ -140,7 +139,7 @@ class Transaction:
         self.steps.commit_update(config, target)
         self.steps.journal.clear()
         self.steps.cleanup()
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         skipped = " (agent not running: health check skipped)" if health is None else ""
         message = f"updated {active or 'nothing'} -> {target}{skipped}"
         self.steps.record(
@@ -164,7 +163,7 @@ class Transaction:
     ) -> Outcome:
         fresh = load_config(self.layout.update_yaml) or config
         status_changes: dict[str, object] = {
-            "last_update": LastUpdate(False, datetime.now(UTC), target),
+            "last_update": LastUpdate(False, self.ctx.clock.now(), target),
             "id_file": fresh.status.id_file or self.layout.recorded(self.layout.id_file),
         }
         if mark_skip:
@@ -172,7 +171,7 @@ class Transaction:
         save_config(self.layout.update_yaml, fresh.with_status(**status_changes))
         state = load_agent_record(self.layout.state_dir)
         save_agent_record(self.layout.state_dir, replace(state, last_failure=message))
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         self.steps.record(
             "update",
             "failed",
@@ -188,7 +187,7 @@ class Transaction:
 
     # ---- rollback ---------------------------------------------------------------------
     def _rollback_locked(self, uid: int | None, reason: str) -> Outcome:
-        started = time.monotonic()
+        started = self.ctx.clock.monotonic()
         config = self.steps.config()
         active, backup = config.status.active, config.status.backup
         if backup is None or installed_checksum(self.layout.versions_dir, backup) is None:
@@ -215,13 +214,14 @@ class Transaction:
             self.steps.journal.clear()
             raise ShepherdError(f"rollback to {backup} failed and was undone: {e}") from e
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             message = (
                 f"rollback to {backup} failed its health check ({health.message}); "
-                f"staying on {active}"
+                f"staying on {active}{verified.restored_problem()}"
             )
-            seconds = time.monotonic() - started
+            seconds = self.ctx.clock.monotonic() - started
             self.steps.record(
                 "rollback", "failed", health.reason, message, active, backup, uid, seconds
             )
@@ -229,7 +229,7 @@ class Transaction:
         entry = self.steps.step(entry, Step.VERIFIED)
         self.steps.commit_rollback(active, backup, uid, reason)
         self.steps.journal.clear()
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         message = f"rolled back {active} -> {backup}; {active} is remembered as bad ({reason})"
         self.steps.record(
             "rollback", "succeeded", "rollback", message, active, backup, uid, seconds

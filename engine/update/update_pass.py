@@ -19,9 +19,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.clock import Clock
 from engine.errors import InvalidSchedule
 from engine.policy.decide import decide, preflight
 from engine.policy.decision import Action, Decision, Reason
@@ -81,7 +81,7 @@ class UpdatePass:
         *,
         settings: Settings | None = None,
         overrides: Overrides | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         sleep: Sleeper | None = None,
     ) -> None:
@@ -89,7 +89,7 @@ class UpdatePass:
         self.layout = ctx.layout
         self.settings = settings or Settings()
         self.overrides = overrides
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or ctx.clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.sleep = sleep or _sleep
 
@@ -149,7 +149,7 @@ class UpdatePass:
                 unhealthy_marked=stored.unhealthy_marked,
             ),
             cluster=cluster,
-            now=self.clock(),
+            now=self.clock.now(),
             health=AgentHealth(exported_schedule=self._exported_schedule(cluster)),
             forced=forced,
         )
