@@ -86,9 +86,9 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
         )
         build_seconds = time.monotonic() - started
         assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        debs = sorted((out / "dist").glob("*.deb"))
-        assert [d.name.split("_")[0] for d in debs] == ["agent-shepherd", "agent-shepherd-tray"]
-        deb = debs[0]
+        debs = sorted(d.name.split("_")[0] for d in (out / "dist").glob("*.deb"))
+        assert debs == ["agent-shepherd", "agent-shepherd-tray"], debs
+        (deb,) = (out / "dist").glob("agent-shepherd_*.deb")
     tray = tray_deb_beside(deb)
     unpacked = tmp_path_factory.mktemp("installer-deb")
     for package, control in ((deb, "DEBIAN"), (tray, "DEBIAN-tray")):
