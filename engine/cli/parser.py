@@ -14,6 +14,7 @@ from engine.cli.exits import EPILOG
 from engine.cli.explain import explain_command
 from engine.cli.history import history_command
 from engine.cli.host import add_host_options
+from engine.cli.notify import notify_status_command, notify_test_command
 from engine.cli.operate import (
     check_command,
     clear_bad_command,
@@ -105,8 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_change_commands(commands)
     _add_read_commands(commands)
     _add_settings_commands(commands)
+    _add_notify_command(commands)
     _add_daemon_command(commands)
     return parser
+
+
+def _add_notify_command(commands: Any) -> None:
+    notify = _command(
+        commands,
+        "notify",
+        "where notices go (webhook, e-mail: the notifications.* settings) and which are "
+        "still queued for delivery",
+        notify_status_command,
+    )
+    notify.add_argument("--json", action="store_true", help="print JSON")
+    sub = notify.add_subparsers(dest="notify_command", metavar="ACTION")
+    test = sub.add_parser("test", help="send one test notice to every channel now (admin)")
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.set_defaults(handler=notify_test_command)
 
 
 def _add_change_commands(commands: Any) -> None:
@@ -234,7 +251,7 @@ def _add_settings_commands(commands: Any) -> None:
         commands,
         "secret",
         "store or delete a secret in the keyring (proxy-password, mirror-token, "
-        "mirror-token:AGENT); secrets are write-only",
+        "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
         secret_list_command,
     )
     sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
@@ -242,7 +259,10 @@ def _add_settings_commands(commands: Any) -> None:
         "set",
         help="store a secret, read from standard input or a prompt (never from arguments)",
     )
-    store.add_argument("name", help="proxy-password, mirror-token or mirror-token:AGENT")
+    store.add_argument(
+        "name",
+        help="proxy-password, mirror-token, mirror-token:AGENT, webhook-secret or smtp-password",
+    )
     store.set_defaults(handler=secret_set_command)
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
+from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
 from engine.daemon.status import agent_status, health_now
 from engine.errors import InvalidInput, ShepherdError, StateError
@@ -61,6 +62,8 @@ class DaemonActions:
         self._start_agent = start_agent
         self.records = RecordCache()
         self.release = SelfRelease()
+        self.notices = DaemonNotices(settings, bus)
+        self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
 
     @property
     def host(self) -> HostConfig:
@@ -138,18 +141,16 @@ class DaemonActions:
         decision = result.decision
         self.bus.publish("decision", agent=agent.namespace, decision=decision_json(decision))
         if result.repaired is not None:
-            self.notify(
-                agent.namespace, "warning", "Interrupted update repaired", result.repaired.message
-            )
+            self.notify(agent.namespace, "repaired", result.repaired.message)
         if result.outcome is not None:
             agent.last_result = outcome_json(result.outcome)
             self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
             if result.outcome.cancelled:
                 pass  # update.yaml changed under us (pinned, disabled): nothing to report
             elif result.outcome.ok:
-                self.notify(agent.namespace, "info", "Agent updated", result.outcome.message)
+                self.notify(agent.namespace, "updated", result.outcome.message)
             else:
-                self.notify(agent.namespace, "error", "Update failed", result.outcome.message)
+                self.notify(agent.namespace, "failed", result.outcome.message)
             agent.last_recorded_reason = None
             return
         reason = decision.reason.value
@@ -166,11 +167,8 @@ class DaemonActions:
                     uid=uid,
                 )
             )
-            self.notify(agent.namespace, "warning", "Update blocked", decision.message)
+            self.notify(agent.namespace, "blocked", decision.message)
         agent.last_recorded_reason = reason
-
-    def notify(self, namespace: str, level: str, title: str, message: str) -> None:
-        self.bus.publish("notification", agent=namespace, level=level, title=title, message=message)
 
     async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome:
         agent = self.agent(namespace)
@@ -189,12 +187,10 @@ class DaemonActions:
         outcome = await self.exclusive(agent, "rolling back", work)
         agent.last_result = outcome_json(outcome)
         self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
-        self.notify(
-            agent.namespace,
-            "info" if outcome.ok else "error",
-            "Rolled back" if outcome.ok else "Rollback failed",
-            outcome.message,
-        )
+        if outcome.ok:
+            self.notify(agent.namespace, "rolled-back", outcome.message)
+        else:
+            self.notify(agent.namespace, "failed", outcome.message, title="Rollback failed")
         return outcome
 
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
@@ -209,7 +205,9 @@ class DaemonActions:
             package = self._package_agent(agent.namespace)
             if package is not None:  # its pass repairs an interrupted install first
                 for note in package.take_over():
-                    self.notify(agent.namespace, "info", "Package agent taken over", note)
+                    self.notices.tray_only(
+                        agent.namespace, "info", "Package agent taken over", note
+                    )
                 return None
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
@@ -219,7 +217,7 @@ class DaemonActions:
         outcome = await self.exclusive(agent, "repairing", work)
         if outcome is not None:
             agent.last_result = outcome_json(outcome)
-            self.notify(agent.namespace, "warning", "Interrupted update repaired", outcome.message)
+            self.notify(agent.namespace, "repaired", outcome.message)
         return outcome
 
     def _package_agent(self, namespace: str) -> PackageAgentRunner | None:
@@ -338,6 +336,12 @@ class DaemonActions:
 
     def secrets_status(self) -> dict[str, Any]:
         return self.settings.secrets_status(tuple(self.agent_names()))
+
+    async def notices_status(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.notices.status)
+
+    async def send_test_notice(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.notices.send_test)
 
     def settings_answer(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,7 @@ __all__ = [
     "Text",
     "Url",
     "Windows",
+    "Words",
     "format_duration",
     "redact",
 ]
@@ -299,22 +300,26 @@ def _inline_toml(text: str) -> object:
 class Namespaces(Kind):
     name = "list of agent namespaces"
     kind = "namespaces"
+    item = "namespace"
 
     def from_toml(self, value: object) -> object:
         if not isinstance(value, list):
-            raise BadValue("is not a list of namespaces", repr(value))
+            raise BadValue(f"is not a list of {self.item}s", repr(value))
         names: list[str] = []
         for item in value:
-            if not isinstance(item, str) or not item:
-                raise BadValue(f"{item!r} is not an agent namespace")
-            try:
-                name = validate_namespace(item)
-            except InvalidInput as e:
-                raise BadValue(str(e)) from e
+            name = self._one(item)
             if name in names:
-                raise BadValue(f"namespace {name!r} is listed twice")
+                raise BadValue(f"{self.item} {name!r} is listed twice")
             names.append(name)
         return tuple(names)
+
+    def _one(self, item: object) -> str:
+        if not isinstance(item, str) or not item:
+            raise BadValue(f"{item!r} is not an agent namespace")
+        try:
+            return validate_namespace(item)
+        except InvalidInput as e:
+            raise BadValue(str(e)) from e
 
     def from_string(self, text: str) -> object:
         stripped = text.strip()
@@ -324,6 +329,22 @@ class Namespaces(Kind):
 
     def to_toml(self, value: object) -> object:
         return list(cast(tuple[str, ...], value))
+
+
+class Words(Namespaces):
+    """A list of distinct words, each one of ``choices`` (``updated, failed``)."""
+
+    kind = "words"
+    item = "word"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+        self.name = "list of " + " | ".join(choices)
+
+    def _one(self, item: object) -> str:
+        if item not in self.choices:
+            raise BadValue(f"{item!r} is not one of {', '.join(self.choices)}")
+        return str(item)
 
 
 class Windows(Kind):

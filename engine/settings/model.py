@@ -130,7 +130,7 @@ class Settings:
         return cast(Path | None, self._of_kind(key, CaFile, KeyFile))
 
     def get_names(self, key: str) -> tuple[str, ...]:
-        """A list of agent namespaces (``canary.order``)."""
+        """A list of namespaces or words (``canary.order``, ``notifications.email_kinds``)."""
         return cast(tuple[str, ...], self._of_kind(key, Namespaces))
 
     def get_windows(self, key: str) -> tuple[LocalWindow, ...]:

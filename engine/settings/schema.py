@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
@@ -34,18 +33,19 @@ from engine.settings.kinds import (
     Choice,
     Duration,
     KeyFile,
-    Kind,
     Namespaces,
     Text,
     Url,
     Windows,
+    Words,
 )
+from engine.settings.option import Option
 from engine.settings.secrets import BACKENDS, SECRET_NAMES
-from engine.settings.toml_writer import toml_value
 from engine.sources.find import validate_proxy_address
 
 __all__ = [
     "AGENT_OPTIONS",
+    "NOTICE_KINDS",
     "OPTIONS",
     "SCHEMA_VERSION",
     "SECTIONS",
@@ -56,52 +56,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting. ``key`` is dotted; agent options are declared as ``agents.*.<name>``."""
-
-    key: str
-    label: str  # what a person calls it: "Custom CDN"
-    kind: Kind
-    default: object
-    description: str
-    host_only: bool = False
-
-    @property
-    def scope(self) -> str:
-        return "agent" if self.key.startswith("agents.*.") else "host"
-
-    @property
-    def type_name(self) -> str:
-        return self.kind.name
-
-    def plain(self, value: object) -> object:
-        """``value`` TOML/JSON-shaped (``"1h"``, ``[{"days": ...}]``); None stays None."""
-        return None if value is None else self.kind.to_toml(value)
-
-    def default_text(self) -> str:
-        if self.default is None:
-            return "(unset)"
-        return toml_value(self.plain(self.default))
-
-    def as_json(self) -> dict[str, Any]:
-        """This option as ``GET /v1/settings/schema`` serves it."""
-        answer: dict[str, Any] = {
-            "key": self.key,
-            "label": self.label,
-            "kind": self.kind.kind,
-            "type": self.type_name,
-            "default": self.plain(self.default),
-            "help": self.description,
-            "scope": self.scope,
-            "host_only": self.host_only,
-            "secret": False,
-        }
-        if isinstance(self.kind, Choice):
-            answer["choices"] = list(self.kind.choices)
-        return answer
 
 
 _GROUP = Text(r"[A-Za-z0-9._-]{1,64}", "letters, digits, '.', '_' and '-' (at most 64)")
@@ -126,6 +80,10 @@ def _validate_rate(text: str) -> str:
 
 
 _HTTPS = Url(("https",), allow_path=True, name="https URL")
+_ONE_ADDRESS = r"[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}"
+_ADDRESS = Text(_ONE_ADDRESS, "an e-mail address such as shepherd@example.com")
+NOTICE_KINDS = ("updated", "failed", "rolled-back", "blocked", "repaired", "agent-down")
+_KINDS = Words(NOTICE_KINDS)
 
 OPTIONS: tuple[Option, ...] = (
     Option(
@@ -279,6 +237,51 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Notify when an update was rolled back.",
     ),
+    Option(
+        "notifications.webhook_url",
+        "Webhook URL",
+        _HTTPS,
+        None,
+        "Each notice is POSTed here as JSON (https only), signed with HMAC-SHA256 under the "
+        "'webhook-secret' secret; retried with backoff. Unset: no webhook.",
+        host_only=True,
+    ),
+    Option("notifications.webhook_kinds", "Webhook notices", _KINDS, NOTICE_KINDS, "Sent kinds."),
+    Option(
+        "notifications.smtp_server",
+        "SMTP server",
+        Text(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", "host[:port], e.g. smtp.example.com:587"),
+        None,
+        "Mail server for e-mailed notices, host[:port] (port 587 when omitted); always "
+        "STARTTLS, verified like every other TLS peer. Unset: no e-mail.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.smtp_user",
+        "SMTP user",
+        _USER,
+        None,
+        "User name on the SMTP server; its password is the 'smtp-password' secret. Unset: "
+        "send without logging in.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.email_from",
+        "E-mail sender",
+        _ADDRESS,
+        None,
+        "The From: address.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.email_to",
+        "E-mail recipients",
+        Text(rf"{_ONE_ADDRESS}(, ?{_ONE_ADDRESS}){{0,19}}", "addresses separated by commas"),
+        None,
+        "Who gets the e-mailed notices (comma-separated).",
+        host_only=True,
+    ),
+    Option("notifications.email_kinds", "E-mailed notices", _KINDS, NOTICE_KINDS, "Sent kinds."),
     Option(
         "agents.*.group",
         "Update group",
