@@ -24,12 +24,16 @@ DEB_PKGS  := dpkg-dev lintian patchelf appstream desktop-file-utils apt-utils gp
              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
              libxcb-sync1 libxcb-shm0 libwayland-client0 libwayland-cursor0 libwayland-egl1
 
-.PHONY: help test lint typecheck unit demo demo-package apt venv clean shots build deb repo debtools pyinstaller
+# `make demo-gui` also needs a notification daemon and a session bus on the virtual desktop
+DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11
+
+.PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb repo debtools pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
+	@echo "make demo-gui - the demo told by the tray on a virtual desktop: screenshots in demo-shots/"
 	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
 	@echo "make build  - PyInstaller: dist/agent-shepherd/ (daemon + CLI), dist/agent-shepherd-tray/"
 	@echo "make deb    - make build, then dist/agent-shepherd{,-tray}_<version>_<arch>.deb, linted"
@@ -70,6 +74,10 @@ demo: apt venv
 
 demo-package: apt venv
 	$(BIN)/python -m sandbox.demo --package
+
+demo-gui: apt venv
+	@bash scripts/ensure-apt.sh $(DEMO_GUI_PKGS)
+	$(BIN)/python scripts/demo_gui.py --out demo-shots
 
 shots: venv
 	@bash scripts/ensure-apt.sh $(SHOT_PKGS)

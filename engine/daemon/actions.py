@@ -21,7 +21,7 @@ from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporte
 from engine.daemon.status import agent_status, health_now
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
-from engine.packages.self_release import ReleaseAnswer, SelfRelease
+from engine.packages.self_release import SelfRelease
 from engine.policy.decision import Action
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
@@ -356,14 +356,14 @@ class DaemonActions:
         agent = self.agent(namespace)
         return await asyncio.to_thread(self._status, agent, set(self.agents))
 
-    async def shepherd_release(self) -> ReleaseAnswer:
-        """This Shepherd's version and a newer one apt offers (``available``), if any."""
-        return await asyncio.to_thread(self.release.answer)
-
     async def statuses(self) -> list[dict[str, Any]]:
-        """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
+        """Every agent's status, each in a worker thread of its own: an agent in the middle
+        of its re-exec holds its ``/readyz`` probe until the new process answers, and during
+        a wave of updates those waits must overlap, not add up."""
         agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
-        return await asyncio.to_thread(lambda: [self._status(a, managed) for a in agents])
+        return list(
+            await asyncio.gather(*(asyncio.to_thread(self._status, a, managed) for a in agents))
+        )
 
     def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
         """Blocking: one agent's status answer."""

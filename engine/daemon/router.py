@@ -28,7 +28,7 @@ from engine.update.operations import SPEC_ACTIONS
 from engine.update.report import decision_json, outcome_json, pass_json
 
 if TYPE_CHECKING:
-    from engine.packages.self_release import ReleaseAnswer
+    from engine.packages.self_release import SelfRelease
     from engine.store.history import History
     from engine.update.outcome import Outcome
     from engine.update.update_pass import PassResult
@@ -65,7 +65,9 @@ class Operations(Protocol):
     ) -> dict[str, Any]: ...
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def found_agents(self) -> list[dict[str, Any]]: ...
-    async def shepherd_release(self) -> ReleaseAnswer: ...
+
+    release: SelfRelease  # this Shepherd's version and a newer one apt offers; blocking
+
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
     async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
@@ -161,10 +163,14 @@ class Router:
                 "service": "agent-shepherd",
                 "api": API_VERSION,
                 "version": shepherd_version(),
-                "shepherd": await self.ops.shepherd_release(),
+                "shepherd": await asyncio.to_thread(self.ops.release.answer),
                 "pid": os.getpid(),
                 "agents": self.ops.agent_names(),
-                "you": {"uid": request.peer.uid},
+                "you": {
+                    "uid": request.peer.uid,
+                    "group": self.authz.group,
+                    "may": self.authz.without_asking(request.peer),
+                },
                 "settings": {k: settings[k] for k in ("file", "problem")},
                 "secrets": {k: v for k, v in settings["secrets"].items() if k != "stored"},
             }
@@ -173,7 +179,7 @@ class Router:
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
         agents = await self.ops.statuses()
         found = await self.ops.found_agents()
-        shepherd = await self.ops.shepherd_release()
+        shepherd = await asyncio.to_thread(self.ops.release.answer)
         return Response.json({"agents": agents, "found": found, "shepherd": shepherd})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
