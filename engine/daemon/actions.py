@@ -377,7 +377,10 @@ class DaemonActions:
         package = self._package_agent(agent.namespace)
         if package is not None:  # its version, lock and repository; no update.yaml
             answer.update(package.status())
-            answer.update(enabled=True, pinned=False, proxy=None, group=None)
+            answer.update(proxy=None, group=None)
+            source = answer.pop("spec_source")
+            for name in ("enabled", "pinned"):
+                answer["effective"][name] = {"value": answer[name], "from": source}
             answer["health"] = health_now(*agent_files(self.host))
             answer["backup_installed"] = answer["backup"] is not None  # in the repository
         return answer

@@ -32,6 +32,7 @@ from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
 from engine.update.host import HostConfig
 from engine.update.managed import ManagedAgents
+from engine.update.package_agent import PACKAGE_AGENT, PackageAgentRunner
 from engine.versions import Version
 
 __all__ = ["SPEC_ACTIONS", "AdoptReport", "AgentOperations"]
@@ -86,7 +87,10 @@ class AgentOperations:
     def set_spec(
         self, namespace: str, changes: Mapping[str, bool], *, uid: int | None, who: str
     ) -> dict[str, Any]:
-        """Change ``update.yaml``'s spec (``pinned``, ``enabled``); idempotent."""
+        """Change ``update.yaml``'s spec (``pinned``, ``enabled``); idempotent. The package
+        agent, which has no update.yaml, keeps them in Shepherd's own state."""
+        if namespace == PACKAGE_AGENT:
+            return PackageAgentRunner.set_spec(self.host, changes, uid=uid)
         layout = self.host.layout(namespace)
         with self._locked(layout, f"{who} (settings)"):
             config = load_config(layout.update_yaml)

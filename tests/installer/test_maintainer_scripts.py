@@ -133,6 +133,7 @@ CASES = {
             f"deb-systemd-helper purge {UNIT}",
             f"deb-systemd-helper unmask {UNIT}",
             "rm -rf /etc/shepherd /var/lib/shepherd",
+            "rm -f /etc/systemd/system/shepherd.service.d/60-agent-paths.conf",
         ],
     ),
     "upgrade from 0.1.x: preinst readies the removal of the autostart conffile": Case(
