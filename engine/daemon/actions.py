@@ -21,7 +21,6 @@ from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporte
 from engine.daemon.status import agent_status, health_now
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
-from engine.packages.self_release import SelfRelease
 from engine.policy.decision import Action
 from engine.store.cache import RecordCache
 from engine.store.history import History, HistoryRecord
@@ -61,7 +60,6 @@ class DaemonActions:
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
-        self.release = SelfRelease()
         self.notices = DaemonNotices(settings, bus)
         self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
 

@@ -21,6 +21,7 @@ from engine.api.schema import API_VERSION
 from engine.daemon.authz import Authorizer, Level, Polkit, settings_level
 from engine.daemon.http import HttpError, Request, Response, StreamResponse
 from engine.errors import InvalidInput, InvalidSetting, LockTimeout, ShepherdError, StateError
+from engine.packages.self_release import SelfRelease
 from engine.settings.model import refusal
 from engine.settings.schema import OPTIONS, describe, schema_document
 from engine.settings.secrets import validate_secret_name
@@ -28,7 +29,6 @@ from engine.update.operations import SPEC_ACTIONS
 from engine.update.report import decision_json, outcome_json, pass_json
 
 if TYPE_CHECKING:
-    from engine.packages.self_release import SelfRelease
     from engine.store.history import History
     from engine.update.outcome import Outcome
     from engine.update.update_pass import PassResult
@@ -66,8 +66,6 @@ class Operations(Protocol):
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def found_agents(self) -> list[dict[str, Any]]: ...
 
-    release: SelfRelease  # this Shepherd's version and a newer one apt offers; blocking
-
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
     async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
@@ -84,6 +82,7 @@ class Router:
         self.ops = ops
         self.api_group = api_group
         self.authz = authz or Authorizer(api_group, Polkit())
+        self.release = SelfRelease()  # this Shepherd's version and a newer one apt offers
         self.routes: list[tuple[str, re.Pattern[str], Route, LevelOf, str]] = []
         add = self._add
         # method, path, handler, level, the command an administrator would run instead
@@ -163,7 +162,7 @@ class Router:
                 "service": "agent-shepherd",
                 "api": API_VERSION,
                 "version": shepherd_version(),
-                "shepherd": await asyncio.to_thread(self.ops.release.answer),
+                "shepherd": await asyncio.to_thread(self.release.answer),
                 "pid": os.getpid(),
                 "agents": self.ops.agent_names(),
                 "you": {
@@ -179,7 +178,7 @@ class Router:
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
         agents = await self.ops.statuses()
         found = await self.ops.found_agents()
-        shepherd = await asyncio.to_thread(self.ops.release.answer)
+        shepherd = await asyncio.to_thread(self.release.answer)
         return Response.json({"agents": agents, "found": found, "shepherd": shepherd})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
