@@ -14,13 +14,20 @@ SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0
              libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
              libxcb-xfixes0 libxcb-sync1 libxcb-shm0
 
+# only for `make deb` / `make repo`: dpkg-shlibdeps (dpkg-dev) computes Depends from the
+# libraries the tray's Qt loads, so they must be installed on the build machine; patchelf
+# strips build-machine RUNPATHs; lintian, appstreamcli and desktop-file-validate check the
+# results; apt-ftparchive (apt-utils) and gpg make the repository
+DEB_PKGS  := dpkg-dev lintian patchelf appstream desktop-file-utils apt-utils gpg \
+             libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 \
+             libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+             libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
+             libxcb-sync1 libxcb-shm0 libwayland-client0 libwayland-cursor0 libwayland-egl1
+
 # `make demo-gui` also needs a notification daemon and a session bus on the virtual desktop
 DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11
 
-# only for `make deb`: lintian checks the package (dpkg-deb itself comes with dpkg)
-DEB_PKGS  := dpkg-dev lintian
-
-.PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb pyinstaller
+.PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb repo debtools pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
@@ -28,8 +35,9 @@ help:
 	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
 	@echo "make demo-gui - the demo told by the tray on a virtual desktop: screenshots in demo-shots/"
 	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
-	@echo "make build  - PyInstaller: dist/agent-shepherd/ with shepherd and shepherd-tray"
-	@echo "make deb    - make build, then dist/agent-shepherd_<version>_<arch>.deb, checked by lintian"
+	@echo "make build  - PyInstaller: dist/agent-shepherd/ (daemon + CLI), dist/agent-shepherd-tray/"
+	@echo "make deb    - make build, then dist/agent-shepherd{,-tray}_<version>_<arch>.deb, linted"
+	@echo "make repo KEY=<gpg key> URL=<where served> - add dist/'s .debs to the signed dist/repo/"
 
 apt:
 	@bash scripts/ensure-apt.sh $(APT_PKGS)
@@ -54,7 +62,11 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-test: apt venv lint typecheck
+# the installer tests build the packages
+debtools:
+	@bash scripts/ensure-apt.sh $(DEB_PKGS)
+
+test: apt debtools venv lint typecheck
 	$(BIN)/pytest
 
 demo: apt venv
@@ -79,9 +91,11 @@ pyinstaller: venv
 build: pyinstaller
 	$(BIN)/python -m installer.build freeze
 
-deb: pyinstaller
-	@bash scripts/ensure-apt.sh $(DEB_PKGS)
+deb: pyinstaller debtools
 	$(BIN)/python -m installer.build deb --lintian
+
+repo: venv debtools
+	$(BIN)/python -m installer.build repo --key "$(KEY)" --url "$(URL)"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

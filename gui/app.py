@@ -2,6 +2,7 @@
 
     shepherd-tray [--socket /run/shepherd/api.sock] [--window] [--log-file PATH]
                   [Qt options: -style fusion, -platform xcb ...]
+    shepherd-tray --autostart on|off     # start at this user's login, or not
 
 One tray per session: a second start asks the running one to show itself and exits.
 Builds the object graph once (worker -> controller) and runs Qt's event loop. Nothing
@@ -25,7 +26,8 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.api.client import default_socket  # noqa: E402
+from engine.api.client import default_socket, shepherd_version  # noqa: E402
+from gui.autostart import set_autostart  # noqa: E402
 from gui.quit_signals import QuitOnSignals  # noqa: E402
 from gui.single_instance import SingleInstance  # noqa: E402
 from gui.tray import TrayController  # noqa: E402
@@ -39,7 +41,15 @@ _log = logging.getLogger("shepherd.tray")
 
 def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """Our options, and the rest for Qt (``-style fusion``, ``-platform xcb``, ...)."""
-    parser = argparse.ArgumentParser(prog="shepherd-tray", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="shepherd-tray",
+        description="The desktop face of the Shepherd daemon: a tray icon (or a small window) "
+        "showing this host's Teleport agents, with check, update, pause and rollback. "
+        "Options Qt knows (-style fusion, -platform xcb, ...) are passed to Qt.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"shepherd-tray {shepherd_version()}"
+    )
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
         "--window", action="store_true", help="show a window even when a system tray exists"
@@ -52,6 +62,11 @@ def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     )
     parser.add_argument(
         "--verbose", action="store_true", help="log every request the tray makes, too"
+    )
+    parser.add_argument(
+        "--autostart",
+        choices=("on", "off"),
+        help="start the tray at this user's login (on) or not (off), then exit",
     )
     options, rest = parser.parse_known_args(argv)
     options.error = parser.error
@@ -78,6 +93,10 @@ def build(
 
 def main(argv: Sequence[str] | None = None) -> int:
     options, qt_options = _arguments(argv)
+    if options.autostart:
+        path = set_autostart(options.autostart == "on")
+        print(f"autostart {options.autostart}: {path}")
+        return 0
     log_path = start_logging(options.log_file)
     if options.verbose:
         _log.setLevel(logging.DEBUG)

@@ -12,8 +12,9 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QSystemTrayIcon, QWidget
 
+from gui.about import about_text
 from gui.autostart import autostart_enabled, set_autostart
-from gui.viewmodel import Notice, TrayView, about_text
+from gui.viewmodel import Notice, TrayView
 
 __all__ = ["SessionHost", "TraySession"]
 
@@ -91,7 +92,8 @@ class TraySession:
     def about(self) -> str:
         """The About box's text (the daemon's part from its last ``GET /v1``)."""
         tray = self._tray
-        return about_text(tray.hello if tray.view.daemon_up else None, tray.log_path)
+        hello = tray.hello if tray.view.daemon_up else None
+        return about_text(hello.get("shepherd") if hello else None, tray.log_path)
 
     def show_about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About Shepherd", self.about())

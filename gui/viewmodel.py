@@ -13,7 +13,6 @@ installed.
 from __future__ import annotations
 
 import enum
-import importlib.metadata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +23,6 @@ __all__ = [
     "IconState",
     "Notice",
     "TrayView",
-    "about_text",
     "access_note",
     "agent_view",
     "daemon_down_view",
@@ -371,28 +369,3 @@ def with_access(view: TrayView, note: str | None) -> TrayView:
     if note is None or not view.daemon_up:
         return view
     return replace(view, tooltip=f"{view.tooltip}\n{note}", access=note)
-
-
-def about_text(hello: Mapping[str, Any] | None, log_path: object = None) -> str:
-    """The About box: what Shepherd is, the tray's version, the daemon's (``GET /v1``'s
-    ``version`` when the daemon says it), and where the tray logs."""
-    lines = [
-        "Agent Shepherd keeps this host's Teleport agents on the version their cluster "
-        "wants, when it is safe, and rolls a bad update back.",
-        f"Tray {_tray_version()}",
-    ]
-    if hello is None:
-        lines.append("Daemon: not reachable")
-    else:
-        version = hello.get("version")
-        lines.append(f"Daemon {version}" if version else "Daemon: running (version not given)")
-    if log_path is not None:
-        lines.append(f"Log: {log_path}")
-    return "\n".join(lines)
-
-
-def _tray_version() -> str:
-    try:
-        return importlib.metadata.version("agent-shepherd")
-    except importlib.metadata.PackageNotFoundError:
-        return "(version unknown)"

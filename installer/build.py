@@ -1,13 +1,16 @@
 """Build the frozen Shepherd (PyInstaller, one folder) and its ``.deb``.
 
-    python -m installer.build freeze     # dist/agent-shepherd/{shepherd,shepherd-tray}
-    python -m installer.build deb        # freeze, then dist/agent-shepherd_<ver>_<arch>.deb
+    python -m installer.build freeze     # dist/agent-shepherd/shepherd, dist/agent-shepherd-tray/
+    python -m installer.build deb        # freeze, then dist/agent-shepherd{,-tray}_<ver>_<arch>.deb
     python -m installer.build deb --no-freeze --lintian
+    python -m installer.build repo --key FINGERPRINT --url URL   # a signed apt repository
     python -m installer.build icons      # re-render assets/*.png from gui/icons.py
 
-Both executables share one ``_internal/`` built from ``installer/shepherd.spec``; what it
-bundles (hidden imports for the keyring backends chosen at run time, package data) is
-declared here. The package layout is in ``installer/debpkg.py``. Work files go under
+One build (``installer/shepherd.spec``) makes two folders, one per package: the daemon + CLI
+without Qt, and the tray. What they bundle (hidden imports for the keyring backends chosen at
+run time, package data) is declared here; which host libraries they leave out, and the
+build-machine RUNPATHs they lose, in ``installer/hostlibs.py``. The package layout is in
+``installer/debpkg.py``, the repository in ``installer/aptrepo.py``. Work files go under
 ``build/``, results under ``dist/`` (both git-ignored) unless ``--work``/``--dist`` say
 otherwise.
 """
@@ -27,8 +30,16 @@ if __name__ == "__main__" and __package__ is None:
     # run as `python installer/build.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from installer import debpkg
-from installer.project import APP_DIR_NAME, ICON_SIZES, ROOT, BuildError
+from installer import aptrepo, debpkg
+from installer.hostlibs import is_host_library, strip_build_rpaths
+from installer.project import (
+    APP_DIR_NAME,
+    ICON_SIZES,
+    ROOT,
+    TRAY_DIR_NAME,
+    BuildError,
+    project_version,
+)
 
 __all__ = [
     "CLI_EXCLUDES",
@@ -37,6 +48,7 @@ __all__ = [
     "TRAY_HIDDEN_IMPORTS",
     "collect_data",
     "freeze",
+    "is_host_library",
     "main",
     "render_icons",
 ]
@@ -79,12 +91,22 @@ TRAY_EXCLUDES = _NEVER
 
 
 def collect_data() -> list[tuple[str, str]]:
-    """Package data the frozen code reads with importlib.resources: (source, dest dir)."""
-    return [(str(ROOT / "engine" / "demo_scenario.yaml"), "engine")]
+    """Package data the frozen code reads with importlib.resources: (source, dest dir).
+
+    ``engine/VERSION`` (``engine.about``) is written from pyproject.toml into the work dir
+    that ``freeze`` names in ``SHEPHERD_BUILD_WORK``."""
+    data = [(str(ROOT / "engine" / "demo_scenario.yaml"), "engine")]
+    work = os.environ.get("SHEPHERD_BUILD_WORK")
+    if work:
+        version_file = Path(work) / "VERSION"
+        version_file.write_text(project_version() + "\n")
+        data.append((str(version_file), "engine"))
+    return data
 
 
 def freeze(dist: Path, work: Path) -> Path:
-    """Run PyInstaller on the spec; returns the one-folder app (``dist/agent-shepherd``).
+    """Run PyInstaller on the spec; returns the daemon + CLI folder (``dist/agent-shepherd``),
+    the tray's beside it (``dist/agent-shepherd-tray``), both without build-host RUNPATHs.
 
     Raises:
         BuildError: PyInstaller is missing or failed, or an executable is missing.
@@ -107,14 +129,16 @@ def freeze(dist: Path, work: Path) -> Path:
         "--workpath",
         str(work / "pyinstaller"),
     ]
-    result = subprocess.run(command, cwd=ROOT, check=False)
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "SHEPHERD_BUILD_WORK": str(work)}
+    result = subprocess.run(command, cwd=ROOT, check=False, env=env)
     if result.returncode != 0:
         raise BuildError(f"PyInstaller failed (exit {result.returncode})")
-    app = dist / APP_DIR_NAME
-    for name in ("shepherd", "shepherd-tray"):
-        if not (app / name).is_file():
-            raise BuildError(f"PyInstaller produced no {app / name}")
-    return app
+    for folder, name in ((APP_DIR_NAME, "shepherd"), (TRAY_DIR_NAME, "shepherd-tray")):
+        if not (dist / folder / name).is_file():
+            raise BuildError(f"PyInstaller produced no {dist / folder / name}")
+        strip_build_rpaths(dist / folder)
+    return dist / APP_DIR_NAME
 
 
 def render_icons(out: Path = ROOT / "assets") -> list[Path]:
@@ -140,23 +164,50 @@ def render_icons(out: Path = ROOT / "assets") -> list[Path]:
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m installer.build",
-        description="Build the frozen Shepherd (PyInstaller) and its .deb.",
+        description="Build the frozen Shepherd (PyInstaller), its .debs and its apt repository.",
     )
     parser.add_argument(
         "step",
-        choices=("freeze", "deb", "icons"),
-        help="freeze: the PyInstaller folder; deb: freeze, then the .deb; "
+        choices=("freeze", "deb", "repo", "icons"),
+        help="freeze: the PyInstaller folders; deb: freeze, then agent-shepherd and "
+        "agent-shepherd-tray .debs; repo: add .debs to a signed apt repository; "
         "icons: re-render assets/*.png",
     )
+    parser.add_argument("debs", nargs="*", type=Path, help="repo: the .debs (default: dist/'s)")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="results (dist/)")
     parser.add_argument("--work", type=Path, default=ROOT / "build", help="work files (build/)")
     parser.add_argument(
-        "--no-freeze", action="store_true", help="deb: package the existing frozen folder"
+        "--no-freeze", action="store_true", help="deb: package the existing frozen folders"
     )
     parser.add_argument(
-        "--lintian", action="store_true", help="deb: run lintian on the result (if installed)"
+        "--lintian", action="store_true", help="deb: run lintian on the results (if installed)"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--xz-level",
+        type=int,
+        choices=range(10),
+        default=6,
+        help="deb: xz compression level (default 6; the tests use 1 to build faster)",
+    )
+    parser.add_argument("--key", help="repo: the gpg key (fingerprint or user id) to sign with")
+    parser.add_argument("--url", help="repo: where the repository will be served (for .sources)")
+    parser.add_argument("--gnupghome", type=Path, help="repo: gpg's home (default: gpg's own)")
+    parser.add_argument("--repo", type=Path, help="repo: the repository dir (default: dist/repo)")
+    return parser.parse_intermixed_args(argv)
+
+
+def _repo(options: argparse.Namespace, dist: Path) -> int:
+    if not options.key or not options.url:
+        raise BuildError(
+            "repo needs --key (the admin's signing key) and --url (where it is served)"
+        )
+    debs = options.debs or sorted(dist.glob(f"*_{project_version()}_*.deb"))
+    repo = (options.repo or dist / "repo").resolve()
+    enrolment = aptrepo.build_repo(
+        debs, repo, key=options.key, url=options.url, gnupghome=options.gnupghome
+    )
+    print(f"signed {repo}; enrol a host with {enrolment} in /etc/apt/sources.list.d/")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,20 +219,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in render_icons():
                 print(path.relative_to(ROOT))
             return 0
-        app = dist / APP_DIR_NAME
+        if options.step == "repo":
+            return _repo(options, dist)
         if options.step == "freeze" or not options.no_freeze:
             started = time.monotonic()
             app = freeze(dist, work)
-            print(f"froze {app} in {time.monotonic() - started:.1f} s")
+            print(f"froze {app} and {dist / TRAY_DIR_NAME} in {time.monotonic() - started:.1f} s")
         if options.step == "deb":
-            if not (app / "shepherd").is_file():
-                raise BuildError(f"no frozen build in {app}: run without --no-freeze")
+            for folder, name in ((APP_DIR_NAME, "shepherd"), (TRAY_DIR_NAME, "shepherd-tray")):
+                if not (dist / folder / name).is_file():
+                    raise BuildError(f"no frozen build in {dist / folder}: run without --no-freeze")
             started = time.monotonic()
-            deb = debpkg.build_deb(app, work / "deb-root", dist)
-            size = deb.stat().st_size / 2**20
-            print(f"built {deb} ({size:.1f} MiB) in {time.monotonic() - started:.1f} s")
+            debs = debpkg.build_debs(dist, work / "deb-root", dist, xz_level=options.xz_level)
+            for deb in debs:
+                print(f"built {deb} ({deb.stat().st_size / 2**20:.1f} MiB)")
+            print(f"packaged in {time.monotonic() - started:.1f} s")
             if options.lintian:
-                return debpkg.run_lintian(work / "deb-root")
+                return debpkg.run_lintian(debs)
     except BuildError as e:
         print(f"build: {e}", file=sys.stderr)
         return 1

@@ -1,18 +1,29 @@
-"""The ``agent-shepherd`` Debian package, laid out from the frozen one-folder build.
+"""The two Debian packages, laid out from the two frozen folders of one build.
 
-    /opt/agent-shepherd/                       the PyInstaller folder (shepherd, shepherd-tray)
-    /usr/bin/shepherd, /usr/bin/shepherd-tray  symlinks into it
-    /lib/systemd/system/shepherd.service       `shepherd daemon`, Type=notify, /run/shepherd
-    /usr/share/applications/agent-shepherd.desktop
-    /etc/xdg/autostart/agent-shepherd-tray.desktop   (a conffile)
-    /usr/share/icons/hicolor/<size>/apps/agent-shepherd.{png,svg}
-    /usr/share/doc/agent-shepherd/             copyright, changelog.gz, README.md
+``agent-shepherd`` (what a server installs: no Qt, no graphics library)::
+
+    /opt/agent-shepherd/                       the daemon + CLI folder (shepherd, _internal/)
+    /usr/bin/agent-shepherd                    symlink into it: the command, always ours
+    /usr/bin/shepherd                          update-alternatives, where no other package
+                                               (Debian 13's GNU Shepherd) holds the name
+    /lib/systemd/system/shepherd.service       `agent-shepherd daemon`, Type=notify
     /usr/share/polkit-1/actions/org.agentshepherd.policy   the API's privilege levels
-    DEBIAN/                                    control, md5sums, conffiles, postinst, prerm, postrm
+    /usr/share/doc/agent-shepherd/             copyright, changelog.gz, README.md
+    DEBIAN/  control md5sums preinst postinst prerm postrm
 
-The static files live in ``installer/deb/``; ``control`` is written here (version from
-pyproject.toml, architecture from dpkg). ``dpkg-deb --root-owner-group -Zzstd`` builds it
-without fakeroot.
+``agent-shepherd-tray`` (Depends: agent-shepherd of the same version)::
+
+    /opt/agent-shepherd-tray/                  the tray folder (shepherd-tray, _internal/)
+    /usr/bin/shepherd-tray                     symlink into it
+    /usr/share/applications/org.agentshepherd.tray.desktop     the menu entry
+    /usr/share/metainfo/org.agentshepherd.tray.metainfo.xml    AppStream (software centres)
+    /usr/share/icons/hicolor/<size>/apps/agent-shepherd.{png,svg}
+
+No autostart for every account: each user turns the tray's autostart on or off
+(``gui.autostart``, ``~/.config/autostart``). The static files live in ``installer/deb/``;
+``control`` is written here: the version from pyproject.toml, the architecture from dpkg,
+Depends from the libraries the frozen files really load (``dpkg-shlibdeps``). Members are
+xz-compressed, which every supported dpkg reads (zstd needs dpkg >= 1.21.18).
 """
 
 from __future__ import annotations
@@ -24,49 +35,51 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from installer.project import APP_DIR_NAME, ICON_SIZES, ROOT, BuildError, project_version
+from installer.hostlibs import shlib_depends
+from installer.lintian import overrides_text, strip_libraries
+from installer.project import (
+    APP_DIR_NAME,
+    ICON_SIZES,
+    ROOT,
+    TRAY_DIR_NAME,
+    BuildError,
+    project_version,
+)
 
 __all__ = [
+    "ALTERNATIVE",
+    "COMMAND",
     "DEPENDS",
     "MAINTAINER",
     "PACKAGE",
+    "TRAY_DEPENDS",
+    "TRAY_PACKAGE",
     "architecture",
-    "build_deb",
+    "build_debs",
     "control_text",
     "run_lintian",
-    "stage",
+    "stage_server",
+    "stage_tray",
 ]
 
 PACKAGE = "agent-shepherd"
+TRAY_PACKAGE = "agent-shepherd-tray"
+COMMAND = "agent-shepherd"  # /usr/bin/agent-shepherd
+ALTERNATIVE = "shepherd"  # /usr/bin/shepherd through update-alternatives
+DESKTOP_ID = "org.agentshepherd.tray"
 MAINTAINER = "agent-shepherd maintainers <maintainers@users.noreply.r-seed-9b2cddd5.example>"
-# What the bundled Qt's xcb platform plugin loads from the system (PyInstaller leaves X11,
-# xcb and GL libraries to the host); `adduser` for the postinst's addgroup.
-DEPENDS = [
-    "adduser",
-    "libegl1",
-    "libgl1",
-    "libfontconfig1",
-    "libdbus-1-3",
-    "libxkbcommon0",
-    "libxkbcommon-x11-0",
-    "libxcb-cursor0",
-    "libxcb-icccm4",
-    "libxcb-image0",
-    "libxcb-keysyms1",
-    "libxcb-randr0",
-    "libxcb-render-util0",
-    "libxcb-shape0",
-    "libxcb-xinerama0",
-    "libxcb-xkb1",
-    "libxcb-xfixes0",
-    "libxcb-sync1",
-    "libxcb-shm0",
-]
-_DESCRIPTION = """\
+# Beyond what dpkg-shlibdeps finds: `adduser` for the postinst's addgroup. The root of the
+# systemd test host holds these (sandbox/debian_root.py), so a server install needs no network.
+DEPENDS = ["adduser"]
+# Loaded by Qt with dlopen (no ELF names them): the xcb cursor theme, EGL/GL dispatch.
+TRAY_DEPENDS = ["libxcb-cursor0", "libegl1", "libgl1"]
+# The last version with one package for both (and /etc/xdg/autostart for every account).
+_SPLIT_AT = "0.2.0~"
+_SERVER_DESCRIPTION = """\
 keeps Teleport agents on their cluster's version, safely
  Shepherd keeps the Teleport agents on a host on the version their cluster
  wants, updates them only when it is safe (cluster and local maintenance
@@ -74,13 +87,31 @@ keeps Teleport agents on their cluster's version, safely
  itself or with one click. It reads and writes the same on-disk layout as
  teleport-update.
  .
- This package holds a self-contained build: the `shepherd` daemon (a systemd
- service) and CLI, and the `shepherd-tray` desktop app, started in each
- desktop session. Members of the 'shepherd' group may operate the agents."""
+ This package holds the daemon (a systemd service) and the command line,
+ `agent-shepherd` (also `shepherd` where no other package uses that name),
+ as a self-contained build without any graphics library: what a server
+ needs. Members of the 'shepherd' group may operate the agents."""
+_TRAY_DESCRIPTION = """\
+desktop tray for the Teleport agent updater Shepherd
+ Shows the state of this host's Teleport agents as a tray icon (ok,
+ updating, needs attention, error) and offers check now, update now, pause,
+ one-click rollback, history and settings. It is a client of the Shepherd
+ daemon (package agent-shepherd); any local user may read the status, and
+ actions need the 'shepherd' group or an administrator's authorisation.
+ Each user may start it at login (its autostart toggle)."""
 _FILES = ROOT / "installer" / "deb"
 _POLKIT_ACTIONS = ROOT / "installer" / "polkit" / "org.agentshepherd.policy"
 _ASSETS = ROOT / "assets"
-_OPT = Path("opt") / APP_DIR_NAME
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    folder: str
+    section: str
+    description: str
+    depends: tuple[str, ...]
+    relations: tuple[tuple[str, str], ...] = ()
 
 
 def architecture() -> str:
@@ -94,37 +125,37 @@ def architecture() -> str:
     return out.stdout.strip()
 
 
-def _libc_version() -> str:
-    """The upstream version of this machine's libc6: the frozen Python needs at least it."""
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", "libc6"], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip().split("-")[0] if out.returncode == 0 else ""
-
-
-def control_text(version: str, arch: str, installed_kib: int) -> str:
-    """The DEBIAN/control file."""
-    libc = _libc_version()
-    depends = [f"libc6 (>= {libc})"] if libc else []
-    depends += DEPENDS
+def control_text(
+    name: str,
+    version: str,
+    arch: str,
+    installed_kib: int,
+    depends: list[str],
+    *,
+    section: str = "admin",
+    description: str = _SERVER_DESCRIPTION,
+    relations: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """A DEBIAN/control file."""
     fields = {
-        "Package": PACKAGE,
+        "Package": name,
         "Version": version,
         "Architecture": arch,
         "Maintainer": MAINTAINER,
         "Installed-Size": str(installed_kib),
         "Depends": ", ".join(depends),
-        "Section": "admin",
+        **dict(relations),
+        "Section": section,
         "Priority": "optional",
-        "Description": _DESCRIPTION,
+        "Description": description,
     }
     return "".join(f"{key}: {value}\n" for key, value in fields.items())
 
 
-def _changelog(version: str) -> bytes:
+def _changelog(name: str, version: str) -> bytes:
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", time.time()))
     text = (
-        f"{PACKAGE} ({version}) unstable; urgency=medium\n\n"
+        f"{name} ({version}) unstable; urgency=medium\n\n"
         f"  * Self-contained build of agent-shepherd {version}.\n\n"
         f" -- {MAINTAINER}  {email.utils.formatdate(epoch)}\n"
     )
@@ -137,48 +168,82 @@ def _copy(source: Path, target: Path, mode: int = 0o644) -> None:
     target.chmod(mode)
 
 
-def stage(app: Path, root: Path) -> Path:
-    """Lay the package's tree out in ``root`` (emptied first); returns ``root``."""
+def _fresh(root: Path) -> None:
     if root.exists():
         if not (root / "DEBIAN").is_dir() and any(root.iterdir()):
             raise BuildError(f"refusing to empty {root}: it is not a package staging tree")
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copytree(app, root / _OPT, symlinks=True)
-    bin_dir = root / "usr" / "bin"
-    bin_dir.mkdir(parents=True)
-    for name in ("shepherd", "shepherd-tray"):
-        (bin_dir / name).symlink_to(Path("/") / _OPT / name)
+
+
+def _docs(root: Path, name: str) -> None:
+    doc = root / "usr/share/doc" / name
+    _copy(_FILES / "copyright", doc / "copyright")
+    (doc / "changelog.gz").write_bytes(_changelog(name, project_version()))
+
+
+def stage_server(app: Path, root: Path) -> Path:
+    """Lay ``agent-shepherd``'s tree out in ``root`` (emptied first), without DEBIAN/."""
+    _fresh(root)
+    shutil.copytree(app, root / "opt" / APP_DIR_NAME, symlinks=True)
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin" / COMMAND).symlink_to(f"/opt/{APP_DIR_NAME}/shepherd")
     _copy(_FILES / "shepherd.service", root / "lib/systemd/system/shepherd.service")
-    _copy(_FILES / "agent-shepherd.desktop", root / "usr/share/applications/agent-shepherd.desktop")
+    _docs(root, PACKAGE)
+    _copy(ROOT / "README.md", root / "usr/share/doc" / PACKAGE / "README.md")
+    _copy(_POLKIT_ACTIONS, root / "usr/share/polkit-1/actions" / _POLKIT_ACTIONS.name)
+    return root
+
+
+def stage_tray(app: Path, root: Path) -> Path:
+    """Lay ``agent-shepherd-tray``'s tree out in ``root`` (emptied first), without DEBIAN/."""
+    _fresh(root)
+    shutil.copytree(app, root / "opt" / TRAY_DIR_NAME, symlinks=True)
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin/shepherd-tray").symlink_to(f"/opt/{TRAY_DIR_NAME}/shepherd-tray")
+    _copy(_FILES / f"{DESKTOP_ID}.desktop", root / f"usr/share/applications/{DESKTOP_ID}.desktop")
     _copy(
-        _FILES / "agent-shepherd-tray.desktop",
-        root / "etc/xdg/autostart/agent-shepherd-tray.desktop",
+        _FILES / f"{DESKTOP_ID}.metainfo.xml",
+        root / f"usr/share/metainfo/{DESKTOP_ID}.metainfo.xml",
     )
     icons = root / "usr/share/icons/hicolor"
     for size in ICON_SIZES:
         _copy(_ASSETS / f"agent-shepherd-{size}.png", icons / f"{size}x{size}/apps/{PACKAGE}.png")
     _copy(_ASSETS / "agent-shepherd.svg", icons / f"scalable/apps/{PACKAGE}.svg")
-    doc = root / "usr/share/doc" / PACKAGE
-    _copy(_FILES / "copyright", doc / "copyright")
-    _copy(ROOT / "README.md", doc / "README.md")
-    (doc / "changelog.gz").write_bytes(_changelog(project_version()))
-    _copy(_FILES / "lintian-overrides", root / "usr/share/lintian/overrides" / PACKAGE)
-    _copy(_POLKIT_ACTIONS, root / "usr/share/polkit-1/actions" / _POLKIT_ACTIONS.name)
-    _normalise_modes(root)
+    _docs(root, TRAY_PACKAGE)
+    return root
 
+
+def _finish(root: Path, spec: _Spec, scripts: tuple[str, ...]) -> None:
+    """Stripped libraries, modes, lintian overrides, DEBIAN/ (scripts, md5sums, control with
+    the computed Depends)."""
+    strip_libraries(root / "opt" / spec.folder)
     control = root / "DEBIAN"
     control.mkdir(mode=0o755)
-    for script in ("postinst", "prerm", "postrm"):
+    for script in scripts:
         _copy(_FILES / script, control / script, 0o755)
-    (control / "conffiles").write_text("/etc/xdg/autostart/agent-shepherd-tray.desktop\n")
+    overrides = root / "usr/share/lintian/overrides" / spec.name
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(overrides_text(root, spec.name, spec.folder, control))
+    _normalise_modes(root)
     (control / "md5sums").write_text(_md5sums(root))
+    found = shlib_depends(root / "opt" / spec.folder, spec.name)
+    named = {entry.split()[0] for entry in found}
+    depends = [*found, *(d for d in spec.depends if d.split()[0] not in named)]
     (control / "control").write_text(
-        control_text(project_version(), architecture(), _installed_kib(root))
+        control_text(
+            spec.name,
+            project_version(),
+            architecture(),
+            _installed_kib(root),
+            depends,
+            section=spec.section,
+            description=spec.description,
+            relations=spec.relations,
+        )
     )
-    for name in ("conffiles", "md5sums", "control"):
+    for name in ("md5sums", "control"):
         (control / name).chmod(0o644)
-    return root
 
 
 def _normalise_modes(root: Path) -> None:
@@ -220,25 +285,43 @@ def _installed_kib(root: Path) -> int:
     return total
 
 
-def build_deb(app: Path, staging: Path, dist: Path) -> Path:
-    """Stage the package from the frozen ``app`` and build it into ``dist``; returns the .deb.
+def build_debs(dist_apps: Path, staging: Path, dist: Path, *, xz_level: int = 6) -> list[Path]:
+    """Stage both packages from the frozen folders in ``dist_apps`` and build them into
+    ``dist`` (xz at ``xz_level``, 0-9); returns ``[agent-shepherd.deb, agent-shepherd-tray.deb]``.
 
     Raises:
-        BuildError: dpkg-deb is missing or failed.
+        BuildError: dpkg-deb or dpkg-shlibdeps is missing or failed.
     """
     if shutil.which("dpkg-deb") is None:
         raise BuildError("dpkg-deb is missing (apt-get install dpkg)")
-    root = stage(app, staging)
-    arch = architecture()
-    deb = dist / f"{PACKAGE}_{project_version()}_{arch}.deb"
+    version, arch = project_version(), architecture()
+    server = _Spec(PACKAGE, APP_DIR_NAME, "admin", _SERVER_DESCRIPTION, tuple(DEPENDS))
+    split = f"{PACKAGE} (<< {_SPLIT_AT})"
+    tray = _Spec(
+        TRAY_PACKAGE,
+        TRAY_DIR_NAME,
+        "x11",
+        _TRAY_DESCRIPTION,
+        (f"{PACKAGE} (= {version})", *TRAY_DEPENDS),
+        (("Breaks", split), ("Replaces", split)),
+    )
+    built = []
     dist.mkdir(parents=True, exist_ok=True)
-    _dpkg_deb(root, deb, "-Zzstd")
-    return deb
+    for spec, stage, scripts in (
+        (server, stage_server, ("preinst", "postinst", "prerm", "postrm")),
+        (tray, stage_tray, ()),
+    ):
+        root = stage(dist_apps / spec.folder, staging / spec.name)
+        _finish(root, spec, scripts)
+        deb = dist / f"{spec.name}_{version}_{arch}.deb"
+        _dpkg_deb(root, deb, xz_level)
+        built.append(deb)
+    return built
 
 
-def _dpkg_deb(root: Path, deb: Path, *compression: str) -> None:
+def _dpkg_deb(root: Path, deb: Path, xz_level: int) -> None:
     result = subprocess.run(
-        ["dpkg-deb", "--root-owner-group", *compression, "--build", str(root), str(deb)],
+        ["dpkg-deb", "--root-owner-group", "-Zxz", f"-z{xz_level}", "--build", str(root), str(deb)],
         capture_output=True,
         text=True,
         check=False,
@@ -247,20 +330,13 @@ def _dpkg_deb(root: Path, deb: Path, *compression: str) -> None:
         raise BuildError(f"dpkg-deb failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def run_lintian(staging: Path) -> int:
-    """Run lintian on the staged package and print what it says; its exit code (0: clean).
-
-    Debian 12's lintian cannot read zstd members (it reports ``malformed-deb-archive``), so
-    it checks the same tree packed with gzip in a temporary directory.
-    """
+def run_lintian(debs: list[Path]) -> int:
+    """Run lintian on the built packages and print what it says; its exit code (0: clean)."""
     if shutil.which("lintian") is None:
         print("lintian is not installed: skipped (apt-get install lintian)")
         return 0
-    with tempfile.TemporaryDirectory(prefix="shepherd-lintian-") as tmp:
-        deb = Path(tmp) / f"{PACKAGE}.deb"
-        _dpkg_deb(staging, deb, "-Zgzip", "-z1")
-        result = subprocess.run(
-            ["lintian", "--display-info", "--suppress-tags", "no-manual-page", str(deb)],
-            check=False,
-        )
+    result = subprocess.run(
+        ["lintian", "--display-info", "--suppress-tags", "no-manual-page", *map(str, debs)],
+        check=False,
+    )
     return result.returncode

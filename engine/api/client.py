@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from engine.api.errors import ApiError, DaemonUnavailable
+from engine.about import shepherd_version  # re-exported: the tray shows its own version
+from engine.api.errors import ApiError, DaemonDenied, DaemonUnavailable
 from engine.api.paths import DEFAULT_SOCKET, agent_path, default_socket
 from engine.unixhttp import unix_transport
 
@@ -34,9 +35,11 @@ __all__ = [
     "DEFAULT_SOCKET",
     "ApiClient",
     "ApiError",
+    "DaemonDenied",
     "DaemonUnavailable",
     "agent_path",
     "default_socket",
+    "shepherd_version",
 ]
 
 _MAX_ANSWER = 32 * 1024 * 1024
@@ -169,7 +172,7 @@ class ApiClient:
                 f"the Shepherd daemon is not running (nothing listens on {path}); {start}"
             )
         if isinstance(cause, PermissionError):
-            return DaemonUnavailable(
+            return DaemonDenied(
                 f"permission denied on {path}: ask an admin to add you to the "
                 "'shepherd' group (then log in again)"
             )

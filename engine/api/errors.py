@@ -8,11 +8,15 @@ from typing import Any
 
 from engine.errors import ShepherdError
 
-__all__ = ["ApiError", "DaemonUnavailable"]
+__all__ = ["ApiError", "DaemonDenied", "DaemonUnavailable"]
 
 
 class DaemonUnavailable(ShepherdError):
     """Nothing answers on the API socket."""
+
+
+class DaemonDenied(DaemonUnavailable):
+    """The socket exists but this user may not connect to it (the CLI exits 4)."""
 
 
 class ApiError(ShepherdError):

@@ -42,6 +42,7 @@ __all__ = [
     "ProgressAnswer",
     "SettingErrorAnswer",
     "SettingsLocation",
+    "ShepherdRelease",
     "WindowAnswer",
     "YouAnswer",
 ]
@@ -188,9 +189,18 @@ class FoundAgent(TypedDict):
     foreign_updaters: list[str]  # Teleport's own updater timers that are on for it
 
 
+class ShepherdRelease(TypedDict):
+    """The running Shepherd, its installed package and apt's newer candidate, if any."""
+
+    version: str
+    package: str | None  # the installed agent-shepherd package's version (None: not by apt)
+    available: str | None  # "Shepherd <available> available" (apt's candidate)
+
+
 class AgentsAnswer(TypedDict):
     agents: list[AgentStatus]
     found: list[FoundAgent]
+    shepherd: ShepherdRelease
 
 
 class HistoryRecordAnswer(TypedDict):
@@ -233,6 +243,8 @@ class YouAnswer(TypedDict):
 class HelloAnswer(TypedDict):
     service: str
     api: str  # API_VERSION
+    version: str  # Shepherd's own version
+    shepherd: ShepherdRelease
     pid: int
     agents: list[str]
     you: YouAnswer

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.api.errors import ApiError, DaemonUnavailable
+from engine.api.errors import ApiError, DaemonDenied, DaemonUnavailable
 from engine.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,
@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
+    except DaemonDenied as e:
+        print(f"shepherd: {e}", file=sys.stderr)
+        return EXIT_DENIED
     except DaemonUnavailable as e:
         print(f"shepherd: {e}", file=sys.stderr)
         return EXIT_NO_DAEMON

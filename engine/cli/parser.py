@@ -33,6 +33,7 @@ from engine.cli.settings import (
     settings_unset_command,
 )
 from engine.cli.status import status_command
+from engine.cli.version import version_command, version_text
 
 __all__ = ["build_parser"]
 
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"the daemon's API socket (default: $SHEPHERD_SOCKET or {default_socket()})",
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     status = _command(
@@ -157,6 +159,14 @@ def _add_change_commands(commands: Any) -> None:
 
 
 def _add_read_commands(commands: Any) -> None:
+    version = _command(
+        commands,
+        "version",
+        "show this Shepherd's version, the daemon's, and a newer one apt offers",
+        version_command,
+    )
+    version.add_argument("--json", action="store_true", help="print JSON")
+
     history = _command(
         commands, "history", "what Shepherd changed, and every failure", history_command
     )

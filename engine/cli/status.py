@@ -7,6 +7,7 @@ import argparse
 from engine.api.paths import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
+from engine.cli.version import available_line
 from engine.cli.view import print_json, render_found, render_status
 
 __all__ = ["status_command"]
@@ -30,4 +31,7 @@ def status_command(args: argparse.Namespace) -> int:
     problem = (hello.get("settings") or {}).get("problem")
     if problem:
         print(f"settings: {problem}")
+    available = available_line(hello.get("shepherd"))
+    if available:
+        print(available)
     return EXIT_OK

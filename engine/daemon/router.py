@@ -13,14 +13,15 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.about import shepherd_version
 from engine.api.schema import API_VERSION
+from engine.daemon import request_args
 from engine.daemon.authz import Authorizer, Level, Polkit, settings_level
 from engine.daemon.http import HttpError, Request, Response, StreamResponse
 from engine.errors import InvalidInput, InvalidSetting, LockTimeout, ShepherdError, StateError
-from engine.settings.model import refusal
+from engine.packages.self_release import SelfRelease
 from engine.settings.schema import OPTIONS, describe, schema_document
 from engine.settings.secrets import validate_secret_name
 from engine.update.operations import SPEC_ACTIONS
@@ -66,6 +67,7 @@ class Operations(Protocol):
     ) -> dict[str, Any]: ...
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def found_agents(self) -> list[dict[str, Any]]: ...
+
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
     async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
@@ -82,6 +84,7 @@ class Router:
         self.ops = ops
         self.api_group = api_group
         self.authz = authz or Authorizer(api_group, Polkit())
+        self.release = SelfRelease()  # this Shepherd's version and a newer one apt offers
         self.routes: list[tuple[str, re.Pattern[str], Route, LevelOf, str]] = []
         add = self._add
         # method, path, handler, level, the command an administrator would run instead
@@ -143,7 +146,7 @@ class Router:
                 except LockTimeout as e:
                     raise HttpError(409, str(e)) from e
                 except InvalidSetting as e:
-                    raise HttpError(400, str(e), errors=_refused(e)) from e
+                    raise HttpError(400, str(e), errors=request_args.refused(e)) from e
                 except InvalidInput as e:
                     raise HttpError(400, str(e)) from e
                 except StateError as e:
@@ -161,6 +164,8 @@ class Router:
             {
                 "service": "agent-shepherd",
                 "api": API_VERSION,
+                "version": shepherd_version(),
+                "shepherd": await asyncio.to_thread(self.release.answer),
                 "pid": os.getpid(),
                 "agents": self.ops.agent_names(),
                 "you": {
@@ -175,7 +180,9 @@ class Router:
 
     async def list_agents(self, request: Request, _: dict[str, str]) -> Answer:
         agents = await self.ops.statuses()
-        return Response.json({"agents": agents, "found": await self.ops.found_agents()})
+        found = await self.ops.found_agents()
+        shepherd = await asyncio.to_thread(self.release.answer)
+        return Response.json({"agents": agents, "found": found, "shepherd": shepherd})
 
     async def agent_status(self, request: Request, params: dict[str, str]) -> Answer:
         return Response.json(await self.ops.status(params["agent"]))
@@ -191,7 +198,7 @@ class Router:
         return Response.json(await self.ops.remove_agent(params["agent"], uid=request.peer.uid))
 
     async def explain(self, request: Request, params: dict[str, str]) -> Answer:
-        forced = _flag(request.query, "now")
+        forced = request_args.flag(request.query, "now")
         result = await self.ops.check(
             params["agent"], uid=request.peer.uid, forced=forced, dry_run=True
         )
@@ -207,8 +214,8 @@ class Router:
         return await self._pass(
             request,
             params,
-            forced=_bool(body, "now"),
-            dry_run=_bool(body, "dry_run"),
+            forced=request_args.bool_field(body, "now"),
+            dry_run=request_args.bool_field(body, "dry_run"),
         )
 
     async def _pass(
@@ -258,9 +265,9 @@ class Router:
 
     async def history(self, request: Request, params: dict[str, str]) -> Answer:
         query = request.query
-        limit = _int(query, "limit", 100, 1, _MAX_PAGE)
-        offset = _int(query, "offset", 0, 0, 1 << 31)
-        since = _since(query.get("since"))
+        limit = request_args.int_query(query, "limit", 100, 1, _MAX_PAGE)
+        offset = request_args.int_query(query, "offset", 0, 0, 1 << 31)
+        since = request_args.since(query.get("since"))
         histories = self.ops.history(params.get("agent"))
 
         def newest() -> list[dict[str, Any]]:  # reads files: off the event loop
@@ -285,7 +292,7 @@ class Router:
         return self.ops.settings_answer()
 
     async def patch_settings(self, request: Request, _: dict[str, str]) -> Answer:
-        await self.ops.change_settings(_changes(request.json()), uid=request.peer.uid)
+        await self.ops.change_settings(request_args.changes(request.json()), uid=request.peer.uid)
         return Response.json(self._settings_answer())
 
     async def settings_options(self, request: Request, _: dict[str, str]) -> Answer:
@@ -334,67 +341,4 @@ class Router:
 
 
 def _settings_level(request: Request) -> Level:
-    return settings_level(_changes(request.json()))
-
-
-def _changes(body: dict[str, Any]) -> dict[str, str | None]:
-    changes = body.get("changes")
-    if not isinstance(changes, dict) or not changes:
-        raise HttpError(400, 'expected {"changes": {"<key>": "<value>" or null, ...}}')
-    for key, value in changes.items():
-        if value is not None and not isinstance(value, str):
-            reason = "must be a string (as on the command line) or null for the default"
-            raise refusal(key, value, reason, f"the value for {key!r} {reason}")
-    return changes
-
-
-def _refused(error: InvalidSetting) -> list[dict[str, str]]:
-    """The structured form of a refused settings change: one entry per key."""
-    return [
-        {"key": p.key, "label": p.label, "value": p.value, "reason": p.reason}
-        for p in error.problems
-    ]
-
-
-def _since(text: str | None) -> str | None:
-    """An ISO 8601 time as the history stores it (UTC, seconds); 400 naming a bad one."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as e:
-        raise HttpError(
-            400, f"query parameter 'since' {text[:40]!r} is not an ISO 8601 time"
-        ) from e
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC).isoformat(timespec="seconds")
-    except OverflowError as e:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
-        raise HttpError(400, f"query parameter 'since' {text[:40]!r} is out of range") from e
-
-
-def _flag(query: dict[str, str], name: str) -> bool:
-    value = query.get(name, "").lower()
-    if value in ("", "0", "false", "no"):
-        return False
-    if value in ("1", "true", "yes"):
-        return True
-    raise HttpError(400, f"query parameter {name!r} must be true or false, not {value[:20]!r}")
-
-
-def _bool(body: dict[str, Any], name: str) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise HttpError(400, f"{name!r} must be true or false, not {value!r}"[:200])
-    return value
-
-
-def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    text = query.get(name)
-    if text is None or text == "":
-        return default
-    # ASCII digits only: str.isdigit() also accepts '²', which int() then refuses
-    if not (text.isascii() and text.isdigit()) or len(text) > 12 or not low <= int(text) <= high:
-        raise HttpError(400, f"query parameter {name!r} must be an integer in [{low}, {high}]")
-    return int(text)
+    return settings_level(request_args.changes(request.json()))

@@ -1,8 +1,9 @@
-"""The installer tests share one build per session: PyInstaller, then the .deb, both in a
-temporary directory (never dist/), then the .deb unpacked with ``dpkg-deb -x``/``-e``.
+"""The installer tests share one build per session: PyInstaller, then the two .debs, in a
+temporary directory (never dist/), then both unpacked into one tree with ``dpkg-deb -x``
+(as a desktop that installed both), each control part apart with ``-e``.
 
-``SHEPHERD_TEST_DEB=dist/agent-shepherd_<ver>_<arch>.deb`` tests an existing package
-instead of building one (quicker while working on the tests themselves).
+``SHEPHERD_TEST_DEB=dist/agent-shepherd_<ver>_<arch>.deb`` tests existing packages (the
+tray's .deb beside it) instead of building them (quicker while working on the tests).
 """
 
 from __future__ import annotations
@@ -32,14 +33,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @dataclass(frozen=True)
 class Package:
-    deb: Path
-    root: Path  # dpkg-deb -x
-    control: Path  # dpkg-deb -e
+    deb: Path  # agent-shepherd (daemon + CLI)
+    tray_deb: Path  # agent-shepherd-tray
+    root: Path  # both, dpkg-deb -x
+    control: Path  # agent-shepherd's, dpkg-deb -e
+    tray_control: Path  # agent-shepherd-tray's
     build_seconds: float | None
 
     @property
     def app(self) -> Path:
         return self.root / "opt" / "agent-shepherd"
+
+    @property
+    def tray_app(self) -> Path:
+        return self.root / "opt" / "agent-shepherd-tray"
+
+
+def tray_deb_beside(deb: Path) -> Path:
+    """agent-shepherd-tray_<ver>_<arch>.deb next to agent-shepherd_<ver>_<arch>.deb."""
+    return deb.with_name(deb.name.replace("agent-shepherd_", "agent-shepherd-tray_", 1))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +75,8 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
                 str(out / "dist"),
                 "--work",
                 str(out / "build"),
+                "--xz-level",
+                "1",
             ],
             cwd=ROOT,
             capture_output=True,
@@ -72,10 +86,14 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
         )
         build_seconds = time.monotonic() - started
         assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        debs = sorted((out / "dist").glob("*.deb"))
-        assert len(debs) == 1, debs
-        deb = debs[0]
+        debs = sorted(d.name.split("_")[0] for d in (out / "dist").glob("*.deb"))
+        assert debs == ["agent-shepherd", "agent-shepherd-tray"], debs
+        (deb,) = (out / "dist").glob("agent-shepherd_*.deb")
+    tray = tray_deb_beside(deb)
     unpacked = tmp_path_factory.mktemp("installer-deb")
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked / "root")], check=True)
-    subprocess.run(["dpkg-deb", "-e", str(deb), str(unpacked / "DEBIAN")], check=True)
-    yield Package(deb, unpacked / "root", unpacked / "DEBIAN", build_seconds)
+    for package, control in ((deb, "DEBIAN"), (tray, "DEBIAN-tray")):
+        subprocess.run(["dpkg-deb", "-x", str(package), str(unpacked / "root")], check=True)
+        subprocess.run(["dpkg-deb", "-e", str(package), str(unpacked / control)], check=True)
+    yield Package(
+        deb, tray, unpacked / "root", unpacked / "DEBIAN", unpacked / "DEBIAN-tray", build_seconds
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,6 +84,33 @@ def test_cli_help_through_a_symlink(package: Package, tmp_path: Path) -> None:
     assert result.stdout.startswith("usage: shepherd")
     assert "daemon" in result.stdout
     assert elapsed < 20, f"shepherd --help took {elapsed:.1f} s"
+
+
+def test_frozen_versions_and_plain_text_help(package: Package, tmp_path: Path) -> None:
+    version = (package.app / "_internal" / "engine" / "VERSION").read_text().strip()
+    shown = _run(package.app / "shepherd", "--version", env=_env(tmp_path))
+    assert shown.stdout == f"shepherd {version}\n", shown.stderr
+    tray = package.tray_app / "shepherd-tray"
+    env = _env(tmp_path, QT_QPA_PLATFORM="offscreen")
+    assert _run(tray, "--version", env=env).stdout == f"shepherd-tray {version}\n"
+    help_text = _run(tray, "--help", env=env)
+    assert help_text.returncode == 0, help_text.stderr
+    assert help_text.stdout.startswith("usage: shepherd-tray")
+    assert not re.search(r"``|\*\*|<[a-z]+>", help_text.stdout), help_text.stdout
+
+
+def test_frozen_tray_turns_autostart_on_and_off_for_this_user(
+    package: Package, tmp_path: Path
+) -> None:
+    tray = package.tray_app / "shepherd-tray"
+    env = _env(tmp_path, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / ".config"))
+    entry = tmp_path / ".config" / "autostart" / "org.agentshepherd.tray.desktop"
+    on = _run(tray, "--autostart", "on", env=env)
+    assert on.returncode == 0, on.stderr
+    assert "Exec=shepherd-tray\n" in entry.read_text()
+    off = _run(tray, "--autostart", "off", env=env)
+    assert off.returncode == 0, off.stderr
+    assert not entry.exists()
 
 
 def test_cli_explain_demo(package: Package, tmp_path: Path) -> None:
@@ -176,7 +204,7 @@ def test_tray_starts_offscreen_and_quits(package: Package, tmp_path: Path) -> No
     listener.listen(4)
     listener.settimeout(60)
     env = _env(tmp_path, QT_QPA_PLATFORM="offscreen")
-    argv = [str(package.app / "shepherd-tray"), "--socket", str(tmp_path / "api.sock")]
+    argv = [str(package.tray_app / "shepherd-tray"), "--socket", str(tmp_path / "api.sock")]
     log = tmp_path / "tray.log"
     try:
         with _started(argv, env, log) as tray:

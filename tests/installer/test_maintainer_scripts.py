@@ -13,8 +13,30 @@ import pytest
 
 from tests.installer.conftest import Package
 
-STUBS = ("getent", "addgroup", "deb-systemd-helper", "deb-systemd-invoke", "systemctl", "rm")
+STUBS = (
+    "getent",
+    "addgroup",
+    "deb-systemd-helper",
+    "deb-systemd-invoke",
+    "systemctl",
+    "rm",
+    "dpkg-maintscript-helper",
+    "update-alternatives",
+)
 UNIT = "shepherd.service"
+ALTERNATIVE = (
+    "update-alternatives --quiet --install /usr/bin/shepherd shepherd "
+    "/opt/agent-shepherd/shepherd 50"
+)
+NO_ALTERNATIVE = "update-alternatives --quiet --remove shepherd /opt/agent-shepherd/shepherd"
+
+
+def rm_conffile(*args: str) -> str:
+    """The 0.1.x autostart-for-everyone conffile goes (dpkg-maintscript-helper's own rules)."""
+    return (
+        "dpkg-maintscript-helper rm_conffile /etc/xdg/autostart/agent-shepherd-tray.desktop "
+        f"0.2.0~ agent-shepherd -- {' '.join(args)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -37,8 +59,10 @@ CASES = {
         systemd=False,
         group_exists=False,
         expected=[
+            rm_conffile("configure", ""),
             "getent group shepherd",
             "addgroup --system --quiet shepherd",
+            ALTERNATIVE,
             *ENABLE,
             f"deb-systemd-helper enable {UNIT}",
         ],
@@ -48,7 +72,9 @@ CASES = {
         ("configure", ""),
         systemd=True,
         expected=[
+            rm_conffile("configure", ""),
             "getent group shepherd",
+            ALTERNATIVE,
             *ENABLE,
             f"deb-systemd-helper enable {UNIT}",
             "systemctl --system daemon-reload",
@@ -61,40 +87,57 @@ CASES = {
         systemd=True,
         was_enabled=False,
         expected=[
+            rm_conffile("configure", "0.0.9"),
             "getent group shepherd",
+            ALTERNATIVE,
             *ENABLE,
             f"deb-systemd-helper update-state {UNIT}",
             "systemctl --system daemon-reload",
             f"deb-systemd-invoke restart {UNIT}",
         ],
     ),
-    "remove without systemd: prerm calls nothing": Case(
-        "prerm", ("remove",), systemd=False, expected=[]
+    "remove without systemd: prerm gives the shepherd name back only": Case(
+        "prerm", ("remove",), systemd=False, expected=[NO_ALTERNATIVE]
     ),
     "remove under systemd: prerm stops the daemon": Case(
-        "prerm", ("remove",), systemd=True, expected=[f"deb-systemd-invoke stop {UNIT}"]
+        "prerm",
+        ("remove",),
+        systemd=True,
+        expected=[f"deb-systemd-invoke stop {UNIT}", NO_ALTERNATIVE],
     ),
     "upgrade under systemd: prerm leaves the daemon to the postinst's restart": Case(
         "prerm", ("upgrade", "0.2.0"), systemd=True, expected=[]
     ),
     "remove without systemd: postrm masks the unit only": Case(
-        "postrm", ("remove",), systemd=False, expected=[f"deb-systemd-helper mask {UNIT}"]
+        "postrm",
+        ("remove",),
+        systemd=False,
+        expected=[rm_conffile("remove"), f"deb-systemd-helper mask {UNIT}"],
     ),
     "remove under systemd: postrm reloads systemd": Case(
         "postrm",
         ("remove",),
         systemd=True,
-        expected=["systemctl --system daemon-reload", f"deb-systemd-helper mask {UNIT}"],
+        expected=[
+            rm_conffile("remove"),
+            "systemctl --system daemon-reload",
+            f"deb-systemd-helper mask {UNIT}",
+        ],
     ),
     "purge: unit state and Shepherd's own settings and state go, the group stays": Case(
         "postrm",
         ("purge",),
         systemd=False,
         expected=[
+            rm_conffile("purge"),
             f"deb-systemd-helper purge {UNIT}",
             f"deb-systemd-helper unmask {UNIT}",
             "rm -rf /etc/shepherd /var/lib/shepherd",
+            "rm -f /etc/systemd/system/shepherd.service.d/60-agent-paths.conf",
         ],
+    ),
+    "upgrade from 0.1.x: preinst readies the removal of the autostart conffile": Case(
+        "preinst", ("upgrade", "0.1.0"), systemd=False, expected=[rm_conffile("upgrade", "0.1.0")]
     ),
 }
 
@@ -118,7 +161,8 @@ def test_maintainer_script(package: Package, tmp_path: Path, case: Case) -> None
     systemd_dir = tmp_path / "run-systemd-system"
     if case.systemd:
         systemd_dir.mkdir()
-    assert "/run/systemd/system" in text
+    if case.script != "preinst":
+        assert "/run/systemd/system" in text
     script = tmp_path / case.script
     script.write_text(text.replace("/run/systemd/system", str(systemd_dir)))
     _stubs(tmp_path / "bin")

@@ -17,10 +17,10 @@ from tests.installer.conftest import ROOT, Package
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 
 
-def _control(package: Package) -> dict[str, str]:
+def _control(control_dir: Path) -> dict[str, str]:
     fields: dict[str, str] = {}
     key = ""
-    for line in (package.control / "control").read_text().splitlines():
+    for line in (control_dir / "control").read_text().splitlines():
         if line.startswith(" ") and key:
             fields[key] += "\n" + line
         else:
@@ -29,10 +29,19 @@ def _control(package: Package) -> dict[str, str]:
     return fields
 
 
-def _listing(package: Package) -> dict[str, tuple[str, str, str]]:
+def _depends(fields: dict[str, str]) -> dict[str, str]:
+    """package -> its version constraint ('' for none)."""
+    found = {}
+    for entry in fields["Depends"].split(", "):
+        name, _, constraint = entry.partition(" ")
+        found[name] = constraint
+    return found
+
+
+def _listing(deb: Path) -> dict[str, tuple[str, str, str]]:
     """path -> (mode string, owner/group, link target or '') from ``dpkg-deb -c``."""
     out = subprocess.run(
-        ["dpkg-deb", "-c", str(package.deb)], capture_output=True, text=True, check=True
+        ["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True
     ).stdout
     entries = {}
     for line in out.splitlines():
@@ -54,24 +63,49 @@ def _ar_members(deb: Path) -> list[str]:
     return names
 
 
-def test_control_fields(package: Package) -> None:
-    fields = _control(package)
+def _project_version() -> str:
     with (ROOT / "pyproject.toml").open("rb") as f:
-        version = tomllib.load(f)["project"]["version"]
+        version: str = tomllib.load(f)["project"]["version"]
+    return version
+
+
+# what a headless server must not pull in: Qt, X11/xcb, Wayland, GL, fonts, GLib, GTK
+GRAPHICS = re.compile(r"^(lib)?(qt|pyside|xcb|x11|xkb|wayland|gl|egl|gbm|drm|fontconfig|"
+                      r"freetype|glib|gtk|cairo|pango|dbus)", re.IGNORECASE)  # fmt: skip
+
+
+def test_control_fields(package: Package) -> None:
+    version = _project_version()
     arch = subprocess.run(
         ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert fields["Package"] == "agent-shepherd"
-    assert fields["Version"] == version
-    assert fields["Architecture"] == arch
-    assert re.fullmatch(r".+ <[^@\s]+@[^@\s]+>", fields["Maintainer"])
-    assert int(fields["Installed-Size"]) > 50_000  # KiB: the frozen Python and Qt
-    depends = {d.split()[0] for d in fields["Depends"].split(", ")}
-    # the postinst's addgroup, and what Qt's xcb plugin loads from the system
-    assert {"adduser", "libxcb-icccm4", "libxcb-cursor0", "libxkbcommon-x11-0"} <= depends
-    assert fields["Description"].splitlines()[0].strip()
+    server, tray = _control(package.control), _control(package.tray_control)
+    assert (server["Package"], tray["Package"]) == ("agent-shepherd", "agent-shepherd-tray")
+    for fields in (server, tray):
+        assert fields["Version"] == version
+        assert fields["Architecture"] == arch
+        assert re.fullmatch(r".+ <[^@\s]+@[^@\s]+>", fields["Maintainer"])
+        assert fields["Description"].splitlines()[0].strip()
     assert package.deb.name == f"agent-shepherd_{version}_{arch}.deb"
-    # dpkg-deb info agrees with the control file it was given
+    assert package.tray_deb.name == f"agent-shepherd-tray_{version}_{arch}.deb"
+    assert int(server["Installed-Size"]) > 20_000  # KiB: the frozen Python
+    assert int(tray["Installed-Size"]) > 50_000  # and Qt
+
+    depends = _depends(server)
+    assert "adduser" in depends
+    # the libc floor comes from the symbols the frozen files use (dpkg-shlibdeps)
+    assert re.fullmatch(r"\(>= 2\.\d+\)", depends["libc6"]), depends
+    assert [name for name in depends if GRAPHICS.match(name)] == []
+
+    tray_depends = _depends(tray)
+    assert tray_depends["agent-shepherd"] == f"(= {version})"
+    # what Qt's xcb and Wayland platform plugins load from the system
+    assert {
+        "libxcb-icccm4", "libxcb-cursor0", "libxkbcommon-x11-0", "libwayland-client0",
+        "libwayland-cursor0", "libwayland-egl1", "libegl1", "libfontconfig1", "libstdc++6",
+    } <= tray_depends.keys()  # fmt: skip
+    # the one package of 0.1.x held the tray's files
+    assert tray["Breaks"] == tray["Replaces"] == "agent-shepherd (<< 0.2.0~)"
     info = subprocess.run(
         ["dpkg-deb", "-f", str(package.deb), "Package", "Version"],
         capture_output=True,
@@ -81,32 +115,53 @@ def test_control_fields(package: Package) -> None:
     assert info.splitlines() == ["Package: agent-shepherd", f"Version: {version}"]
 
 
-def test_compressed_with_zstd(package: Package) -> None:
-    assert _ar_members(package.deb) == ["debian-binary", "control.tar.zst", "data.tar.zst"]
+def test_compressed_with_xz_which_every_supported_dpkg_reads(package: Package) -> None:
+    for deb in (package.deb, package.tray_deb):
+        assert _ar_members(deb) == ["debian-binary", "control.tar.xz", "data.tar.xz"]
 
 
-def test_file_list(package: Package) -> None:
-    entries = _listing(package)
-    expected_files = [
-        "/opt/agent-shepherd/shepherd",
-        "/opt/agent-shepherd/shepherd-tray",
-        "/lib/systemd/system/shepherd.service",
-        "/usr/share/applications/agent-shepherd.desktop",
-        "/etc/xdg/autostart/agent-shepherd-tray.desktop",
-        "/usr/share/icons/hicolor/scalable/apps/agent-shepherd.svg",
-        "/usr/share/doc/agent-shepherd/copyright",
-        "/usr/share/doc/agent-shepherd/changelog.gz",
-        "/usr/share/polkit-1/actions/org.agentshepherd.policy",
-        *(f"/usr/share/icons/hicolor/{n}x{n}/apps/agent-shepherd.png" for n in ICON_SIZES),
-    ]
-    for path in expected_files:
+SERVER_FILES = [
+    "/opt/agent-shepherd/shepherd",
+    "/lib/systemd/system/shepherd.service",
+    "/usr/share/doc/agent-shepherd/copyright",
+    "/usr/share/doc/agent-shepherd/changelog.gz",
+    "/usr/share/polkit-1/actions/org.agentshepherd.policy",
+]
+TRAY_FILES = [
+    "/opt/agent-shepherd-tray/shepherd-tray",
+    "/usr/share/applications/org.agentshepherd.tray.desktop",
+    "/usr/share/metainfo/org.agentshepherd.tray.metainfo.xml",
+    "/usr/share/icons/hicolor/scalable/apps/agent-shepherd.svg",
+    "/usr/share/doc/agent-shepherd-tray/copyright",
+    *(f"/usr/share/icons/hicolor/{n}x{n}/apps/agent-shepherd.png" for n in ICON_SIZES),
+]
+
+
+@pytest.mark.parametrize(
+    ("which", "files", "links"),
+    [
+        ("deb", SERVER_FILES, {"/usr/bin/agent-shepherd": "/opt/agent-shepherd/shepherd"}),
+        (
+            "tray_deb",
+            TRAY_FILES,
+            {"/usr/bin/shepherd-tray": "/opt/agent-shepherd-tray/shepherd-tray"},
+        ),
+    ],
+    ids=["the server package", "the tray package"],
+)
+def test_file_list(package: Package, which: str, files: list[str], links: dict[str, str]) -> None:
+    entries = _listing(getattr(package, which))
+    for path in files:
         assert path in entries, path
         assert entries[path][0].startswith("-"), path
-    for name in ("shepherd", "shepherd-tray"):
-        mode, _, target = entries[f"/usr/bin/{name}"]
-        assert mode.startswith("l")
-        assert target == f"/opt/agent-shepherd/{name}"
-        assert entries[f"/opt/agent-shepherd/{name}"][0] == "-rwxr-xr-x"
+    for link, target in links.items():
+        mode, _, found = entries[link]
+        assert mode.startswith("l") and found == target, (link, entries[link])
+        assert entries[target][0] == "-rwxr-xr-x"
+    # /usr/bin/shepherd is update-alternatives' (GNU Shepherd ships that file on Debian 13);
+    # no autostart for every account
+    assert "/usr/bin/shepherd" not in entries
+    assert not any(p.startswith("/etc/xdg") for p in entries)
     # owned by root, nothing writable by group or others, no setuid, libraries not executable
     for path, (mode, owner, _) in entries.items():
         assert owner == "root/root", path
@@ -119,17 +174,60 @@ def test_file_list(package: Package) -> None:
     assert not any(p.startswith(("/usr/local", "/home", "/root", "/tmp")) for p in entries)
 
 
-def test_frozen_tree_holds_what_is_loaded_at_run_time(package: Package) -> None:
-    internal = package.app / "_internal"
-    platforms = internal / "PySide6" / "Qt" / "plugins" / "platforms"
+def test_the_server_package_holds_no_qt_and_the_two_share_no_file(package: Package) -> None:
+    server, tray = _listing(package.deb), _listing(package.tray_deb)
+    qt = [p for p in server if re.search(r"PySide6|shiboken|libQt6|libxcb|/gui/", p)]
+    assert qt == []
+    shared = {p for p in server.keys() & tray.keys() if not server[p][0].startswith("d")}
+    assert shared == set()
+
+
+def test_frozen_trees_hold_what_is_loaded_at_run_time(package: Package) -> None:
+    platforms = package.tray_app / "_internal" / "PySide6" / "Qt" / "plugins" / "platforms"
     assert (platforms / "libqxcb.so").is_file()
+    assert (platforms / "libqwayland.so").is_file()
     assert (platforms / "libqoffscreen.so").is_file()
-    assert (internal / "engine" / "demo_scenario.yaml").is_file()
+    for app in (package.app, package.tray_app):
+        assert (app / "_internal" / "engine" / "demo_scenario.yaml").is_file()
+        assert (app / "_internal" / "engine" / "VERSION").read_text().strip() == (
+            _project_version()
+        )
 
 
-def test_conffiles_and_md5sums(package: Package) -> None:
-    conffiles = (package.control / "conffiles").read_text().split()
-    assert conffiles == ["/etc/xdg/autostart/agent-shepherd-tray.desktop"]
+HOST_ONLY = re.compile(
+    r"^lib(stdc\+\+|gcc_s|GL|EGL|GLX|GLdispatch|gbm|drm|glib-2\.0|gobject-2\.0|gio-2\.0|"
+    r"gtk-3|gdk-3|systemd|udev|X11|xcb|xkbcommon|wayland-\w+|fontconfig|freetype|dbus-1|ssl|"
+    r"crypto)\.so"
+)
+
+
+def test_nothing_that_must_match_the_host_is_bundled(package: Package) -> None:
+    bundled = [p for p in package.root.joinpath("opt").rglob("*.so*") if HOST_ONLY.match(p.name)]
+    assert bundled == []
+    gtk_theme = package.tray_app / "_internal/PySide6/Qt/plugins/platformthemes/libqgtk3.so"
+    assert not gtk_theme.exists()
+
+
+def test_no_build_machine_library_search_path(package: Package) -> None:
+    """Only $ORIGIN-relative RUNPATHs: nothing points at the build machine's Python or Qt."""
+    offending = []
+    for path in package.root.joinpath("opt").rglob("*"):
+        if path.is_symlink() or not path.is_file() or path.read_bytes()[:4] != b"\x7fELF":
+            continue
+        dynamic = subprocess.run(
+            ["readelf", "-d", str(path)], capture_output=True, text=True, check=False
+        ).stdout
+        for line in dynamic.splitlines():
+            if "(RUNPATH)" in line or "(RPATH)" in line:
+                value = line.split("[", 1)[1].rstrip("]")
+                if any(not entry.startswith("$ORIGIN") for entry in value.split(":")):
+                    offending.append(f"{path.relative_to(package.root)}: {value}")
+    assert offending == []
+
+
+def test_no_conffiles_and_md5sums(package: Package) -> None:
+    for control in (package.control, package.tray_control):
+        assert not (control / "conffiles").exists()
     sums = dict(
         reversed(line.split(maxsplit=1))
         for line in (package.control / "md5sums").read_text().splitlines()
@@ -149,7 +247,7 @@ def test_systemd_unit(package: Package) -> None:
     unit = _ini(package.root / "lib/systemd/system/shepherd.service")
     service = unit["Service"]
     assert service["Type"] == "notify"
-    assert service["ExecStart"] == "/usr/bin/shepherd daemon"
+    assert service["ExecStart"] == "/usr/bin/agent-shepherd daemon"
     assert service["RuntimeDirectory"] == "shepherd"  # /run/shepherd/api.sock
     assert service["Restart"] == "on-failure"
     watchdog = service["WatchdogSec"]
@@ -161,29 +259,79 @@ def test_systemd_unit(package: Package) -> None:
     assert "network-online.target" in unit["Unit"]["After"]
 
 
-@pytest.mark.parametrize(
-    ("path", "command"),
-    [
-        ("usr/share/applications/agent-shepherd.desktop", "shepherd-tray --window"),
-        ("etc/xdg/autostart/agent-shepherd-tray.desktop", "shepherd-tray"),
-    ],
-    ids=["menu entry opens the window", "autostart runs the tray"],
-)
-def test_desktop_entries(package: Package, path: str, command: str) -> None:
-    entry = _ini(package.root / path)["Desktop Entry"]
+def _desktop_file_validate(path: Path) -> None:
+    result = subprocess.run(
+        ["desktop-file-validate", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "", result.stdout  # no warnings either
+
+
+def test_the_menu_entry_opens_the_window_and_validates(package: Package) -> None:
+    path = package.root / "usr/share/applications/org.agentshepherd.tray.desktop"
+    entry = _ini(path)["Desktop Entry"]
     assert entry["Type"] == "Application"
-    assert entry["Exec"] == command
-    assert (package.root / "usr/bin" / command.split(maxsplit=1)[0]).is_symlink()
+    assert entry["Exec"] == "shepherd-tray --window"
+    assert (package.root / "usr/bin/shepherd-tray").is_symlink()
     assert entry["Icon"] == "agent-shepherd"
     assert entry["Terminal"] == "false"
-    if shutil.which("desktop-file-validate"):
-        result = subprocess.run(
-            ["desktop-file-validate", str(package.root / path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    _desktop_file_validate(path)
+
+
+def test_the_per_user_autostart_entry_validates(tmp_path: Path) -> None:
+    from gui.autostart import AUTOSTART_ENTRY  # noqa: PLC0415 (Qt-free)
+
+    path = tmp_path / "org.agentshepherd.tray.desktop"
+    path.write_text(AUTOSTART_ENTRY)
+    assert _ini(path)["Desktop Entry"]["Exec"] == "shepherd-tray"
+    _desktop_file_validate(path)
+
+
+def test_appstream_metainfo_validates_and_names_the_menu_entry(package: Package) -> None:
+    metainfo = package.root / "usr/share/metainfo/org.agentshepherd.tray.metainfo.xml"
+    result = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(metainfo)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = metainfo.read_text()
+    assert "<id>org.agentshepherd.tray</id>" in text
+    assert '<launchable type="desktop-id">org.agentshepherd.tray.desktop</launchable>' in text
+    assert f'<release version="{_project_version()}"' in text
+
+
+def test_lintian_overrides_name_exact_files(package: Package) -> None:
+    for name in ("agent-shepherd", "agent-shepherd-tray"):
+        overrides = package.root / "usr/share/lintian/overrides" / name
+        for line in overrides.read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            assert line.startswith(f"{name}: "), line
+            assert "*" not in line and re.search(r"\[\S+\]$", line), line
+
+
+def test_lintian_finds_no_error(package: Package) -> None:
+    if shutil.which("lintian") is None:
+        pytest.skip("lintian is not installed (make deb installs it)")
+    result = subprocess.run(
+        # no man pages yet (README, "Not yet"); everything else must be clean
+        [
+            "lintian",
+            "--fail-on",
+            "error,warning",
+            "--suppress-tags",
+            "no-manual-page",
+            str(package.deb),
+            str(package.tray_deb),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=800,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_icons_are_the_right_size(package: Package) -> None:
@@ -199,7 +347,7 @@ def test_icons_are_the_right_size(package: Package) -> None:
 
 
 def test_maintainer_scripts_parse(package: Package) -> None:
-    for name in ("postinst", "prerm", "postrm"):
+    for name in ("preinst", "postinst", "prerm", "postrm"):
         script = package.control / name
         assert stat.S_IMODE(script.stat().st_mode) == 0o755
         assert script.read_text().startswith("#!/bin/sh\n")

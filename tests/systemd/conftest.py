@@ -3,6 +3,7 @@ The first test of a session may wait minutes for the root to be built once per m
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -25,14 +26,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @dataclass(frozen=True)
 class Debs:
     current: Path  # agent-shepherd_<version>_<arch>.deb as `python -m installer.build deb` makes it
-    newer: Path  # the same build repacked as <version>+upgrade1, to test upgrades
+    newer: Path  # the same build repacked as <version>+upgrade1 (its engine/VERSION too)
     version: str
     newer_version: str
+    tray: Path  # agent-shepherd-tray_<version>_<arch>.deb
+    newer_tray: Path
 
 
 @pytest.fixture(scope="session")
 def shepherd_debs(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Debs:
-    """The .deb built once per session (or ``SHEPHERD_TEST_DEB``), and a newer repack of it."""
+    """The two .debs built once per session (or ``SHEPHERD_TEST_DEB`` and the tray's beside
+    it), and newer repacks of both."""
     out = tmp_path_factory.mktemp("systemd-debs")
     given = os.environ.get("SHEPHERD_TEST_DEB")
     if given:
@@ -40,28 +44,48 @@ def shepherd_debs(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest
     else:
         capture = pytestconfig.pluginmanager.getplugin("capturemanager")
         with capture.global_and_fixture_disabled():
-            print("\n[systemd test host] building the .deb (PyInstaller, once per session)")
+            print("\n[systemd test host] building the .debs (PyInstaller, once per session)")
         result = subprocess.run(
             [sys.executable, "-m", "installer.build", "deb", "--dist", str(out / "dist"),
-             "--work", str(out / "build")],
+             "--work", str(out / "build"), "--xz-level", "1"],
             cwd=ROOT, capture_output=True, text=True, timeout=850, check=False,
         )  # fmt: skip
         assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        (deb,) = sorted((out / "dist").glob("*.deb"))
+        deb = sorted((out / "dist").glob("agent-shepherd_*.deb"))[0]
+    tray = deb.with_name(deb.name.replace("agent-shepherd_", "agent-shepherd-tray_", 1))
     version = _field(deb, "Version")
     newer_version = f"{version}+upgrade1"
-    tree = out / "repack"
+    return Debs(
+        deb,
+        _repack(deb, out, version, newer_version),
+        version,
+        newer_version,
+        tray,
+        _repack(tray, out, version, newer_version),
+    )
+
+
+def _repack(deb: Path, out: Path, version: str, newer_version: str) -> Path:
+    """``deb`` as version ``newer_version``: control fields and the frozen engine/VERSION."""
+    name = _field(deb, "Package")
+    tree = out / f"repack-{name}"
     subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
     control = tree / "DEBIAN" / "control"
-    control.write_text(
-        control.read_text().replace(f"Version: {version}\n", f"Version: {newer_version}\n")
-    )
-    newer = out / f"agent-shepherd_{newer_version}_{_field(deb, 'Architecture')}.deb"
+    text = control.read_text().replace(f"Version: {version}\n", f"Version: {newer_version}\n")
+    control.write_text(text.replace(f"(= {version})", f"(= {newer_version})"))
+    for version_file in tree.glob("opt/*/_internal/engine/VERSION"):
+        version_file.write_text(newer_version + "\n")
+    sums = tree / "DEBIAN" / "md5sums"
+    sums.write_text("".join(
+        f"{hashlib.md5((tree / path).read_bytes(), usedforsecurity=False).hexdigest()}  {path}\n"
+        for path in (line.split(maxsplit=1)[1] for line in sums.read_text().splitlines())
+    ))  # fmt: skip
+    newer = out / f"{name}_{newer_version}_{_field(deb, 'Architecture')}.deb"
     subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zzstd", "-z1", "--build", str(tree), str(newer)],
+        ["dpkg-deb", "--root-owner-group", "-Zxz", "-z1", "--build", str(tree), str(newer)],
         check=True, capture_output=True,
     )  # fmt: skip
-    return Debs(deb, newer, version, newer_version)
+    return newer
 
 
 def _field(deb: Path, name: str) -> str:

@@ -62,7 +62,7 @@ class Installed:
         return result
 
     def shepherd(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return self.host.run("/usr/bin/shepherd", *args, check=False, timeout=timeout)
+        return self.host.run("/usr/bin/agent-shepherd", *args, check=False, timeout=timeout)
 
     def shepherd_json(self, *args: str) -> object:
         result = self.shepherd(*args, "--json")

@@ -58,9 +58,10 @@ def test_install_gives_the_group_dirs_a_notify_service_and_the_socket(
         "/lib/systemd/system/shepherd.service": "644",
     }.items():
         assert host.run("stat", "-c", "%a %U", path).stdout.split() == [mode, "root"], path
-    assert (
-        host.run("readlink", "/usr/bin/shepherd").stdout.strip() == "/opt/agent-shepherd/shepherd"
-    )
+    for command in ("/usr/bin/agent-shepherd", "/usr/bin/shepherd"):  # the second: u-a's
+        target = host.run("readlink", "-f", command).stdout.strip()
+        assert target == "/opt/agent-shepherd/shepherd", command
+    assert host.run("readlink", "/usr/bin/shepherd").stdout.strip() == "/etc/alternatives/shepherd"
 
 
 def test_the_installed_service_is_hardened(installed: Installed, shepherd_debs: Debs) -> None:
