@@ -7,11 +7,13 @@ offers. Qt-free; the release is ``GET /v1/agents``' (or ``GET /v1``'s) ``shepher
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from engine.api.client import shepherd_version
+from gui.viewmodel import TrayView
 
-__all__ = ["DESCRIPTION", "about_text", "update_notice"]
+__all__ = ["DESCRIPTION", "about_text", "update_notice", "with_release"]
 
 DESCRIPTION = (
     "Agent Shepherd keeps this host's Teleport agents on the version their cluster wants, "
@@ -40,3 +42,11 @@ def about_text(release: Mapping[str, Any] | None, log_path: object = None) -> st
     if log_path is not None:
         lines.append(f"Log: {log_path}")
     return "\n".join(lines)
+
+
+def with_release(view: TrayView, release: Mapping[str, Any] | None) -> TrayView:
+    """The view with ``Shepherd X available`` in its tooltip when apt offers a newer one."""
+    notice = update_notice(release)
+    if notice is None or not view.daemon_up:
+        return view
+    return replace(view, tooltip=f"{view.tooltip}\n{notice} (apt upgrade installs it)")

@@ -19,12 +19,13 @@ from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient
+from gui.about import with_release
+from gui.about import with_release
 from gui.feedback import acknowledgement, refusal
 from gui.icons import state_icon
 from gui.prompts import Prompts
 from gui.status_model import week_strip
 from gui.tray_actions import AgentActions
-from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
     IconState,
@@ -145,7 +146,8 @@ class TrayController(QObject, AgentActions):
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
         self._agents = agents
-        self.show_view(with_access(tray_view(agents), self._access))
+        view = with_access(tray_view(agents), self._access)
+        self.show_view(with_release(view, self.hello.get("shepherd")))
         self._show_schedule()
 
     @Slot(object)

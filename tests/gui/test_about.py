@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gui.about import DESCRIPTION, about_text, update_notice
+from gui.about import DESCRIPTION, about_text, update_notice, with_release
+from gui.viewmodel import tray_view
 
 with (Path(__file__).resolve().parents[2] / "pyproject.toml").open("rb") as _stream:
     VERSION = tomllib.load(_stream)["project"]["version"]
@@ -43,3 +44,11 @@ def test_update_notice_only_when_apt_offers_one() -> None:
     assert update_notice({"version": "1", "package": "1", "available": "2"}) == (
         "Shepherd 2 available"
     )
+
+
+def test_the_tooltip_says_when_a_newer_shepherd_is_available() -> None:
+    view = tray_view([])
+    newer = with_release(view, {"version": "0.2.0", "package": "0.2.0", "available": "0.3.0"})
+    assert newer.tooltip.endswith("\nShepherd 0.3.0 available (apt upgrade installs it)")
+    current = with_release(view, {"version": "0.2.0", "package": "0.2.0", "available": None})
+    assert current.tooltip == view.tooltip
