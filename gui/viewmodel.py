@@ -125,7 +125,10 @@ def agent_view(status: Mapping[str, Any]) -> AgentView:
         pinned=bool(status.get("pinned")),
         enabled=status.get("enabled") is not False,
         busy=str(busy) if busy else None,
-        can_rollback=bool(backup) and bool(status.get("backup_installed", True)) and not busy,
+        can_rollback=bool(backup)
+        and bool(status.get("backup_installed", True))
+        and not status.get("rollback_refused")
+        and not busy,
         backup=str(backup) if backup else None,
         progress_text=progress_text,
     )

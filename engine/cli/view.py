@@ -157,11 +157,10 @@ def render_status(agents: list[dict[str, Any]]) -> str:
             notes.append(f"{name}{busy}: {decision['message']}{next_check}")
         else:
             notes.append(f"{name}{busy}: not checked yet.{next_check}")
-        if agent.get("backup") and not agent.get("backup_installed", True):
-            notes.append(
-                f"{name}: backup {agent['backup']} was removed to make room for an update; "
-                "there is nothing to roll back to."
-            )
+        if agent.get("backup") and agent.get("rollback_refused"):
+            notes.append(f"{name}: no rollback: {agent['rollback_refused']}.")
+        if len(agent.get("versions_installed") or []) > 2:
+            notes.append(f"{name}: installed versions: {', '.join(agent['versions_installed'])}.")
         if agent.get("kind") == "package":
             notes.append(_package_note(agent))
         if agent.get("skip"):

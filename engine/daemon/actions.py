@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -128,6 +129,8 @@ class DaemonActions:
 
         result = await self.exclusive(agent, what, work)
         agent.last_check = datetime.now(UTC)
+        if dry_run and agent.next_check is not None:  # one next check: the poll loop's
+            result = replace(result, decision=replace(result.decision, next_check=agent.next_check))
         if not dry_run:
             agent.decision = result.decision
             self._after_pass(agent, result, uid)
@@ -259,13 +262,13 @@ class DaemonActions:
         package = await asyncio.to_thread(self._package_agent, agent.namespace)
         if package is not None:
             result = await asyncio.to_thread(package.clear_bad, version, uid=uid)
-            agent.interrupt.set()
-            return result
-        ops = AgentOperations(self.host)
-        result = await asyncio.to_thread(
-            ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
-        )
+        else:
+            ops = AgentOperations(self.host)
+            result = await asyncio.to_thread(
+                ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
+            )
         agent.interrupt.set()
+        agent.forget_held_back(str(result.get("version", version)))
         return result
 
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
@@ -371,6 +374,9 @@ class DaemonActions:
             answer.update(enabled=True, pinned=False, proxy=None, group=None)
             answer["health"] = health_now(*agent_files(self.host))
             answer["backup_installed"] = answer["backup"] is not None  # in the repository
+            answer["versions_installed"] = []
+            if answer["backup"] is not None:
+                answer["rollback_refused"] = None
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

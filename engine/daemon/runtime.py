@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
-from engine.policy.decision import Decision
+from engine.policy.decision import Action, Decision, Reason
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
@@ -53,6 +53,23 @@ class AgentRuntime:
             )
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self.worker, context.run, work)
+
+    def forget_held_back(self, version: str) -> None:
+        """After clear-bad, the last decision no longer says that ``version`` is marked
+        broken or bad: it says it was cleared, until the next check decides again."""
+        decision = self.decision
+        held = (Reason.TARGET_SKIPPED, Reason.TARGET_MARKED_BAD)
+        if decision is None or decision.reason not in held or decision.target is None:
+            return
+        if str(decision.target.version) != version:
+            return
+        self.decision = Decision(
+            Action.NOTHING,
+            Reason.CLEARED,
+            f"{version} was cleared: it is no longer marked broken or bad here, and the "
+            "next check may update to it.",
+            target=decision.target,
+        )
 
     def stop_worker(self) -> None:
         """Let the agent's thread end once its work is done (does not wait)."""

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from engine.errors import ArtifactError, BadAnswer, InvalidInput
+from engine.errors import ArtifactError, BadAnswer, InvalidInput, NoSpace
 from engine.sources.transport import describe_error, get_bounded, open_stream
 from engine.versions import Revision
 
@@ -148,7 +148,7 @@ def check_free_space(path: Path, needed_bytes: int) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if free < needed_bytes:
-        raise ArtifactError(
+        raise NoSpace(
             f"not enough disk space in {path}: need {_mb(needed_bytes)}, have {_mb(free)}"
         )
 

@@ -33,6 +33,7 @@ __all__ = [
     "CaFile",
     "Check",
     "Choice",
+    "Count",
     "Duration",
     "KeyFile",
     "Kind",
@@ -108,6 +109,23 @@ class Bool(Kind):
         if word not in self._WORDS:
             raise BadValue("is not true or false", repr(text))
         return self._WORDS[word]
+
+
+@dataclass(frozen=True)
+class Count(Kind):
+    minimum: int
+    maximum: int
+    name: str = "whole number"
+    kind: str = "count"
+
+    def from_toml(self, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BadValue("is not a whole number", repr(value))
+        if not self.minimum <= value <= self.maximum:
+            raise BadValue(f"is out of range: from {self.minimum} to {self.maximum}", repr(value))
+        return value
 
 
 @dataclass(frozen=True)

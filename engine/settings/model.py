@@ -30,6 +30,7 @@ from engine.settings.kinds import (
     CaFile,
     Check,
     Choice,
+    Count,
     Duration,
     KeyFile,
     Kind,
@@ -124,6 +125,9 @@ class Settings:
 
     def get_duration(self, key: str) -> timedelta:
         return cast(timedelta, self._of_kind(key, Duration))
+
+    def get_count(self, key: str) -> int:
+        return cast(int, self._of_kind(key, Count))
 
     def get_path(self, key: str) -> Path | None:
         """A file path (``network.ca_bundle``); None when unset."""

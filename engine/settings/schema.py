@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
@@ -26,22 +25,23 @@ from typing import Any
 from engine.errors import InvalidInput
 from engine.install.download import parse_rate
 from engine.names import validate_namespace
+from engine.policy.failures import DEFAULT_RETRY_AFTER, DEFAULT_RETRY_MAX
 from engine.policy.inputs import DEFAULT_POLL_INTERVAL
 from engine.settings.kinds import (
     Bool,
     CaFile,
     Check,
     Choice,
+    Count,
     Duration,
     KeyFile,
-    Kind,
     Namespaces,
     Text,
     Url,
     Windows,
 )
+from engine.settings.option import Option
 from engine.settings.secrets import BACKENDS, SECRET_NAMES
-from engine.settings.toml_writer import toml_value
 from engine.sources.find import validate_proxy_address
 
 __all__ = [
@@ -56,52 +56,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting. ``key`` is dotted; agent options are declared as ``agents.*.<name>``."""
-
-    key: str
-    label: str  # what a person calls it: "Custom CDN"
-    kind: Kind
-    default: object
-    description: str
-    host_only: bool = False
-
-    @property
-    def scope(self) -> str:
-        return "agent" if self.key.startswith("agents.*.") else "host"
-
-    @property
-    def type_name(self) -> str:
-        return self.kind.name
-
-    def plain(self, value: object) -> object:
-        """``value`` TOML/JSON-shaped (``"1h"``, ``[{"days": ...}]``); None stays None."""
-        return None if value is None else self.kind.to_toml(value)
-
-    def default_text(self) -> str:
-        if self.default is None:
-            return "(unset)"
-        return toml_value(self.plain(self.default))
-
-    def as_json(self) -> dict[str, Any]:
-        """This option as ``GET /v1/settings/schema`` serves it."""
-        answer: dict[str, Any] = {
-            "key": self.key,
-            "label": self.label,
-            "kind": self.kind.kind,
-            "type": self.type_name,
-            "default": self.plain(self.default),
-            "help": self.description,
-            "scope": self.scope,
-            "host_only": self.host_only,
-            "secret": False,
-        }
-        if isinstance(self.kind, Choice):
-            answer["choices"] = list(self.kind.choices)
-        return answer
 
 
 _GROUP = Text(r"[A-Za-z0-9._-]{1,64}", "letters, digits, '.', '_' and '-' (at most 64)")
@@ -257,6 +211,41 @@ OPTIONS: tuple[Option, ...] = (
         Duration(timedelta(seconds=30), timedelta(days=1)),
         DEFAULT_POLL_INTERVAL,
         "How often to ask the cluster for its target version.",
+    ),
+    Option(
+        "policy.retry_failed_after",
+        "Retry a failed version after",
+        Duration(timedelta(0), timedelta(days=30)),
+        DEFAULT_RETRY_AFTER,
+        "A version whose update failed here (crashed, never ready, restart loop, install "
+        "error) is tried again this long after it last failed, inside the update windows; "
+        "0s: never by itself (until 'shepherd clear-bad'). A version an admin rolled back "
+        "stays remembered as bad until cleared.",
+    ),
+    Option(
+        "policy.retry_failed_max",
+        "Tries of a failed version",
+        Count(1, 100),
+        DEFAULT_RETRY_MAX,
+        "How many times in all a failing version is tried before Shepherd waits for "
+        "'shepherd clear-bad' or another target.",
+    ),
+    Option(
+        "policy.recover_unhealthy",
+        "Recover an unhealthy agent",
+        Bool(),
+        False,
+        "When a v2 agent is down or not ready for policy.unhealthy_checks checks in a row: "
+        "apply the cluster's pending update now, or reinstall the active version when there "
+        "is none. Off: only say so (status, history, notifications).",
+    ),
+    Option(
+        "policy.unhealthy_checks",
+        "Unhealthy checks before acting",
+        Count(1, 100),
+        3,
+        "How many checks in a row must find an agent down or not ready before it is "
+        "reported (and, with policy.recover_unhealthy, recovered).",
     ),
     Option(
         "notifications.on_update",

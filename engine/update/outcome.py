@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
@@ -39,6 +40,7 @@ class UpdateContext:
     lock_timeout: float | None = 30.0
     who: str = "shepherd"
     foreign: ForeignUpdaters = field(default_factory=lambda: ForeignUpdaters(None))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
     def history(self) -> History:

@@ -25,6 +25,7 @@ from pathlib import Path
 from engine.errors import InvalidSchedule
 from engine.policy.decide import decide, preflight
 from engine.policy.decision import Action, Decision, Reason
+from engine.policy.failures import FailedVersion, FailureKind
 from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs
 from engine.policy.schedule import ExportedSchedule
 from engine.settings.model import Settings
@@ -38,9 +39,10 @@ from engine.update.effective import EffectiveSettings, Overrides, effective_sett
 from engine.update.outcome import Outcome, UpdateContext
 from engine.update.transaction import Transaction
 
-__all__ = ["PassResult", "UpdatePass"]
+__all__ = ["PassResult", "UpdatePass", "failed_versions"]
 
 _log = logging.getLogger(__name__)
+FAILURE_KINDS = {kind.value for kind in FailureKind}
 
 # Waits ``seconds`` (the jitter); returns False when the wait was cancelled (shutdown).
 Sleeper = Callable[[float], bool]
@@ -120,7 +122,9 @@ class UpdatePass:
         delay = decision.delay.total_seconds()
         if delay > 0 and not self.sleep(delay):
             return PassResult(namespace, decision, repaired=repaired, cancelled=True)
-        outcome = Transaction(self.ctx).update(decision.target, uid=uid, reason=decision.reason)
+        outcome = Transaction(self.ctx).update(
+            decision.target, uid=uid, reason=decision.reason, retry=decision.retrying
+        )
         return PassResult(namespace, decision, outcome, repaired)
 
     # ---- inputs -----------------------------------------------------------------------
@@ -147,6 +151,7 @@ class UpdatePass:
                 skip=status.skip,
                 bad=stored.bad_revisions(),
                 unhealthy_marked=stored.unhealthy_marked,
+                failed=failed_versions(stored),
             ),
             cluster=cluster,
             now=self.clock(),
@@ -224,6 +229,20 @@ class UpdatePass:
         with lock.acquire(timeout=self.ctx.lock_timeout, who=f"{self.ctx.who} (v1 marker)"):
             fresh = load_agent_record(self.layout.state_dir)
             save_agent_record(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
+
+
+def failed_versions(record: AgentRecord) -> dict[str, FailedVersion]:
+    """The record's failed versions as the policy reads them (unreadable entries skipped:
+    the version then stays skipped, as teleport-update would leave it)."""
+    found = {}
+    for version, failed in record.failed.items():
+        try:
+            when = datetime.fromisoformat(failed.time)
+        except ValueError:
+            continue
+        kind = FailureKind(failed.kind) if failed.kind in FAILURE_KINDS else FailureKind.NEVER_READY
+        found[version] = FailedVersion(version, kind, failed.message, when, max(failed.tries, 1))
+    return found
 
 
 def _sleep(seconds: float) -> bool:
