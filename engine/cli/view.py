@@ -44,6 +44,9 @@ def render_decision(decision: Decision) -> str:
             "next_check": decision.next_check.strftime("%Y-%m-%d %H:%M:%S UTC")
             if decision.next_check
             else None,
+            "retry_at": decision.retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            if decision.retry_at
+            else None,
         }
     )
 
@@ -56,6 +59,8 @@ def render_decision_json(decision: dict[str, Any]) -> str:
         lines.append(f"delay:      {decision['delay_seconds']:.0f} s (jitter)")
     if decision.get("next_check"):
         lines.append(f"next check: {_when(decision['next_check'])}")
+    if decision.get("retry_at"):
+        lines.append(f"retry at:   {_when(decision['retry_at'])} (a version that failed here)")
     lines.append(f"why:        {decision['message']}")
     return "\n".join(lines)
 
@@ -120,6 +125,23 @@ def _package_note(agent: dict[str, Any]) -> str:
     )
 
 
+def _skip_note(agent: dict[str, Any]) -> str:
+    """The skipped version: why it failed here, and when (if ever) it is tried again."""
+    name, skip = agent["agent"], str(agent["skip"])
+    version = skip.split("_", maxsplit=1)[0]
+    failed = (agent.get("failed") or {}).get(version)
+    if not failed:
+        return f"{name}: {skip} failed here and is skipped."
+    tries = f"{failed['tries']} {'try' if failed['tries'] == 1 else 'tries'}"
+    when = (
+        f"it is tried again from {_when(failed['retry_at'])}"
+        if failed.get("retry_at")
+        else f"it is not tried again by itself ('shepherd clear-bad {name} {version}')"
+    )
+    last = _when(failed["time"])
+    return f"{name}: {skip} failed here ({failed['why']}, {tries}, last {last}); {when}."
+
+
 def render_status(agents: list[dict[str, Any]]) -> str:
     if not agents:
         return (
@@ -164,7 +186,7 @@ def render_status(agents: list[dict[str, Any]]) -> str:
         if agent.get("kind") == "package":
             notes.append(_package_note(agent))
         if agent.get("skip"):
-            notes.append(f"{agent['agent']}: {agent['skip']} failed here and is skipped.")
+            notes.append(_skip_note(agent))
         for name, bad in (agent.get("bad") or {}).items():
             notes.append(
                 f"{agent['agent']}: {name} is remembered as bad ({bad.get('reason')}); "

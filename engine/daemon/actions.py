@@ -139,6 +139,8 @@ class DaemonActions:
     def _after_pass(self, agent: AgentRuntime, result: PassResult, uid: int | None) -> None:
         decision = result.decision
         self.bus.publish("decision", agent=agent.namespace, decision=decision_json(decision))
+        if result.unhealthy is not None:
+            self.notify(agent.namespace, "error", "Agent down", result.unhealthy)
         if result.repaired is not None:
             self.notify(
                 agent.namespace, "warning", "Interrupted update repaired", result.repaired.message

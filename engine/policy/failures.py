@@ -62,11 +62,16 @@ _BY_CODE = {
     "install-failed": FailureKind.INSTALL_ERROR,
     "switch-failed": FailureKind.INSTALL_ERROR,
 }
+_DIED = {"agent-not-running", "agent-crashing", "pid-unstable"}
 
 
-def failure_kind(code: str) -> FailureKind:
-    """The kind of failure a transaction's reason ``code`` stands for (a health code added
-    later still means the new version did not come up: "never became ready")."""
+def failure_kind(code: str, *, came_up: bool = False) -> FailureKind:
+    """The kind of failure a transaction's reason ``code`` stands for. ``came_up``: a new
+    agent process was seen alive before it failed (else a dead or crash-looping agent
+    crashed at start). A health code added later still means the new version did not
+    come up: "never became ready"."""
+    if code in _DIED:
+        return FailureKind.RESTART_LOOP if came_up else FailureKind.CRASHED_AT_START
     return _BY_CODE.get(code, FailureKind.NEVER_READY)
 
 

@@ -181,7 +181,7 @@ class Transaction:
         if mark_skip:
             status_changes["skip"] = target
         save_config(self.layout.update_yaml, fresh.with_status(**status_changes))
-        kind = failure_kind(code)
+        kind = failure_kind(code, came_up=health is not None and health.came_up)
         state = load_agent_record(self.layout.state_dir).failed_again(
             str(target.version), kind.value, message, self.ctx.clock()
         )
