@@ -66,8 +66,8 @@ class AgentRuntime:
         self.decision = Decision(
             Action.NOTHING,
             Reason.CLEARED,
-            f"{version} was cleared: it is no longer marked broken or bad here, and the "
-            "next check may update to it.",
+            f"{version} was cleared by an admin: Shepherd may install it again, and the "
+            "next check decides.",
             target=decision.target,
         )
 

@@ -8,7 +8,14 @@ import re
 from engine.errors import InvalidInput
 from engine.names import validate_namespace
 
-__all__ = ["BACKENDS", "FILE_STORE_DIR", "SECRET_NAMES", "SERVICE", "validate_secret_name"]
+__all__ = [
+    "BACKENDS",
+    "FILE_STORE_DIR",
+    "PER_AGENT_SECRETS",
+    "SECRET_NAMES",
+    "SERVICE",
+    "validate_secret_name",
+]
 
 SERVICE = "agent-shepherd"
 BACKENDS = ("secret-service", "file")
@@ -17,12 +24,15 @@ SECRET_NAMES: dict[str, str] = {
     "proxy-password": "password of network.proxy_user for the HTTP proxy network.http_proxy",
     "mirror-token": "bearer token sent to the custom CDN / private mirror (download.base_url)",
 }
+# Secrets that may also be stored for one agent, as ``<name>:<namespace>`` (that agent's
+# value wins over the host-wide one). The HTTP proxy is host-wide: its password is too.
+PER_AGENT_SECRETS = ("mirror-token",)
 _NAME = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<namespace>[A-Za-z0-9-]+))?$")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_secret_name(name: str) -> str:
-    """``proxy-password`` or ``mirror-token``, optionally ``:<namespace>``.
+    """A name of ``SECRET_NAMES``; those of ``PER_AGENT_SECRETS`` optionally ``:<namespace>``.
 
     Raises:
         InvalidInput: any other name, naming it and the known ones.
@@ -34,5 +44,10 @@ def validate_secret_name(name: str) -> str:
             f"unknown secret name {name!r}: expected one of {known} (optionally ':<namespace>')"
         )
     if match["namespace"] is not None:
+        if match["base"] not in PER_AGENT_SECRETS:
+            raise InvalidInput(
+                f"secret name {name!r}: {match['base']} is host-wide and has no per-agent "
+                f"form (only {', '.join(f'{n}:<namespace>' for n in PER_AGENT_SECRETS)})"
+            )
         validate_namespace(match["namespace"])
     return name

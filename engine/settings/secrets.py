@@ -42,6 +42,7 @@ from engine.settings.keyring_file import EncryptedFileKeyring
 from engine.settings.secret_names import (
     BACKENDS,
     FILE_STORE_DIR,
+    PER_AGENT_SECRETS,
     SECRET_NAMES,
     SERVICE,
     validate_secret_name,
@@ -132,7 +133,7 @@ class SecretStore:
 
     def status(self, namespaces: tuple[str, ...] = ()) -> dict[str, bool]:
         """``{name: is_set}`` for every known name, host-wide and for ``namespaces``."""
-        names = [*SECRET_NAMES, *(f"{n}:{ns}" for ns in namespaces for n in SECRET_NAMES)]
+        names = [*SECRET_NAMES, *(f"{n}:{ns}" for ns in namespaces for n in PER_AGENT_SECRETS)]
         return {name: self.is_set(name) for name in names}
 
     def _desktop_errors(self) -> tuple[type[Exception], ...]:

@@ -161,3 +161,12 @@ def test_daemon_going_away_and_coming_back_is_announced_once() -> None:
     assert daemon_state_notice(down, daemon_down_view("still not")) is None
     back = daemon_state_notice(down, up)
     assert back is not None and back.title == "Shepherd daemon is back"
+
+
+def test_no_rollback_is_offered_onto_a_version_that_failed_here() -> None:
+    refused = status(
+        backup="17.2.1",
+        backup_installed=True,
+        rollback_refused="the backup 17.2.1 of agent 'default' is the version that just failed",
+    )
+    assert not tray_view([refused]).agents[0].can_rollback
