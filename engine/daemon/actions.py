@@ -12,7 +12,6 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,7 +127,7 @@ class DaemonActions:
                 return runner.run(forced=forced, dry_run=dry_run, uid=uid, gate=host.canary_gate())
 
         result = await self.exclusive(agent, what, work)
-        agent.last_check = datetime.now(UTC)
+        agent.last_check = self.host.clock.now()
         if dry_run and agent.next_check is not None:  # one next check: the poll loop's
             result = replace(result, decision=replace(result.decision, next_check=agent.next_check))
         if not dry_run:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +269,7 @@ class Daemon:
                 _log.warning("agent %s: %s", agent.namespace, outcome.message)
         delay = self.options.first_check.total_seconds()
         while not self.stopping:
-            agent.next_check = datetime.now(UTC) + timedelta(seconds=delay)
+            agent.next_check = self.settings.host.clock.now() + timedelta(seconds=delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(agent.wake.wait(), delay)
             agent.wake.clear()
@@ -288,7 +288,9 @@ class Daemon:
             )
             wanted = agent.decision.next_check if agent.decision is not None else None
             if wanted is not None:  # a window opens or a soak ends before the next poll
-                delay = max(1.0, min(delay, (wanted - datetime.now(UTC)).total_seconds() + 1))
+                delay = max(
+                    1.0, min(delay, (wanted - self.settings.host.clock.now()).total_seconds() + 1)
+                )
 
     def _poll_interval(self) -> timedelta:
         return self.options.poll_interval or self.settings.host.poll_interval

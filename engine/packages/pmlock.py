@@ -12,10 +12,10 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import PackageManagerBusy
 from engine.packages.base import pid_alive, pid_name
 
@@ -55,23 +55,22 @@ def wait_until_free(
     bound: float,
     *,
     poll: float = 0.5,
-    monotonic: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     """Return once no process holds any of ``paths``; wait at most ``bound`` seconds.
 
     Raises:
         PackageManagerBusy: still held after ``bound`` (names the file and the holder).
     """
-    deadline = monotonic() + bound
+    deadline = clock.monotonic() + bound
     while True:
         held = [(path, pid) for path in paths if (pid := lock_holder(path)) is not None]
         if not held:
             return
-        if monotonic() >= deadline:
+        if clock.monotonic() >= deadline:
             path, pid = held[0]
             raise PackageManagerBusy(
                 f"the package manager's lock {path} is still held by process {pid_name(pid)} "
                 f"after waiting {bound:.0f} s; try again when it has finished"
             )
-        sleep(poll)
+        clock.sleep(poll)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from engine.service.base import Reload, ReloadOutcome, ServiceManager
+from engine.service.base import (
+    QUERY_TIMEOUT_SECONDS,
+    RESTART_TIMEOUT_SECONDS,
+    Reload,
+    ReloadOutcome,
+    ServiceManager,
+)
 from engine.service.foreign import (
     DisabledTimer,
     ForeignUpdaters,
@@ -11,18 +17,19 @@ from engine.service.foreign import (
     save_disabled,
 )
 from engine.service.health import (
-    Clock,
     HealthCheck,
     HealthConfig,
     HealthResult,
     UnitStatus,
     read_pid,
 )
+from engine.service.restore import restart_and_check
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
 
 __all__ = [
-    "Clock",
+    "QUERY_TIMEOUT_SECONDS",
+    "RESTART_TIMEOUT_SECONDS",
     "DisabledTimer",
     "ForeignUpdaters",
     "HealthCheck",
@@ -37,5 +44,6 @@ __all__ = [
     "foreign_timer_names",
     "load_disabled",
     "read_pid",
+    "restart_and_check",
     "save_disabled",
 ]

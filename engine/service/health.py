@@ -31,25 +31,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ServiceError
 from engine.unixhttp import unix_transport
 
-__all__ = ["Clock", "HealthCheck", "HealthConfig", "HealthResult", "UnitStatus", "read_pid"]
+__all__ = ["HealthCheck", "HealthConfig", "HealthResult", "UnitStatus", "read_pid"]
 
 _log = logging.getLogger(__name__)
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
 
 
 class UnitStatus(Protocol):
@@ -58,14 +52,6 @@ class UnitStatus(Protocol):
     def is_active(self, unit: str) -> bool: ...
 
     def main_pid(self, unit: str) -> int | None: ...
-
-
-class RealClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -193,7 +179,7 @@ class _UnitWatch:
 class HealthCheck:
     def __init__(self, config: HealthConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or HealthConfig()
-        self.clock = clock or RealClock()
+        self.clock = clock or SYSTEM_CLOCK
 
     def wait_for_new_pid(
         self,

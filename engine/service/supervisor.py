@@ -120,5 +120,6 @@ class Supervisord:
 
     def start(self, unit: str) -> None:
         result = self._run("start", unit, timeout=self._restart_timeout)
-        if result.returncode != 0:
+        if result.returncode != 0 and "already started" not in result.stdout:
+            # supervisord's own autorestart may have started it between our look and ours
             raise ServiceError(f"supervisorctl start {unit} failed: {result.stdout.strip()}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import BadAnswer, InvalidInput, InvalidVersion
 from engine.policy.answers import ChannelAnswer
 from engine.sources.find import validate_proxy_address
@@ -36,7 +35,7 @@ class ChannelClient:
         proxy_address: str | None = None,
         channel: str = DEFAULT_CHANNEL,
         base_url: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if (proxy_address is None) == (base_url is None):
             raise InvalidInput("a v1 channel needs exactly one of a proxy address or a base URL")
@@ -61,7 +60,7 @@ class ChannelClient:
         Raises:
             TransportError, BadAnswer: as for any request; the cache is not updated.
         """
-        now = self._clock()
+        now = self._clock.monotonic()
         if self._cached is not None and now - self._cached[0] < CACHE_SECONDS:
             return self._cached[1]
         version = parse_version_text(self._text("version"))

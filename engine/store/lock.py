@@ -15,11 +15,10 @@ import contextlib
 import fcntl
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import LockTimeout
 
 __all__ = ["NamespaceLock"]
@@ -43,14 +42,12 @@ class NamespaceLock:
         lock_file: Path,
         holder_file: Path,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         poll_seconds: float = 0.05,
     ) -> None:
         self.lock_file = lock_file
         self.holder_file = holder_file
         self._clock = clock
-        self._sleep = sleep
         self._poll = poll_seconds
 
     def holder(self) -> str:
@@ -93,20 +90,20 @@ class NamespaceLock:
             os.close(fd)
 
     def _wait(self, fd: int, timeout: float | None) -> None:
-        deadline = None if timeout is None else self._clock() + timeout
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
-                if deadline is not None and self._clock() >= deadline:
+                if deadline is not None and self._clock.monotonic() >= deadline:
                     raise LockTimeout(
                         f"the update lock {self.lock_file} is held by {self.holder()}; "
                         f"gave up after {timeout:.0f} s"
                     ) from None
-                self._sleep(self._poll)
+                self._clock.sleep(self._poll)
 
     def _write_holder(self, who: str) -> None:
         self.holder_file.parent.mkdir(parents=True, exist_ok=True)
-        since = datetime.now(UTC).strftime("%H:%M:%S UTC")
+        since = self._clock.now().strftime("%H:%M:%S UTC")
         self.holder_file.write_text(json.dumps({"pid": os.getpid(), "who": who, "since": since}))

@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.policy.decision import Action, Decision, Reason
-from engine.service.health import Clock, RealClock, read_pid, readyz
+from engine.service.health import read_pid, readyz
 from engine.store.agent_record import load_agent_record
 from engine.store.layout import Layout
 from engine.store.update_yaml import load_config
@@ -78,7 +79,7 @@ def canary_status(
         last.time if last is not None and last.success and last.target == status.active else None
     )
     held = "disabled" if not config.spec.enabled else "pinned" if config.spec.pinned else ""
-    watch = clock or RealClock()
+    watch = clock or SYSTEM_CLOCK
     return CanaryStatus(
         layout.namespace,
         status.active,

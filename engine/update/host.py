@@ -15,6 +15,7 @@ from typing import Literal
 
 import httpx
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import InvalidInput, SecretStoreError
 from engine.install.download import DownloadLimits, Progress, parse_rate
 from engine.service.base import ServiceManager
@@ -56,6 +57,7 @@ class HostConfig:
     base_url: str | None = None
     arch: str | None = None
     lock_timeout: float = 30.0
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     def state_dir(self) -> Path:
@@ -143,7 +145,7 @@ class HostConfig:
         return UpdateContext(
             layout=layout,
             service=self.service_manager(),
-            health=HealthCheck(self.health),
+            health=HealthCheck(self.health, self.clock),
             client=client,
             base_url=base_url,
             arch=self.arch,
@@ -153,6 +155,7 @@ class HostConfig:
             lock_timeout=self.lock_timeout,
             who=who,
             foreign=self.foreign_updaters(),
+            clock=self.clock,
         )
 
     def update_pass(self, ctx: UpdateContext, *, sleep: Sleeper | None = None) -> UpdatePass:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import httpx
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.install.download import DownloadLimits, Progress
 from engine.service.base import ServiceManager
 from engine.service.foreign import ForeignUpdaters
@@ -40,7 +40,7 @@ class UpdateContext:
     lock_timeout: float | None = 30.0
     who: str = "shepherd"
     foreign: ForeignUpdaters = field(default_factory=lambda: ForeignUpdaters(None))
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     def history(self) -> History:

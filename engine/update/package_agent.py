@@ -140,11 +140,12 @@ class PackageAgentRunner:
             agent=self.agent,
             backend=self.backend(repo),
             service=self.host.service_manager(),
-            health=HealthCheck(self.host.health),
+            health=HealthCheck(self.host.health, self.host.clock),
             state_dir=self.state_dir,
             pid_file=pid_file,
             debug_socket=debug_socket,
             name=PACKAGE_AGENT,
+            clock=self.host.clock,
         )
         effective = effective_settings(self.host.settings, None, PACKAGE_AGENT)
         return PackagePass(ctx, self._channel(client), effective.policy())

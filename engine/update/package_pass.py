@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import InvalidSchedule, ServiceError, ShepherdError, StateError
 from engine.fsutil import atomic_write
 from engine.packages.detect import PackageAgent
@@ -38,6 +37,7 @@ from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionI
 from engine.policy.schedule import ExportedSchedule
 from engine.service.base import ServiceManager
 from engine.service.health import HealthCheck, read_pid
+from engine.service.restore import restart_and_check
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.versions import Revision, Version
@@ -59,6 +59,7 @@ class PackageContext:
     debug_socket: Path
     unit: str = "teleport"
     name: str = "package"  # the agent's name in history and status
+    clock: Clock = SYSTEM_CLOCK
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,13 @@ class PackagePass:
         channel: Callable[[], ChannelAnswer],
         settings: LocalSettings,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.ctx = ctx
         self.channel = channel
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or ctx.clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.history = History(ctx.state_dir)
 
@@ -148,7 +149,7 @@ class PackagePass:
                 unhealthy_marked=stored.unhealthy_marked,
             ),
             cluster=cluster,
-            now=self.clock(),
+            now=self.clock.now(),
             health=AgentHealth(exported_schedule=self._schedule()),
             forced=forced,
         )
@@ -221,7 +222,7 @@ class PackagePass:
     ) -> PackageOutcome:
         assert decision.target is not None  # noqa: S101 - checked by the callers
         target = decision.target
-        started = time.monotonic()
+        started = self.clock.monotonic()
         pid_before = read_pid(self.ctx.pid_file)
         package = self.ctx.agent.package
         try:
@@ -245,7 +246,7 @@ class PackagePass:
         try:
             self.ctx.backend.install_exact(package, str(before.version))
             # the failing version may have left the unit restarting or failed: start it
-            again = self._restart_and_check(read_pid(self.ctx.pid_file), was_running=True)
+            again = self._restart_restored()
         except ShepherdError as e:
             message += f"; rolling back to {before.version} failed too: {e}"
             self._record(event, "failed", reason, message, before, target, uid, started)
@@ -256,19 +257,14 @@ class PackagePass:
         self._record(event, "rolled-back", reason, message, before, target, uid, started)
         return PackageOutcome(decision, False, "rolled-back", message)
 
-    def _restart_and_check(
-        self, pid_before: int | None, *, was_running: bool = False
-    ) -> str | None:
+    def _restart_and_check(self, pid_before: int | None) -> str | None:
         """Restart the agent (the package replaced its binary) and health-check it; returns
-        why it is unhealthy, or None. ``was_running``: restart it even if it is not active
-        now (a rollback after a version that crashed)."""
+        why it is unhealthy, or None. A stopped agent is left stopped, as teleport-upgrade
+        does."""
         try:
-            if not was_running and not self.ctx.service.is_active(self.ctx.unit):
-                return None  # a stopped agent is left stopped, as teleport-upgrade does
-            if was_running:
-                self.ctx.service.restart(self.ctx.unit)
-            else:
-                self.ctx.service.try_restart(self.ctx.unit)
+            if not self.ctx.service.is_active(self.ctx.unit):
+                return None
+            self.ctx.service.try_restart(self.ctx.unit)
         except ServiceError as e:
             return f"restart failed: {e}"
         result = self.ctx.health.check(
@@ -277,6 +273,17 @@ class PackagePass:
             pid_before,
             service=self.ctx.service,
             unit=self.ctx.unit,
+        )
+        return None if result.ok else f"{result.reason}: {result.message}"
+
+    def _restart_restored(self) -> str | None:
+        """After a version that failed: bring the reinstalled one up, even from a crash loop."""
+        result = restart_and_check(
+            self.ctx.service,
+            self.ctx.unit,
+            self.ctx.health,
+            self.ctx.pid_file,
+            self.ctx.debug_socket,
         )
         return None if result.ok else f"{result.reason}: {result.message}"
 
@@ -301,7 +308,7 @@ class PackagePass:
                 from_revision=before.dir_name if before else None,
                 to_revision=target.dir_name if target else None,
                 uid=uid,
-                duration_seconds=round(time.monotonic() - started, 3) if started else None,
+                duration_seconds=round(self.clock.monotonic() - started, 3) if started else None,
                 extra={"package": self.ctx.agent.package, "manager": self.ctx.backend.kind},
             )
         )

@@ -55,7 +55,7 @@ def recover_locked(steps: AgentSteps) -> Outcome | None:
     health: HealthResult | None = None
     if entry.step in (Step.SWITCHED, Step.RELOADED):
         steps.restore(entry)
-        health = _reload_restored(steps)
+        health = _bring_back_restored(steps, entry.step)
     steps.journal.clear()
     steps.cleanup()  # the target never became active: only active and backup stay
     message = (
@@ -68,9 +68,13 @@ def recover_locked(steps: AgentSteps) -> Outcome | None:
     return Outcome(False, "recovered-back", message, target, previous, health)
 
 
-def _reload_restored(steps: AgentSteps) -> HealthResult | None:
-    """Reload the restored version and wait until it is healthy, so that the caller (the
-    next update, right after) never reloads an agent that is still re-executing."""
+def _bring_back_restored(steps: AgentSteps, step: Step) -> HealthResult | None:
+    """Bring the restored version up and wait until it is healthy, so that the caller (the
+    next update, right after) never reloads an agent that is still re-executing. Before the
+    reload was sent the old process still runs the old binary: reload it as usual. After,
+    the interrupted target may be crashing in a loop: restart."""
+    if step is Step.RELOADED:
+        return steps.restart_restored()
     return steps.reload_and_check(None)
 
 

@@ -8,7 +8,7 @@ these; neither takes the lock here: the caller holds it.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from engine.errors import ArtifactError, ServiceError, StateError
 from engine.fsutil import atomic_write
@@ -29,6 +29,7 @@ from engine.install.revisions import (
 )
 from engine.service.base import Reload
 from engine.service.health import HealthResult, read_pid
+from engine.service.restore import restart_and_check
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import HistoryRecord
 from engine.store.journal import Journal, JournalEntry, Step
@@ -36,9 +37,28 @@ from engine.store.update_yaml import LastUpdate, UpdateConfig, load_config, save
 from engine.update.outcome import UpdateContext
 from engine.versions import Revision
 
-__all__ = ["AgentSteps"]
+__all__ = ["AgentSteps", "Verification"]
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``reload_and_verify`` saw: the new version's check (None when the agent was not
+    running) and, when that failed, the check of the version put back."""
+
+    health: HealthResult | None
+    restored: HealthResult | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.health is not None and not self.health.ok
+
+    def restored_problem(self) -> str:
+        """``", which is not healthy either (...)"`` when the restored version is down too."""
+        if self.restored is None or self.restored.ok:
+            return ""
+        return f", which is not healthy either ({self.restored.message})"
 
 
 class AgentSteps:
@@ -70,7 +90,7 @@ class AgentSteps:
             links=snapshot_links(self.layout.link_dir),
             unit_saved=self.journal.save_unit(self.layout.unit_file),
             step=Step.BEGIN,
-            started=_now(),
+            started=self.ctx.clock.now().isoformat(timespec="seconds"),
         )
         return self.step(entry, Step.BEGIN)
 
@@ -128,7 +148,8 @@ class AgentSteps:
 
     def reload_and_check(self, entry: JournalEntry | None) -> HealthResult | None:
         """Reload; health-check unless the agent was not running (then None). With a
-        journal ``entry``, the RELOADED step is journaled once the reload was sent."""
+        journal ``entry``, the RELOADED step is journaled once a reload was sent (never for a
+        stopped agent: recovery restarts an agent only if it was running)."""
         before = read_pid(self.layout.pid_file)
         try:
             outcome = self.ctx.service.reload(self.layout.unit_name)
@@ -137,10 +158,10 @@ class AgentSteps:
             return HealthResult(False, "reload-failed", str(e), None, 0.0)
         if outcome.warning:
             _log.warning("%s", outcome.warning)
-        if entry is not None:
-            self.step(entry, Step.RELOADED)
         if outcome.result is Reload.NOT_RUNNING:
             return None
+        if entry is not None:
+            self.step(entry, Step.RELOADED)
         return self.ctx.health.check(
             self.layout.pid_file,
             self.layout.debug_socket,
@@ -149,15 +170,16 @@ class AgentSteps:
             unit=self.layout.unit_name,
         )
 
-    def reload_and_verify(self, entry: JournalEntry) -> HealthResult | None:
+    def reload_and_verify(self, entry: JournalEntry) -> Verification:
         """Reload and health-check; on failure put links and unit back as journaled and
-        reload the previous version (the caller records why)."""
+        bring the previous version up again (the caller records why)."""
         health = self.reload_and_check(entry)
-        if health is not None and not health.ok:
-            self.restore(entry)
-            self.reload_quietly()
-            self.journal.clear()
-        return health
+        if health is None or health.ok:
+            return Verification(health)
+        self.restore(entry)
+        restored = self.restart_restored()
+        self.journal.clear()
+        return Verification(health, restored)
 
     def restore(self, entry: JournalEntry) -> None:
         """Put links and unit back exactly as the journal recorded them."""
@@ -172,17 +194,27 @@ class AgentSteps:
         except ServiceError as e:
             _log.warning("daemon-reload after restoring the unit failed: %s", e)
 
-    def reload_quietly(self) -> None:
-        """Reload the restored version; a failure is logged, not raised."""
-        try:
-            self.ctx.service.reload(self.layout.unit_name)
-        except ServiceError as e:
-            _log.error("reloading the previous version failed: %s", e)
+    def restart_restored(self) -> HealthResult:
+        """Restart the restored version and health-check it; a failure is logged, not raised."""
+        result = restart_and_check(
+            self.ctx.service,
+            self.layout.unit_name,
+            self.ctx.health,
+            self.layout.pid_file,
+            self.layout.debug_socket,
+        )
+        if not result.ok:
+            _log.error(
+                "the restored version of %s is not healthy: %s",
+                self.layout.unit_name,
+                result.message,
+            )
+        return result
 
     def commit_update(self, config: UpdateConfig, target: Revision) -> None:
         """Record ``target`` as active (the old active becomes the backup)."""
         fresh = self.config()
-        now = datetime.now(UTC)
+        now = self.ctx.clock.now()
         active = fresh.status.active
         skip = fresh.status.skip if fresh.status.skip != target else None
         save_config(
@@ -255,7 +287,3 @@ class AgentSteps:
                 extra=extra or {},
             )
         )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

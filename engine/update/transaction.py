@@ -24,7 +24,6 @@ Nothing here decides *whether* to update: that is ``engine.policy``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from engine.errors import ArtifactError, NoSpace, ServiceError, ShepherdError, SourceError
@@ -85,7 +84,7 @@ class Transaction:
     def _update_locked(
         self, target: Revision, uid: int | None, reason: str, retry: bool
     ) -> Outcome:
-        started = time.monotonic()
+        started = self.ctx.clock.monotonic()
         config = self.steps.config()
         active = config.status.active
         changed = _no_longer_wanted(config, target, retry=retry)
@@ -128,12 +127,13 @@ class Transaction:
                 mark_skip=False,
             )
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             self.steps.cleanup()
             message = (
                 f"{target} failed its health check ({health.message}); rolled back to "
-                f"{active or 'the previous installation'}"
+                f"{active or 'the previous installation'}{verified.restored_problem()}"
             )
             return self._failed(
                 config,
@@ -151,7 +151,7 @@ class Transaction:
         self.steps.commit_update(config, target)
         self.steps.journal.clear()
         self.steps.cleanup()
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         skipped = " (agent not running: health check skipped)" if health is None else ""
         message = f"updated {active or 'nothing'} -> {target}{skipped}"
         self.steps.record(
@@ -175,7 +175,7 @@ class Transaction:
     ) -> Outcome:
         fresh = load_config(self.layout.update_yaml) or config
         status_changes: dict[str, object] = {
-            "last_update": LastUpdate(False, self.ctx.clock(), target),
+            "last_update": LastUpdate(False, self.ctx.clock.now(), target),
             "id_file": fresh.status.id_file or self.layout.recorded(self.layout.id_file),
         }
         if mark_skip:
@@ -183,10 +183,10 @@ class Transaction:
         save_config(self.layout.update_yaml, fresh.with_status(**status_changes))
         kind = failure_kind(code, came_up=health is not None and health.came_up)
         state = load_agent_record(self.layout.state_dir).failed_again(
-            str(target.version), kind.value, message, self.ctx.clock()
+            str(target.version), kind.value, message, self.ctx.clock.now()
         )
         save_agent_record(self.layout.state_dir, replace(state, last_failure=message))
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         tries = state.failed[str(target.version)].tries
         extra: dict[str, object] = {"failure": kind.value, "failure_words": kind.words}
         extra["tries"] = tries
@@ -199,7 +199,7 @@ class Transaction:
 
     # ---- rollback ---------------------------------------------------------------------
     def _rollback_locked(self, uid: int | None, reason: str) -> Outcome:
-        started = time.monotonic()
+        started = self.ctx.clock.monotonic()
         config = self.steps.config()
         status = config.status
         active, backup = status.active, status.backup
@@ -226,13 +226,14 @@ class Transaction:
             self.steps.journal.clear()
             raise ShepherdError(f"rollback to {backup} failed and was undone: {e}") from e
         entry = self.steps.step(entry, Step.SWITCHED)
-        health = self.steps.reload_and_verify(entry)
+        verified = self.steps.reload_and_verify(entry)
+        health = verified.health
         if health is not None and not health.ok:
             message = (
                 f"rollback to {backup} failed its health check ({health.message}); "
-                f"staying on {active}"
+                f"staying on {active}{verified.restored_problem()}"
             )
-            seconds = time.monotonic() - started
+            seconds = self.ctx.clock.monotonic() - started
             self.steps.record(
                 "rollback", "failed", health.reason, message, active, backup, uid, seconds
             )
@@ -240,7 +241,7 @@ class Transaction:
         entry = self.steps.step(entry, Step.VERIFIED)
         self.steps.commit_rollback(active, backup, uid, reason)
         self.steps.journal.clear()
-        seconds = time.monotonic() - started
+        seconds = self.ctx.clock.monotonic() - started
         message = f"rolled back {active} -> {backup}; {active} is remembered as bad ({reason})"
         self.steps.record(
             "rollback", "succeeded", "rollback", message, active, backup, uid, seconds

@@ -13,7 +13,6 @@ differ, relinked, the agent restarted and health-checked). The count then starts
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 from engine.errors import ArtifactError, ServiceError, SourceError
@@ -76,7 +75,7 @@ def reinstall_active(ctx: UpdateContext, why: str) -> Outcome:
     agent is down: its binaries are not in use). Never raises for an expected failure: the
     outcome says what happened, and the history records it.
     """
-    started = time.monotonic()
+    started = ctx.clock.monotonic()
     steps = AgentSteps(ctx)
     lock = NamespaceLock(ctx.layout.lock_file, ctx.layout.state_dir / "lock-holder")
     with lock.acquire(timeout=ctx.lock_timeout, who=f"{ctx.who} (recovery)"):
@@ -136,7 +135,7 @@ def _recorded(
     active: Revision | None,
     started: float | None = None,
 ) -> Outcome:
-    seconds = time.monotonic() - started if started is not None else 0.0
+    seconds = steps.ctx.clock.monotonic() - started if started is not None else 0.0
     outcome = "succeeded" if ok else "failed"
     steps.record("recover", outcome, code, message, active, active, None, seconds)
     return Outcome(ok, code, message, active, active, None, seconds)

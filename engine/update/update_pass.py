@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from engine.clock import Clock
 from engine.errors import InvalidSchedule
 from engine.policy.decide import decide, preflight
 from engine.policy.decision import Action, Decision, Reason
@@ -88,7 +89,7 @@ class UpdatePass:
         *,
         settings: Settings | None = None,
         overrides: Overrides | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         sleep: Sleeper | None = None,
     ) -> None:
@@ -219,7 +220,7 @@ class UpdatePass:
                 failed=failed_versions(stored),
             ),
             cluster=cluster,
-            now=self.clock(),
+            now=self.clock.now(),
             health=AgentHealth(exported_schedule=self._exported_schedule(cluster)),
             forced=forced,
         )

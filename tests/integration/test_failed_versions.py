@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.clock import ManualClock
 from engine.policy.decision import Action, Reason
 from engine.settings.model import Settings
 from engine.store.agent_record import load_agent_record
@@ -39,7 +40,7 @@ def run_pass(
     return UpdatePass(
         host.context(),
         settings=settings,
-        clock=lambda: at,
+        clock=ManualClock(at),
         rng=random.Random(7),
         sleep=lambda seconds: True,
     ).run(**run)

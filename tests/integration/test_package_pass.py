@@ -10,7 +10,6 @@ booted systemd host is where ``systemctl try-restart teleport`` would do this).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,7 +92,6 @@ def package_host(
             ctx,
             lambda: ChannelClient(client, proxy_address=emulator.proxy_addr).get(),
             LocalSettings(),
-            clock=lambda: datetime.now(UTC),
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from engine.clock import ManualClock
 from engine.errors import BadAnswer, InvalidInput, TransportError
 from engine.policy.answers import Edition
 from engine.sources.channel import ChannelClient
@@ -134,13 +135,13 @@ def test_channel_none_and_public_url_form(emulator: ClusterEmulator, client: htt
 def test_channel_answers_are_cached_for_a_minute(
     emulator: ClusterEmulator, client: httpx.Client
 ) -> None:
-    now = [1000.0]
-    channel = ChannelClient(client, proxy_address=emulator.proxy_addr, clock=lambda: now[0])
+    clock = ManualClock()
+    channel = ChannelClient(client, proxy_address=emulator.proxy_addr, clock=clock)
     first = channel.get()
     emulator.set_channel("stable/cloud", version="18.0.0")
-    now[0] += 59
+    clock.advance(59)
     assert channel.get() == first
-    now[0] += 2
+    clock.advance(2)
     assert channel.get().version == Version.parse("18.0.0")
     assert len(emulator.requests()) == 4
 

@@ -98,6 +98,19 @@ def test_a_broken_version_is_rolled_back_automatically(
     assert History(layout.state_dir).query()[0].outcome == "failed"
 
 
+def test_a_crash_its_manager_gave_up_on_is_rolled_back_and_the_old_version_started(
+    sandbox_host: SandboxHost,
+) -> None:
+    # supervisord leaves the crashed agent stopped (as systemd does past its start limit):
+    # a reload of the restored version would find nothing to signal
+    sandbox_host.add_agent(autorestart="false")
+    sandbox_host.publish("17.2.1", Behaviour(crash_at_start=True))
+    outcome = Transaction(sandbox_host.context()).update(NEW)
+    assert not outcome.ok
+    assert outcome.message.endswith("rolled back to 17.1.0"), outcome.message
+    assert_running(sandbox_host, "default", "17.1.0")
+
+
 def test_a_wrong_checksum_changes_nothing(sandbox_host: SandboxHost) -> None:
     layout = sandbox_host.add_agent()
     pid = read_pid(layout.pid_file)

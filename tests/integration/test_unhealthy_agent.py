@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.clock import ManualClock
 from engine.policy.decision import Reason
 from engine.settings.model import Settings
 from engine.store.history import History
@@ -35,7 +36,7 @@ def run_pass(host: SandboxHost, settings: Settings, minutes: int = 0) -> PassRes
     return UpdatePass(
         host.context(),
         settings=settings,
-        clock=lambda: NOW + timedelta(minutes=minutes),
+        clock=ManualClock(NOW + timedelta(minutes=minutes)),
         rng=random.Random(7),
         sleep=lambda seconds: True,
     ).run()

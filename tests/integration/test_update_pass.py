@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.clock import ManualClock
 from engine.policy.decision import Action, Reason
 from engine.policy.schedule import ExportedSchedule, Interval
 from engine.service.health import read_pid
@@ -52,7 +53,7 @@ def make_pass(
 ) -> UpdatePass:
     return UpdatePass(
         host.context(namespace),
-        clock=lambda: now,
+        clock=ManualClock(now),
         rng=random.Random(7),
         sleep=sleep or Sleeps(),
     )

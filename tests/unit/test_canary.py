@@ -5,10 +5,10 @@ stands in for the wait (its sleep advances time); the probes read real files."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from engine.clock import ManualClock
 from engine.policy.decision import Reason
 from engine.store.layout import Layout
 from engine.store.update_yaml import UpdateConfig, UpdateSpec, UpdateStatus, save_config
@@ -18,23 +18,6 @@ from engine.versions import Revision
 TARGET = Revision.of("17.2.1")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WINDOW = HealthWindow(seconds=10, probe_every=0.5)
-
-
-class FakeClock:
-    """Monotonic time that only moves when slept through; ``on_sleep`` runs after each."""
-
-    def __init__(self, on_sleep: Callable[[int], None] = lambda _n: None) -> None:
-        self.now = 100.0
-        self.sleeps = 0
-        self.on_sleep = on_sleep
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.sleeps += 1
-        self.on_sleep(self.sleeps)
 
 
 def canary_on_target(root: Path) -> Layout:
@@ -55,7 +38,7 @@ def write_live_pid(layout: Layout) -> None:
     layout.pid_file.write_text(f"{os.getpid()}\n")
 
 
-def gate(layout: Layout, clock: FakeClock) -> CanaryGate:
+def gate(layout: Layout, clock: ManualClock) -> CanaryGate:
     return CanaryGate(
         ["staging"],
         timedelta(hours=1),
@@ -66,25 +49,25 @@ def gate(layout: Layout, clock: FakeClock) -> CanaryGate:
 def test_a_healthy_canary_is_probed_once(tmp_path: Path) -> None:
     layout = canary_on_target(tmp_path)
     write_live_pid(layout)
-    clock = FakeClock()
+    clock = ManualClock()
     assert gate(layout, clock).hold("prod", TARGET, NOW) is None
     assert clock.sleeps == 0
 
 
 def test_one_missed_probe_does_not_hold_the_others(tmp_path: Path) -> None:
     layout = canary_on_target(tmp_path)  # no PID file yet: caught between two processes
-    clock = FakeClock(on_sleep=lambda n: write_live_pid(layout) if n == 1 else None)
+    clock = ManualClock(on_sleep=lambda n: write_live_pid(layout) if n == 1 else None)
     assert gate(layout, clock).hold("prod", TARGET, NOW) is None
     assert clock.sleeps == 1
 
 
 def test_a_canary_down_for_the_whole_window_holds_the_others(tmp_path: Path) -> None:
     layout = canary_on_target(tmp_path)
-    clock = FakeClock()
+    clock = ManualClock()
     held = gate(layout, clock).hold("prod", TARGET, NOW)
     assert held is not None and held.reason is Reason.CANARY_PENDING
     assert "not running and ready at any probe for 10 s" in held.message
-    assert clock.now - 100.0 >= WINDOW.seconds
+    assert clock.monotonic() >= WINDOW.seconds
     assert clock.sleeps == 20
 
 
@@ -92,7 +75,7 @@ def test_health_is_not_probed_while_the_canary_is_still_on_another_version(
     tmp_path: Path,
 ) -> None:
     layout = canary_on_target(tmp_path)
-    clock = FakeClock()
+    clock = ManualClock()
     held = gate(layout, clock).hold("prod", Revision.of("17.3.0"), NOW)
     assert held is not None and held.reason is Reason.CANARY_PENDING
     assert "to update to 17.3.0 first" in held.message

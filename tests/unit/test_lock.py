@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.clock import ManualClock
 from engine.errors import LockTimeout
 from engine.store.lock import NamespaceLock
 from sandbox.ports import wait_until
@@ -103,19 +104,13 @@ def test_the_lock_is_released_when_the_holder_is_killed(
 
 def test_timeout_uses_the_injected_clock(paths: tuple[Path, Path]) -> None:
     lock_file, holder_file = paths
-    now = [0.0]
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
-
+    clock = ManualClock()
     outer = NamespaceLock(lock_file, holder_file)
-    inner = NamespaceLock(lock_file, holder_file, clock=lambda: now[0], sleep=sleep)
+    inner = NamespaceLock(lock_file, holder_file, clock=clock)
     with (
         outer.acquire(timeout=0, who="outer"),
         pytest.raises(LockTimeout, match="outer"),
         inner.acquire(timeout=1.0, who="inner"),
     ):
         pass
-    assert 19 <= len(waits) <= 21
+    assert 19 <= clock.sleeps <= 21
