@@ -19,7 +19,8 @@
     │   ├── RepositoryRefused   the repository's signature, key or answer was refused
     │   ├── VersionUnavailable  the repository does not offer the wanted version
     │   └── PackageManagerBusy  another process holds the package manager's lock
-    └── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
+    ├── SecretStoreError        the secret store is unavailable, locked, unsafe or corrupted
+    └── NotifyError             a notice could not be delivered (``permanent``: do not retry)
 
 Foreign exceptions (httpx, OSError, yaml) are translated where they enter, with
 ``raise ... from e``.
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidVersion",
     "LockTimeout",
     "NoSpace",
+    "NotifyError",
     "PackageError",
     "PackageManagerBusy",
     "RepositoryRefused",
@@ -150,3 +152,12 @@ class PackageManagerBusy(PackageError):
 
 class SecretStoreError(ShepherdError):
     """The secret store is unavailable, locked, has unsafe permissions or is corrupted."""
+
+
+class NotifyError(ShepherdError):
+    """A webhook or e-mail notice was not delivered. ``permanent``: retrying cannot help (no
+    secret, the receiver refused the request as such); otherwise it is retried later."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

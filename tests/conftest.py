@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.fixtures.systemdhost",
     "tests.fixtures.packages",
     "tests.fixtures.polkit",
+    "tests.fixtures.notify",
 ]

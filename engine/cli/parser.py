@@ -14,6 +14,7 @@ from engine.cli.exits import EPILOG
 from engine.cli.explain import explain_command
 from engine.cli.history import history_command
 from engine.cli.host import add_host_options
+from engine.cli.notify import notify_status_command, notify_test_command
 from engine.cli.operate import (
     check_command,
     clear_bad_command,
@@ -103,8 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_change_commands(commands)
     _add_read_commands(commands)
     _add_settings_commands(commands)
+    _add_notify_command(commands)
     _add_daemon_command(commands)
     return parser
+
+
+def _add_notify_command(commands: Any) -> None:
+    notify = _command(
+        commands,
+        "notify",
+        "where notices go (webhook, e-mail: the notifications.* settings) and which are "
+        "still queued for delivery",
+        notify_status_command,
+    )
+    notify.add_argument("--json", action="store_true", help="print JSON")
+    sub = notify.add_subparsers(dest="notify_command", metavar="ACTION")
+    test = sub.add_parser("test", help="send one test notice to every channel now (admin)")
+    test.add_argument("--json", action="store_true", help="print JSON")
+    test.set_defaults(handler=notify_test_command)
 
 
 def _add_change_commands(commands: Any) -> None:
@@ -224,7 +241,7 @@ def _add_settings_commands(commands: Any) -> None:
         commands,
         "secret",
         "store or delete a secret in the keyring (proxy-password, mirror-token, "
-        "mirror-token:AGENT); secrets are write-only",
+        "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
         secret_list_command,
     )
     secret.epilog = (
@@ -234,14 +251,20 @@ def _add_settings_commands(commands: Any) -> None:
         "  mirror-token:AGENT   that agent's own token for its CDN (agents.AGENT.base_url);\n"
         "                       it wins over mirror-token for that agent only. 'secret list'\n"
         "                       shows one such entry per managed agent, '-' when not stored\n"
-        "                       (then the agent uses mirror-token).\n\n" + EPILOG
+        "                       (then the agent uses mirror-token).\n"
+        "  webhook-secret       HMAC-SHA256 key of the notices sent to the webhook\n"
+        "  smtp-password        password of notifications.smtp_user for e-mail notices\n"
+        "Only mirror-token has a per-agent form; the others are host-wide.\n\n" + EPILOG
     )
     sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
     store = sub.add_parser(
         "set",
         help="store a secret, read from standard input or a prompt (never from arguments)",
     )
-    store.add_argument("name", help="proxy-password, mirror-token or mirror-token:AGENT")
+    store.add_argument(
+        "name",
+        help="proxy-password, mirror-token, mirror-token:AGENT, webhook-secret or smtp-password",
+    )
     store.set_defaults(handler=secret_set_command)
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")

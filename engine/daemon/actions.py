@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
+from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
 from engine.daemon.status import agent_status, health_now
 from engine.errors import InvalidInput, ShepherdError, StateError
@@ -60,6 +61,8 @@ class DaemonActions:
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
+        self.notices = DaemonNotices(settings, bus)
+        self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
 
     @property
     def host(self) -> HostConfig:
@@ -139,20 +142,18 @@ class DaemonActions:
         decision = result.decision
         self.bus.publish("decision", agent=agent.namespace, decision=decision_json(decision))
         if result.unhealthy is not None:
-            self.notify(agent.namespace, "error", "Agent down", result.unhealthy)
+            self.notify(agent.namespace, "agent-down", result.unhealthy)
         if result.repaired is not None:
-            self.notify(
-                agent.namespace, "warning", "Interrupted update repaired", result.repaired.message
-            )
+            self.notify(agent.namespace, "repaired", result.repaired.message)
         if result.outcome is not None:
             agent.last_result = outcome_json(result.outcome)
             self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
             if result.outcome.cancelled:
                 pass  # update.yaml changed under us (pinned, disabled): nothing to report
             elif result.outcome.ok:
-                self.notify(agent.namespace, "info", "Agent updated", result.outcome.message)
+                self.notify(agent.namespace, "updated", result.outcome.message)
             else:
-                self.notify(agent.namespace, "error", "Update failed", result.outcome.message)
+                self.notify(agent.namespace, "failed", result.outcome.message)
             agent.last_recorded_reason = None
             return
         reason = decision.reason.value
@@ -169,11 +170,8 @@ class DaemonActions:
                     uid=uid,
                 )
             )
-            self.notify(agent.namespace, "warning", "Update blocked", decision.message)
+            self.notify(agent.namespace, "blocked", decision.message)
         agent.last_recorded_reason = reason
-
-    def notify(self, namespace: str, level: str, title: str, message: str) -> None:
-        self.bus.publish("notification", agent=namespace, level=level, title=title, message=message)
 
     async def rollback(self, namespace: str, *, uid: int | None, reason: str) -> Outcome:
         agent = self.agent(namespace)
@@ -192,12 +190,10 @@ class DaemonActions:
         outcome = await self.exclusive(agent, "rolling back", work)
         agent.last_result = outcome_json(outcome)
         self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
-        self.notify(
-            agent.namespace,
-            "info" if outcome.ok else "error",
-            "Rolled back" if outcome.ok else "Rollback failed",
-            outcome.message,
-        )
+        if outcome.ok:
+            self.notify(agent.namespace, "rolled-back", outcome.message)
+        else:
+            self.notify(agent.namespace, "failed", outcome.message, title="Rollback failed")
         return outcome
 
     async def repair(self, agent: AgentRuntime) -> Outcome | None:
@@ -212,7 +208,9 @@ class DaemonActions:
             package = self._package_agent(agent.namespace)
             if package is not None:  # its pass repairs an interrupted install first
                 for note in package.take_over():
-                    self.notify(agent.namespace, "info", "Package agent taken over", note)
+                    self.notices.tray_only(
+                        agent.namespace, "info", "Package agent taken over", note
+                    )
                 return None
             with host.client() as client:
                 ctx = host.context(agent.namespace, client, who="shepherd daemon (repair)")
@@ -222,7 +220,7 @@ class DaemonActions:
         outcome = await self.exclusive(agent, "repairing", work)
         if outcome is not None:
             agent.last_result = outcome_json(outcome)
-            self.notify(agent.namespace, "warning", "Interrupted update repaired", outcome.message)
+            self.notify(agent.namespace, "repaired", outcome.message)
         return outcome
 
     def _package_agent(self, namespace: str) -> PackageAgentRunner | None:
@@ -341,6 +339,12 @@ class DaemonActions:
 
     def secrets_status(self) -> dict[str, Any]:
         return self.settings.secrets_status(tuple(self.agent_names()))
+
+    async def notices_status(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.notices.status)
+
+    async def send_test_notice(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.notices.send_test)
 
     def settings_answer(self) -> dict[str, Any]:
         return {

@@ -134,6 +134,7 @@ class Daemon:
         self._actions = DaemonActions(
             self.settings, EventBus(loop), self._stopping, self._start_agent
         )
+        self._actions.notices.start()  # delivers what a previous run left queued
         self._done = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -233,6 +234,7 @@ class Daemon:
             task.cancel()
         for agent in agents:
             agent.stop_worker()
+        await asyncio.to_thread(self.actions.notices.stop)  # the rest stays queued on disk
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")
         with contextlib.suppress(FileNotFoundError):

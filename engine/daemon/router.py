@@ -69,6 +69,8 @@ class Operations(Protocol):
     def settings_answer(self) -> dict[str, Any]: ...
     def secrets_status(self) -> dict[str, Any]: ...
     def history(self, namespace: str | None) -> list[History]: ...
+    async def notices_status(self) -> dict[str, Any]: ...
+    async def send_test_notice(self) -> dict[str, Any]: ...
     def events(self) -> AsyncIterator[bytes]: ...
 
 
@@ -103,6 +105,8 @@ class Router:
         add("GET", "/v1/secrets", self.get_secrets)
         add("PUT", "/v1/secrets/(?P<name>[^/]+)", self.put_secret, HOST_ONLY, "secret set …")
         add("DELETE", "/v1/secrets/(?P<name>[^/]+)", self.delete_secret, HOST_ONLY, "secret …")
+        add("GET", "/v1/notify", self.notices)
+        add("POST", "/v1/notify/test", self.test_notice, HOST_ONLY, "notify test")
 
     def _add(
         self, method: str, pattern: str, route: Route, level: LevelOf = READ, command: str = ""
@@ -302,6 +306,12 @@ class Router:
 
     async def events(self, request: Request, _: dict[str, str]) -> Answer:
         return StreamResponse(self.ops.events())
+
+    async def notices(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(await self.ops.notices_status())
+
+    async def test_notice(self, request: Request, _: dict[str, str]) -> Answer:
+        return Response.json(await self.ops.send_test_notice())
 
 
 def _settings_level(request: Request) -> Level:

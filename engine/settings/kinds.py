@@ -12,14 +12,11 @@ turns it into ``InvalidSetting`` naming the key.
 
 from __future__ import annotations
 
-import os
 import re
-import ssl
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -30,17 +27,16 @@ from engine.policy.schedule import LocalWindow
 __all__ = [
     "BadValue",
     "Bool",
-    "CaFile",
     "Check",
     "Choice",
     "Count",
     "Duration",
-    "KeyFile",
     "Kind",
     "Namespaces",
     "Text",
     "Url",
     "Windows",
+    "Words",
     "format_duration",
     "redact",
 ]
@@ -211,56 +207,6 @@ class Url(Kind):
         return repr(redact(str(value)))
 
 
-class CaFile(Kind):
-    name = "path to a PEM CA bundle"
-    kind = "path"
-
-    def from_toml(self, value: object) -> object:
-        if not isinstance(value, str) or not value:
-            raise BadValue("is not a path", repr(value))
-        path = Path(value)
-        if not path.is_absolute():
-            raise BadValue("must be an absolute path", repr(value))
-        if not path.is_file():
-            raise BadValue("does not exist or is not a file", repr(value))
-        if not os.access(path, os.R_OK):
-            raise BadValue("is not readable", repr(value))
-        try:
-            ssl.create_default_context(cafile=value)
-        except (OSError, ssl.SSLError) as e:
-            raise BadValue(f"is not a PEM certificate bundle ({e})", repr(value)) from e
-        return path
-
-    def to_toml(self, value: object) -> object:
-        return str(value)
-
-    def show(self, value: object) -> str:
-        return repr(str(value))
-
-
-class KeyFile(Kind):
-    """An absolute path to a readable file (a repository's public signing key)."""
-
-    name = "path to a public key file"
-    kind = "path"
-
-    def from_toml(self, value: object) -> object:
-        if not isinstance(value, str) or not value:
-            raise BadValue("is not a path", repr(value))
-        path = Path(value)
-        if not path.is_absolute():
-            raise BadValue("must be an absolute path", repr(value))
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise BadValue("is not a readable file", repr(value))
-        return path
-
-    def to_toml(self, value: object) -> object:
-        return str(value)
-
-    def show(self, value: object) -> str:
-        return repr(str(value))
-
-
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
 
 
@@ -317,22 +263,26 @@ def _inline_toml(text: str) -> object:
 class Namespaces(Kind):
     name = "list of agent namespaces"
     kind = "namespaces"
+    item = "namespace"
 
     def from_toml(self, value: object) -> object:
         if not isinstance(value, list):
-            raise BadValue("is not a list of namespaces", repr(value))
+            raise BadValue(f"is not a list of {self.item}s", repr(value))
         names: list[str] = []
         for item in value:
-            if not isinstance(item, str) or not item:
-                raise BadValue(f"{item!r} is not an agent namespace")
-            try:
-                name = validate_namespace(item)
-            except InvalidInput as e:
-                raise BadValue(str(e)) from e
+            name = self._one(item)
             if name in names:
-                raise BadValue(f"namespace {name!r} is listed twice")
+                raise BadValue(f"{self.item} {name!r} is listed twice")
             names.append(name)
         return tuple(names)
+
+    def _one(self, item: object) -> str:
+        if not isinstance(item, str) or not item:
+            raise BadValue(f"{item!r} is not an agent namespace")
+        try:
+            return validate_namespace(item)
+        except InvalidInput as e:
+            raise BadValue(str(e)) from e
 
     def from_string(self, text: str) -> object:
         stripped = text.strip()
@@ -342,6 +292,22 @@ class Namespaces(Kind):
 
     def to_toml(self, value: object) -> object:
         return list(cast(tuple[str, ...], value))
+
+
+class Words(Namespaces):
+    """A list of distinct words, each one of ``choices`` (``updated, failed``)."""
+
+    kind = "words"
+    item = "word"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+        self.name = "list of " + " | ".join(choices)
+
+    def _one(self, item: object) -> str:
+        if item not in self.choices:
+            raise BadValue(f"{item!r} is not one of {', '.join(self.choices)}")
+        return str(item)
 
 
 class Windows(Kind):

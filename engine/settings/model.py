@@ -27,12 +27,10 @@ from engine.policy.schedule import LocalWindow
 from engine.settings.kinds import (
     BadValue,
     Bool,
-    CaFile,
     Check,
     Choice,
     Count,
     Duration,
-    KeyFile,
     Kind,
     Namespaces,
     Text,
@@ -40,6 +38,7 @@ from engine.settings.kinds import (
     Windows,
     redact,
 )
+from engine.settings.path_kinds import CaFile, KeyFile
 from engine.settings.schema import AGENT_OPTIONS, OPTIONS, SCHEMA_VERSION, Option, option_for
 from engine.settings.secrets import SecretStore
 from engine.sources.transport import TransportConfig
@@ -134,7 +133,7 @@ class Settings:
         return cast(Path | None, self._of_kind(key, CaFile, KeyFile))
 
     def get_names(self, key: str) -> tuple[str, ...]:
-        """A list of agent namespaces (``canary.order``)."""
+        """A list of namespaces or words (``canary.order``, ``notifications.email_kinds``)."""
         return cast(tuple[str, ...], self._of_kind(key, Namespaces))
 
     def get_windows(self, key: str) -> tuple[LocalWindow, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.settings.kinds import Choice, Kind
+from engine.settings.kinds import Choice, Kind, Words
 from engine.settings.toml_writer import toml_value
 
 __all__ = ["Option"]
@@ -53,6 +53,6 @@ class Option:
             "host_only": self.host_only,
             "secret": False,
         }
-        if isinstance(self.kind, Choice):
+        if isinstance(self.kind, Choice | Words):
             answer["choices"] = list(self.kind.choices)
         return answer

@@ -25,27 +25,27 @@ from typing import Any
 from engine.errors import InvalidInput
 from engine.install.download import parse_rate
 from engine.names import validate_namespace
-from engine.policy.failures import DEFAULT_RETRY_AFTER, DEFAULT_RETRY_MAX
 from engine.policy.inputs import DEFAULT_POLL_INTERVAL
 from engine.settings.kinds import (
     Bool,
-    CaFile,
     Check,
     Choice,
-    Count,
     Duration,
-    KeyFile,
     Namespaces,
     Text,
     Url,
     Windows,
+    Words,
 )
 from engine.settings.option import Option
+from engine.settings.path_kinds import CaFile, KeyFile
+from engine.settings.policy_options import FAILED_VERSION_OPTIONS
 from engine.settings.secrets import BACKENDS, SECRET_NAMES
 from engine.sources.find import validate_proxy_address
 
 __all__ = [
     "AGENT_OPTIONS",
+    "NOTICE_KINDS",
     "OPTIONS",
     "SCHEMA_VERSION",
     "SECTIONS",
@@ -80,6 +80,10 @@ def _validate_rate(text: str) -> str:
 
 
 _HTTPS = Url(("https",), allow_path=True, name="https URL")
+_ONE_ADDRESS = r"[^@\s,<>]{1,64}@[A-Za-z0-9.-]{1,253}"
+_ADDRESS = Text(_ONE_ADDRESS, "an e-mail address such as shepherd@example.com")
+NOTICE_KINDS = ("updated", "failed", "rolled-back", "blocked", "repaired", "agent-down")
+_KINDS = Words(NOTICE_KINDS)
 
 OPTIONS: tuple[Option, ...] = (
     Option(
@@ -212,41 +216,7 @@ OPTIONS: tuple[Option, ...] = (
         DEFAULT_POLL_INTERVAL,
         "How often to ask the cluster for its target version.",
     ),
-    Option(
-        "policy.retry_failed_after",
-        "Retry a failed version after",
-        Duration(timedelta(0), timedelta(days=30)),
-        DEFAULT_RETRY_AFTER,
-        "A version whose update failed here (crashed, never ready, restart loop, install "
-        "error) is tried again this long after it last failed, inside the update windows; "
-        "0s: never by itself (until 'shepherd clear-bad'). A version an admin rolled back "
-        "stays remembered as bad until cleared.",
-    ),
-    Option(
-        "policy.retry_failed_max",
-        "Tries of a failed version",
-        Count(1, 100),
-        DEFAULT_RETRY_MAX,
-        "How many times in all a failing version is tried before Shepherd waits for "
-        "'shepherd clear-bad' or another target.",
-    ),
-    Option(
-        "policy.recover_unhealthy",
-        "Recover an unhealthy agent",
-        Bool(),
-        False,
-        "When a v2 agent is down or not ready for policy.unhealthy_checks checks in a row: "
-        "apply the cluster's pending update now, or reinstall the active version when there "
-        "is none. Off: only say so (status, history, notifications).",
-    ),
-    Option(
-        "policy.unhealthy_checks",
-        "Unhealthy checks before acting",
-        Count(1, 100),
-        3,
-        "How many checks in a row must find an agent down or not ready before it is "
-        "reported (and, with policy.recover_unhealthy, recovered).",
-    ),
+    *FAILED_VERSION_OPTIONS,
     Option(
         "notifications.on_update",
         "Notify on update",
@@ -268,6 +238,51 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Notify when an update was rolled back.",
     ),
+    Option(
+        "notifications.webhook_url",
+        "Webhook URL",
+        _HTTPS,
+        None,
+        "Each notice is POSTed here as JSON (https only), signed with HMAC-SHA256 under the "
+        "'webhook-secret' secret; retried with backoff. Unset: no webhook.",
+        host_only=True,
+    ),
+    Option("notifications.webhook_kinds", "Webhook notices", _KINDS, NOTICE_KINDS, "Sent kinds."),
+    Option(
+        "notifications.smtp_server",
+        "SMTP server",
+        Text(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?", "host[:port], e.g. smtp.example.com:587"),
+        None,
+        "Mail server for e-mailed notices, host[:port] (port 587 when omitted); always "
+        "STARTTLS, verified like every other TLS peer. Unset: no e-mail.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.smtp_user",
+        "SMTP user",
+        _USER,
+        None,
+        "User name on the SMTP server; its password is the 'smtp-password' secret. Unset: "
+        "send without logging in.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.email_from",
+        "E-mail sender",
+        _ADDRESS,
+        None,
+        "The From: address.",
+        host_only=True,
+    ),
+    Option(
+        "notifications.email_to",
+        "E-mail recipients",
+        Text(rf"{_ONE_ADDRESS}(, ?{_ONE_ADDRESS}){{0,19}}", "addresses separated by commas"),
+        None,
+        "Who gets the e-mailed notices (comma-separated).",
+        host_only=True,
+    ),
+    Option("notifications.email_kinds", "E-mailed notices", _KINDS, NOTICE_KINDS, "Sent kinds."),
     Option(
         "agents.*.group",
         "Update group",

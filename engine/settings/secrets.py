@@ -40,9 +40,9 @@ from keyring.backend import KeyringBackend
 from engine.errors import InvalidInput, SecretStoreError
 from engine.settings.keyring_file import EncryptedFileKeyring
 from engine.settings.secret_names import (
+    AGENT_SCOPED,
     BACKENDS,
     FILE_STORE_DIR,
-    PER_AGENT_SECRETS,
     SECRET_NAMES,
     SERVICE,
     validate_secret_name,
@@ -133,7 +133,7 @@ class SecretStore:
 
     def status(self, namespaces: tuple[str, ...] = ()) -> dict[str, bool]:
         """``{name: is_set}`` for every known name, host-wide and for ``namespaces``."""
-        names = [*SECRET_NAMES, *(f"{n}:{ns}" for ns in namespaces for n in PER_AGENT_SECRETS)]
+        names = [*SECRET_NAMES, *(f"{n}:{ns}" for ns in namespaces for n in AGENT_SCOPED)]
         return {name: self.is_set(name) for name in names}
 
     def _desktop_errors(self) -> tuple[type[Exception], ...]:

@@ -190,6 +190,8 @@ def test_the_fields_are_the_schemas_options_with_its_labels_for_host_and_each_ag
     assert secrets_from_schema(SCHEMA) == (
         ("proxy-password", "Proxy password"),
         ("mirror-token", "Mirror token"),
+        ("webhook-secret", "Webhook secret"),
+        ("smtp-password", "Smtp password"),
     )
     extra = {"key": "updates.new_knob", "label": "A new knob", "kind": "gizmo", "default": 3}
     grown = fields_from_schema({**SCHEMA, "options": [*options, extra]}, [])

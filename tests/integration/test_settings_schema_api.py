@@ -88,7 +88,12 @@ def test_root_and_a_group_member_get_the_same_schema_with_labels_and_host_only_m
     as_root = daemon.api.get("/v1/settings/schema")
     assert get_as(daemon, member, "/v1/settings/schema") == as_root
     assert as_root["schema"] == 2
-    assert as_root["secrets"] == ["proxy-password", "mirror-token"]
+    assert as_root["secrets"] == [
+        "proxy-password",
+        "mirror-token",
+        "webhook-secret",
+        "smtp-password",
+    ]
     options = {o["key"]: o for o in as_root["options"]}
     assert list(options) == [o.key for o in OPTIONS]  # declaration order, every option
     assert options["download.base_url"] == {

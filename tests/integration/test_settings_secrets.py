@@ -1,6 +1,7 @@
-"""Settings + secrets against real servers: the cluster through the authenticated tinyproxy
-and a download from a token-protected nginx mirror, each credential only from the file
-keyring; afterwards the secret occurs in no file under the host root."""
+"""Settings + secrets against real servers: the cluster through the authenticated tinyproxy,
+a download from a token-protected nginx mirror, and notices to a signed webhook and an SMTP
+server with a login, each credential only from the file keyring; afterwards the secret
+occurs in no file under the host root."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from engine.errors import ArtifactError, TransportError
 from engine.install.download import artifact_url, download_verified, fetch_checksum
+from engine.notify import Notice, Notifier, NotifyConfig
 from engine.settings.file import SettingsFile
 from engine.settings.model import Settings, transport_config
 from engine.settings.secrets import SecretStore, mirror_headers, open_store
@@ -25,9 +27,11 @@ from sandbox.agentbuild import Artifact
 from sandbox.cdn import Cdn
 from sandbox.certs import CertPair, SandboxCA
 from sandbox.emulator import ClusterEmulator
+from sandbox.notices import SmtpServer, WebhookReceiver
 from sandbox.proxy import TinyProxy
 from tests.fixtures.artifacts import MIRROR_TOKEN
 from tests.fixtures.network import PROXY_PASSWORD, PROXY_USER
+from tests.fixtures.notify import SMTP_PASSWORD, SMTP_USER, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +189,33 @@ def test_the_mirror_token_is_not_sent_to_another_host_after_a_redirect(
         assert response.read() == b"ok"
     assert mirror.seen == [("/file", f"Bearer {MIRROR_TOKEN}")]
     assert target.seen == [("/file", None)]
+
+
+def test_the_webhook_secret_and_smtp_password_are_used_and_stored_nowhere_else(
+    webhook: WebhookReceiver, smtp_server: SmtpServer, sandbox_ca: SandboxCA, host_root: Path
+) -> None:
+    settings = SettingsFile(host_root).update(
+        {
+            "network.ca_bundle": str(sandbox_ca.ca_path),
+            "notifications.webhook_url": webhook.url,
+            "notifications.smtp_server": smtp_server.address,
+            "notifications.smtp_user": SMTP_USER,
+            "notifications.email_from": "shepherd@host.example",
+            "notifications.email_to": "admin@example.com",
+        }
+    )
+    store = _store(host_root, settings)
+    store.set("webhook-secret", WEBHOOK_SECRET)
+    store.set("smtp-password", SMTP_PASSWORD)
+    config = NotifyConfig.from_settings(settings, store, transport_config(settings, store))
+    assert WEBHOOK_SECRET not in repr(config) and SMTP_PASSWORD not in repr(config)
+    notifier = Notifier(host_root / "var/lib/shepherd", lambda: config)
+    notifier.start()
+    try:
+        notifier.submit(Notice.new("updated", agent="default", title="Agent updated", message="."))
+        assert webhook.wait_for(1)[0].signature_valid
+        assert smtp_server.wait_for(1) and smtp_server.logins == [(SMTP_USER, True)]
+    finally:
+        notifier.stop()
+    for secret in (WEBHOOK_SECRET, SMTP_PASSWORD):
+        _assert_not_under(host_root, secret)

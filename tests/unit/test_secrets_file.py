@@ -164,6 +164,7 @@ def test_a_malformed_key_file_is_refused(store: SecretStore, tmp_path: Path) -> 
         "proxy-password:bad name",
         "proxy-password:staging",  # the HTTP proxy is host-wide: so is its password
         "mirror-token:system",
+        "webhook-secret:staging",
         "",
     ],
 )
@@ -190,6 +191,8 @@ def test_mirror_headers_prefers_the_namespace_token(store: SecretStore) -> None:
     assert store.status(("staging",)) == {
         "proxy-password": False,
         "mirror-token": True,
+        "webhook-secret": False,
+        "smtp-password": False,
         "mirror-token:staging": True,
     }
 

@@ -15,6 +15,7 @@ from engine.errors import InvalidInput, InvalidSetting
 from engine.policy.schedule import LocalWindow
 from engine.settings.file import SettingsFile, parse_assignment, parse_settings, render_settings
 from engine.settings.model import (
+    Settings,
     transport_config,
 )
 from engine.settings.schema import OPTIONS, describe, option_for
@@ -424,6 +425,12 @@ HOST_ONLY = {
     "agents.*.proxy",
     "agents.*.base_url",
     "agents.*.channel",
+    # where notices (what happens on this host) go, and the credentials sent there
+    "notifications.webhook_url",
+    "notifications.smtp_server",
+    "notifications.smtp_user",
+    "notifications.email_from",
+    "notifications.email_to",
 }
 
 
@@ -452,3 +459,29 @@ def test_download_deadline_and_minimum_rate_bound_every_download(
     with pytest.raises(InvalidSetting, match=r"download\.deadline"):
         settings_file.update({"download.deadline": "5s"})
     assert settings_file.path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "refused"),
+    [
+        ("notifications.webhook_url", "http://hooks.example/x", "must use https://"),
+        ("notifications.webhook_kinds", "updated, exploded", "'exploded' is not one of"),
+        ("notifications.email_kinds", "failed, failed", "'failed' is listed twice"),
+        ("notifications.smtp_server", "smtp://mail.example", "host[:port]"),
+        ("notifications.email_to", "root", "addresses separated by commas"),
+    ],
+    ids=["webhook over http", "unknown kind", "kind twice", "smtp with scheme", "no address"],
+)
+def test_bad_notice_settings_are_refused_naming_the_value(
+    key: str, text: str, refused: str
+) -> None:
+    with pytest.raises(InvalidSetting) as raised:
+        Settings().with_text(key, text)
+    assert refused in str(raised.value) and key in str(raised.value)
+
+
+def test_notice_kinds_default_to_all_and_parse_as_a_list() -> None:
+    settings = Settings().with_text("notifications.email_kinds", "failed, agent-down")
+    assert settings.get_names("notifications.email_kinds") == ("failed", "agent-down")
+    assert "rolled-back" in Settings().get_names("notifications.webhook_kinds")
+    assert settings.as_dict()["host"]["notifications.email_kinds"] == ["failed", "agent-down"]
