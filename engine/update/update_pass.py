@@ -93,8 +93,8 @@ class UpdatePass:
         rng: random.Random | None = None,
         sleep: Sleeper | None = None,
     ) -> None:
+        self.ctx = ctx
         self.clock = clock or ctx.clock
-        self.ctx = replace(ctx, clock=self.clock)  # the transaction's clock is the pass's
         self.layout = ctx.layout
         self.settings = settings or Settings()
         self.overrides = overrides

@@ -33,10 +33,11 @@ def cluster(emulator: ClusterEmulator) -> ClusterEmulator:
 
 
 def run_pass(host: SandboxHost, settings: Settings, minutes: int = 0) -> PassResult:
+    clock = ManualClock(NOW + timedelta(minutes=minutes))
     return UpdatePass(
-        host.context(),
+        host.context(clock=clock),
         settings=settings,
-        clock=ManualClock(NOW + timedelta(minutes=minutes)),
+        clock=clock,
         rng=random.Random(7),
         sleep=lambda seconds: True,
     ).run()
