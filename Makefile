@@ -14,15 +14,19 @@ SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0
              libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
              libxcb-xfixes0 libxcb-sync1 libxcb-shm0
 
+# `make demo-gui` also needs a notification daemon and a session bus on the virtual desktop
+DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11
+
 # only for `make deb`: lintian checks the package (dpkg-deb itself comes with dpkg)
 DEB_PKGS  := dpkg-dev lintian
 
-.PHONY: help test lint typecheck unit demo demo-package apt venv clean shots build deb pyinstaller
+.PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
+	@echo "make demo-gui - the demo told by the tray on a virtual desktop: screenshots in demo-shots/"
 	@echo "make shots  - screenshots of the tray app under Xvfb + trayer (SOCKET=... for a daemon)"
 	@echo "make build  - PyInstaller: dist/agent-shepherd/ with shepherd and shepherd-tray"
 	@echo "make deb    - make build, then dist/agent-shepherd_<version>_<arch>.deb, checked by lintian"
@@ -58,6 +62,10 @@ demo: apt venv
 
 demo-package: apt venv
 	$(BIN)/python -m sandbox.demo --package
+
+demo-gui: apt venv
+	@bash scripts/ensure-apt.sh $(DEMO_GUI_PKGS)
+	$(BIN)/python scripts/demo_gui.py --out demo-shots
 
 shots: venv
 	@bash scripts/ensure-apt.sh $(SHOT_PKGS)

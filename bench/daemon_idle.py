@@ -36,7 +36,11 @@ from sandbox.ports import wait_until  # noqa: E402
 from sandbox.supervisor import Supervisor  # noqa: E402
 
 RSS_TARGET_MB = 35.0
-BASELINE = "import asyncio, httpx\nasyncio.run(asyncio.sleep(3600))\n"
+# httpx without its own command line (rich, click), as engine/__init__.py loads it
+BASELINE = (
+    "import sys\nsys.modules['httpx._main'] = None\n"
+    "import asyncio, httpx\nasyncio.run(asyncio.sleep(3600))\n"
+)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

@@ -1,76 +1,99 @@
 """``shepherd-tray``: the desktop face of the Shepherd daemon.
 
-    shepherd-tray [--socket /run/shepherd/api.sock] [--poll 5]
+    shepherd-tray [--socket /run/shepherd/api.sock] [--window] [--log-file PATH]
 
-Builds the object graph once (worker -> controller) and runs Qt's event loop; on quit the
-worker's threads are stopped and joined.
+One tray per session: a second start asks the running one to show itself and exits.
+Builds the object graph once (worker -> controller) and runs Qt's event loop. Nothing
+ticks while it idles: the worker follows the daemon's event stream, and SIGINT / SIGTERM
+wake the loop through a socket. On quit the worker's threads are stopped and joined and
+every Qt object is deleted before the application.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+# httpx imports its own command line (rich, click, pygments: ~10 MB resident) whenever they
+# are installed; the tray never runs it, and httpx does without it when it cannot be found
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from engine.api.client import default_socket
-from gui.tray import TrayController
-from gui.worker import ApiWorker
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine.api.client import default_socket  # noqa: E402
+from gui.quit_signals import QuitOnSignals  # noqa: E402
+from gui.single_instance import SingleInstance  # noqa: E402
+from gui.tray import TrayController  # noqa: E402
+from gui.tray_log import start_logging  # noqa: E402
+from gui.worker import ApiWorker  # noqa: E402
 
 __all__ = ["build", "main"]
+
+_log = logging.getLogger("shepherd.tray")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="shepherd-tray", description=__doc__.split("\n")[0])
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
-        "--poll", type=float, default=5.0, help="seconds between status polls (default 5)"
+        "--window", action="store_true", help="show a window even when a system tray exists"
     )
     parser.add_argument(
-        "--window", action="store_true", help="show a window even when a system tray exists"
+        "--log-file",
+        type=Path,
+        default=None,
+        help="the tray's log (default: $XDG_STATE_HOME/shepherd/tray.log)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log every request the tray makes, too"
     )
     return parser.parse_args(argv)
 
 
 def build(
-    socket_path: Path | None, *, poll_seconds: float = 5.0, use_tray: bool | None = None
+    socket_path: Path | None, *, use_tray: bool | None = None
 ) -> tuple[ApiWorker, TrayController]:
     """The worker and the controller, wired; nothing started yet."""
-    worker = ApiWorker(socket_path or default_socket(), poll_seconds=poll_seconds)
+    worker = ApiWorker(socket_path or default_socket())
     controller = TrayController(worker, use_tray=use_tray)
     return worker, controller
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = _arguments(argv)
+    log_path = start_logging(options.log_file)
+    if options.verbose:
+        _log.setLevel(logging.DEBUG)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)
-    worker, controller = build(
-        options.socket, poll_seconds=options.poll, use_tray=False if options.window else None
-    )
+    instance = SingleInstance.claim()
+    if instance is None:
+        _log.info("already running in this session: asked it to show itself")
+        return 0
+    worker, controller = build(options.socket, use_tray=False if options.window else None)
+    controller.log_path = log_path
     if controller.window is not None:
         app.setQuitOnLastWindowClosed(True)
     app.aboutToQuit.connect(worker.stop)
     app.aboutToQuit.connect(controller.close)
-
-    # Ctrl-C in a terminal: let Python see the signal between Qt events. Once quitting,
-    # further Ctrl-Cs are ignored so they cannot kill the process while it shuts down.
-    def quit_once(*_: object) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        QTimer.singleShot(0, app.quit)  # queued: not lost if the event loop is not running yet
-
-    signal.signal(signal.SIGINT, quit_once)
-    ticker = QTimer()
-    ticker.start(500)
-    ticker.timeout.connect(lambda: None)
+    signals = QuitOnSignals(app.quit)
+    instance.show_requested.connect(controller.session.present)
+    _log.info("started (pid %d), daemon socket %s", os.getpid(), worker.client.socket_path)
     worker.start()
     controller.show()
-    return app.exec()
+    code = app.exec()
+    signals.close()
+    instance.close()
+    worker.stop()  # already stopped by aboutToQuit; again in case exec() ended otherwise
+    controller.dispose()
+    del controller, worker, signals, instance
+    _log.info("quit (exit code %d)", code)
+    return code
 
 
 if __name__ == "__main__":

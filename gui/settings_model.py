@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "SECRETS_SECTION",
     "Field",
     "changes_between",
     "current_values",
     "error_text",
     "fields_from_schema",
+    "in_use_text",
     "place_errors",
     "secrets_from_schema",
+    "section_of",
     "value_text",
 ]
 
@@ -34,6 +37,77 @@ class Field:
     hint: str  # the placeholder of an empty field
     help: str  # the tooltip
     kind: str  # the schema's kind: "url", "bool", "windows", ...
+    host_only: bool = False  # changing it needs an administrator (polkit asks)
+    section: str = "General"  # the box of the dialog it is in
+
+
+# The dialog's sections, in order, by the first part of a host key; agent keys go to their
+# agent's "Cluster" section, or to the windows one. A key of a new part gets its own.
+_HOST_SECTIONS = {
+    "download": "Downloads",
+    "network": "Network",
+    "secrets": "Network",
+    "policy": "Maintenance windows and blackouts",
+    "notifications": "Notifications",
+    "canary": "Canary",
+    "discovery": "Agents found on this host",
+    "package": "Packages (v1 hosts)",
+}
+_WINDOW_NAMES = frozenset({"windows", "blackouts"})
+SECRETS_SECTION = "Secrets (write-only)"
+
+
+def section_of(key: str) -> str:
+    """The dialog section of a settings key (``agents.<ns>.<name>`` for agent keys)."""
+    parts = key.split(".")
+    if parts[0] == "agents" and len(parts) == 3:
+        if parts[2] in _WINDOW_NAMES:
+            return "Maintenance windows and blackouts"
+        return f"Cluster ({parts[1]})"
+    return _HOST_SECTIONS.get(parts[0], parts[0].replace("_", " ").capitalize())
+
+
+# Host keys whose value in use is decided per agent (effective settings), and what an
+# unset value means.
+_EFFECTIVE_OF_HOST = {"download.base_url": "base_url", "network.ca_bundle": "ca_bundle"}
+_UNSET_MEANS = {
+    "base_url": "Teleport's CDN",
+    "ca_bundle": "the system trust store",
+    "proxy": "none",
+    "group": "default",
+    "channel": "the default channel",
+}
+
+
+def in_use_text(field: Field, agents: Sequence[Mapping[str, Any]]) -> str | None:
+    """What the daemon really uses for ``field`` and where it comes from (the agents'
+    ``effective`` status), e.g. "in use: https://mirror.example — from command line";
+    None for a key the daemon decides from this file alone."""
+    parts = field.key.split(".")
+    if parts[0] == "agents" and len(parts) == 3:
+        name, chosen = parts[2], [a for a in agents if a.get("agent") == parts[1]]
+    elif field.key in _EFFECTIVE_OF_HOST:
+        name, chosen = _EFFECTIVE_OF_HOST[field.key], list(agents)
+    else:
+        return None
+    seen: dict[tuple[str, str], list[str]] = {}
+    for agent in chosen:
+        effective = (agent.get("effective") or {}).get(name)
+        if not isinstance(effective, Mapping):
+            continue
+        value = effective.get("value")
+        shown = _UNSET_MEANS.get(name, "unset") if value in (None, "") else str(value)
+        seen.setdefault((shown, str(effective.get("from") or "?")), []).append(
+            str(agent.get("agent"))
+        )
+    if not seen:
+        return None
+    if len(seen) == 1 or parts[0] == "agents":
+        shown, source = next(iter(seen))
+        return f"in use: {shown} — from {source}"
+    return "in use: " + "; ".join(
+        f"{', '.join(names)}: {shown} (from {source})" for (shown, source), names in seen.items()
+    )
 
 
 def fields_from_schema(schema: Mapping[str, Any], namespaces: Iterable[str]) -> tuple[Field, ...]:
@@ -59,7 +133,15 @@ def _field(option: Mapping[str, Any], key: str, label: str) -> Field:
         hint = str(option.get("type") or kind) + (" (empty: none)" if default == [] else "")
     else:
         hint = f"default: {value_text(kind, default)}"
-    return Field(key, label, hint, str(option.get("help") or ""), kind)
+    return Field(
+        key,
+        label,
+        hint,
+        str(option.get("help") or ""),
+        kind,
+        host_only=bool(option.get("host_only")),
+        section=section_of(key),
+    )
 
 
 def secrets_from_schema(schema: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

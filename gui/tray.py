@@ -8,25 +8,30 @@ and its answer comes back as a callback on the GUI thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient, ApiError, agent_path
 from gui.icons import state_icon
 from gui.prompts import Prompts
+from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
     IconState,
     Notice,
     TrayView,
+    access_note,
     daemon_down_view,
     daemon_state_notice,
     notification_for,
     tray_view,
+    with_access,
 )
 from gui.views.history_view import HistoryView
 from gui.views.schedule_view import ScheduleView
@@ -35,6 +40,8 @@ from gui.window import StatusWindow
 from gui.worker import ApiWorker
 
 __all__ = ["TrayController"]
+
+_log = logging.getLogger("shepherd.tray")
 
 _LEVEL_ICON = {
     "info": QSystemTrayIcon.MessageIcon.Information,
@@ -62,8 +69,10 @@ class TrayController(QObject):
         self.view: TrayView = TrayView(IconState.DAEMON_DOWN, "Shepherd: connecting…", ())
         self._seen_view: TrayView | None = None
         self._host_settings: dict[str, Any] = {}
+        self.log_path: Path | None = None  # the tray's log file, when it writes one
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self._rebuild_menu)
+        self.menu.aboutToShow.connect(worker.refresh)  # what it shows next is the daemon's now
         self.actions: dict[str, QAction] = {}
         if use_tray is None:
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
@@ -79,6 +88,10 @@ class TrayController(QObject):
         self.history: HistoryView | None = None
         self.schedule: ScheduleView | None = None
         self.settings: SettingsDialog | None = None
+        self._access: str | None = None
+        self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
+        self.session = TraySession(self)
+        worker.hello_changed.connect(self._on_hello)
         worker.agents_changed.connect(self._on_agents)
         worker.daemon_down.connect(self._on_down)
         worker.event_received.connect(self._on_event)
@@ -97,12 +110,31 @@ class TrayController(QObject):
         if self.tray is not None:
             self.tray.hide()
 
+    def dispose(self) -> None:
+        """Delete every Qt object this controller made, now, while the application still
+        exists (left to the garbage collector they may outlive it)."""
+        self.close()
+        for widget in (self.history, self.schedule, self.settings, self.window):
+            if widget is not None:
+                widget.deleteLater()
+        if self.tray is not None:
+            self.tray.deleteLater()
+        self.menu.deleteLater()
+        self.history = self.schedule = self.settings = self.window = None
+        self.tray = None
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
     # ---- state from the worker ----------------------------------------------------------
     @Slot(object)
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
-        self.show_view(tray_view(agents))
+        self.show_view(with_access(tray_view(agents), self._access))
+
+    @Slot(object)
+    def _on_hello(self, hello: dict[str, Any]) -> None:
+        self.hello = hello
+        self._access = access_note(hello)
 
     @Slot(str)
     def _on_down(self, message: str) -> None:
@@ -122,6 +154,8 @@ class TrayController(QObject):
 
     def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
+        if self._seen_view is None or self._seen_view.tooltip != view.tooltip:
+            _log.info("showing %s: %s", view.state.value, view.tooltip.replace("\n", " | "))
         self._seen_view = view
         self.view = view
         if self.tray is not None:
@@ -160,6 +194,7 @@ class TrayController(QObject):
         return dict(self._host_settings)
 
     def _notify(self, notice: Notice) -> None:
+        _log.info("notification (%s): %s: %s", notice.level, notice.title, notice.message)
         if self.tray is not None:
             icon = _LEVEL_ICON.get(notice.level, QSystemTrayIcon.MessageIcon.Information)
             self.tray.showMessage(notice.title, notice.message, icon, 10_000)
@@ -174,6 +209,9 @@ class TrayController(QObject):
         view = self.view
         if not view.daemon_up:
             self._add(self.menu, "status", view.tooltip.split("\n", 1)[0], None)
+        elif view.access is not None:
+            self._add(self.menu, "access", "Read-only for you (actions ask for a password)", None)
+            self.actions["access"].setToolTip(view.access)
         several = len(view.agents) > 1
         for agent in view.agents:
             target = self.menu.addMenu(agent.headline) if several else self.menu
@@ -184,6 +222,7 @@ class TrayController(QObject):
         self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
+        self.session.add_items(self.menu)
         self._add(self.menu, "quit", "Quit", QApplication.quit)
 
     def _agent_actions(self, menu: QMenu, agent: AgentView) -> None:
@@ -254,12 +293,14 @@ class TrayController(QObject):
 
     def _request(self, key: str, work: Callable[[ApiClient], object]) -> None:
         def done(answer: object) -> None:
+            _log.info("%s done: %s", key, _answer_text(answer))
             self.worker.refresh()
             if self.window is not None:
                 self.window.show_message(_answer_text(answer))
             self.action_done.emit(key, answer)
 
         def failed(error: Exception) -> None:
+            _log.info("%s failed: %s", key, error)
             self.worker.refresh()
             # a refused rollback is announced by the daemon's own notification
             announced = isinstance(error, ApiError) and error.status == 409

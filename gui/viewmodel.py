@@ -11,8 +11,9 @@ only draws it. Icon states, worst first: daemon-down, error, attention, updating
 from __future__ import annotations
 
 import enum
+import importlib.metadata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
@@ -20,11 +21,14 @@ __all__ = [
     "IconState",
     "Notice",
     "TrayView",
+    "about_text",
+    "access_note",
     "agent_view",
     "daemon_down_view",
     "daemon_state_notice",
     "notification_for",
     "tray_view",
+    "with_access",
 ]
 
 
@@ -84,6 +88,7 @@ class TrayView:
     tooltip: str
     agents: tuple[AgentView, ...]
     daemon_message: str | None = None
+    access: str | None = None  # what this user may not do without authenticating
 
     @property
     def daemon_up(self) -> bool:
@@ -236,3 +241,52 @@ def daemon_state_notice(before: TrayView | None, after: TrayView) -> Notice | No
             "error",
         )
     return Notice("Shepherd daemon is back", "agents are managed again", "info")
+
+
+# ---- who may act ------------------------------------------------------------------------
+
+
+def access_note(hello: Mapping[str, Any]) -> str | None:
+    """``GET /v1``'s ``you`` -> what the tray tells a user who may read but not act without
+    authenticating; None when they may operate (or the daemon does not say)."""
+    you = hello.get("you")
+    may = you.get("may") if isinstance(you, Mapping) else None
+    if not isinstance(may, Mapping) or may.get("operate") is not False:
+        return None
+    group = str(you.get("group") or "shepherd") if isinstance(you, Mapping) else "shepherd"
+    return (
+        "Read-only for you: Check now, Update, Roll back and Pause need the "
+        f"'{group}' group or an administrator's password (asked when you act)"
+    )
+
+
+def with_access(view: TrayView, note: str | None) -> TrayView:
+    """The view with the access note in its tooltip (the daemon answers: only when up)."""
+    if note is None or not view.daemon_up:
+        return view
+    return replace(view, tooltip=f"{view.tooltip}\n{note}", access=note)
+
+
+def about_text(hello: Mapping[str, Any] | None, log_path: object = None) -> str:
+    """The About box: what Shepherd is, the tray's version, the daemon's (``GET /v1``'s
+    ``version`` when the daemon says it), and where the tray logs."""
+    lines = [
+        "Agent Shepherd keeps this host's Teleport agents on the version their cluster "
+        "wants, when it is safe, and rolls a bad update back.",
+        f"Tray {_tray_version()}",
+    ]
+    if hello is None:
+        lines.append("Daemon: not reachable")
+    else:
+        version = hello.get("version")
+        lines.append(f"Daemon {version}" if version else "Daemon: running (version not given)")
+    if log_path is not None:
+        lines.append(f"Log: {log_path}")
+    return "\n".join(lines)
+
+
+def _tray_version() -> str:
+    try:
+        return importlib.metadata.version("agent-shepherd")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"

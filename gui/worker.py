@@ -2,22 +2,26 @@
 back to the GUI thread through queued signals.
 
     worker = ApiWorker(socket_path)
-    worker.agents_changed.connect(...)   # GET /v1/agents, every poll and after events
+    worker.agents_changed.connect(...)   # GET /v1/agents, at connect and after events
     worker.daemon_down.connect(...)      # str: why nothing answers
     worker.event_received.connect(...)   # each /v1/events record
     worker.start()
     worker.call(lambda api: api.post(...), on_done, on_error)   # one request, off-thread
     worker.stop()                        # joins every thread it started
 
-Two threads: a poller (``GET /v1/agents`` every ``poll_seconds``, at once when woken by an
-event) and an event follower that reconnects after ``retry_seconds`` when the daemon goes
-away (a restart, a stop). One-off calls run in a small pool. ``stop()`` shuts down the
-sockets of requests in flight, so no thread is left waiting on a daemon that never
-answers.
+Event-driven, no polling: a follower thread holds the daemon's event stream open and, once
+it is connected, asks for the agents' status; after that the status is read again only when
+an event says it changed (or ``refresh()`` asks: an action finished, the menu opened).
+When the stream cannot be opened or drops (the daemon stops or restarts) the follower
+reports the daemon down and tries again after ``retry_seconds``, doubling the wait up to
+``max_retry_seconds``. A second thread reads the status, so a slow answer never holds up
+the stream. One-off calls run in a small pool. ``stop()`` shuts down the sockets of
+requests in flight, so no thread is left waiting on a daemon that never answers.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,12 +36,15 @@ __all__ = ["ApiWorker"]
 
 T = TypeVar("T")
 
+_log = logging.getLogger("shepherd.tray")
+
 # Events after which the agents' status is worth fetching again.
 _REFRESH_ON = frozenset({"state", "operation", "decision", "agents", "settings"})
 
 
 class ApiWorker(QObject):
     agents_changed = Signal(object)  # list[dict]: GET /v1/agents' "agents"
+    hello_changed = Signal(object)  # dict: GET /v1 (who you are, what you may do)
     daemon_down = Signal(str)
     event_received = Signal(object)  # dict: one server-sent event
     _deliver = Signal(object, object)  # (callback, value) into the GUI thread
@@ -46,30 +53,32 @@ class ApiWorker(QObject):
         self,
         socket_path: Path | None = None,
         *,
-        poll_seconds: float = 5.0,
-        retry_seconds: float = 2.0,
+        retry_seconds: float = 1.0,
+        max_retry_seconds: float = 30.0,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.client = ApiClient(socket_path)
-        self._poll_seconds = poll_seconds
         self._retry_seconds = retry_seconds
+        self._max_retry_seconds = max(retry_seconds, max_retry_seconds)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._downs = 0  # times the daemon was seen gone (an int: atomic enough to compare)
+        self._fetches = 0  # status reads done (for tests and the bench: no polling)
+        self._greet = False  # ask GET /v1 (who am I, what may I do) with the next status read
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shepherd-tray-call")
         self._deliver.connect(self._on_deliver)
 
     # ---- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
-        for target, name in ((self._poll_loop, "poll"), (self._event_loop, "events")):
+        for target, name in ((self._status_loop, "status"), (self._event_loop, "events")):
             thread = threading.Thread(target=target, name=f"shepherd-tray-{name}")
             thread.start()
             self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop polling and following, cut requests in flight, join every thread."""
+        """Stop following, cut requests in flight, join every thread. Safe to call twice."""
         self._stop.set()
         self._wake.set()
         self.client.close()
@@ -82,8 +91,13 @@ class ApiWorker(QObject):
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def status_reads(self) -> int:
+        """How many times ``GET /v1/agents`` was asked so far."""
+        return self._fetches
+
     def refresh(self) -> None:
-        """Poll ``/v1/agents`` now instead of at the next tick."""
+        """Read the agents' status now (it is read otherwise only when an event says so)."""
         self._wake.set()
 
     # ---- one-off requests ---------------------------------------------------------------
@@ -116,19 +130,28 @@ class ApiWorker(QObject):
             callback(value)
 
     # ---- threads ------------------------------------------------------------------------
-    def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+    def _status_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stop.is_set():
+                return
             self._wake.clear()
             downs = self._downs
+            self._fetches += 1
+            _log.debug("reading the agents' status (%d)", self._fetches)
+            greet, self._greet = self._greet, False
             try:
+                hello = self.client.get("/v1") if greet else None
                 agents = self.client.get("/v1/agents")["agents"]
             except (DaemonUnavailable, ApiError) as e:
+                self._greet = self._greet or greet
                 self._went_down(str(e))
-            else:
-                # an answer to a request sent before the daemon was seen going away is stale
-                if not self._stop.is_set() and downs == self._downs:
-                    self.agents_changed.emit(agents)
-            self._wake.wait(self._poll_seconds)
+                continue
+            # an answer to a request sent before the daemon was seen going away is stale
+            if not self._stop.is_set() and downs == self._downs:
+                if hello is not None:
+                    self.hello_changed.emit(hello)
+                self.agents_changed.emit(agents)
 
     def _went_down(self, message: str) -> None:
         if not self._stop.is_set():
@@ -136,11 +159,18 @@ class ApiWorker(QObject):
             self.daemon_down.emit(message)
 
     def _event_loop(self) -> None:
+        wait = self._retry_seconds
         while not self._stop.is_set():
+            connected = False
+
+            def on_connected() -> None:
+                nonlocal connected
+                connected = True
+                self._greet = True
+                self._wake.set()  # the state as of now; the stream carries every change after
+
             try:
-                self.client.get("/v1")  # up? then the status is worth a look at once
-                self._wake.set()
-                for event in self.client.events():
+                for event in self.client.events(on_connected):
                     if self._stop.is_set():
                         return
                     self.event_received.emit(event)
@@ -149,4 +179,8 @@ class ApiWorker(QObject):
             except (DaemonUnavailable, ApiError) as e:
                 self._went_down(str(e))
             # the stream ended or never started: the daemon stopped or restarts
-            self._stop.wait(self._retry_seconds)
+            if connected:
+                wait = self._retry_seconds
+            self._stop.wait(wait)
+            if not connected:
+                wait = min(wait * 2, self._max_retry_seconds)

@@ -92,7 +92,7 @@ def shoot(socket_path: Path, out: Path) -> int:
         return QSystemTrayIcon.isSystemTrayAvailable()
 
     wait_for(tray_ready, "the tray host")
-    worker = ApiWorker(socket_path, poll_seconds=1.0, retry_seconds=0.5)
+    worker = ApiWorker(socket_path, retry_seconds=0.5)
     controller = TrayController(worker, use_tray=True)
     views: list[object] = []
     controller.view_changed.connect(views.append)

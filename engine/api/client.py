@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from engine.errors import ShepherdError
-from engine.names import validate_namespace
+from engine.api.errors import ApiError, DaemonUnavailable
+from engine.api.paths import DEFAULT_SOCKET, agent_path, default_socket
 from engine.unixhttp import unix_transport
 
 __all__ = [
@@ -41,42 +39,8 @@ __all__ = [
     "default_socket",
 ]
 
-DEFAULT_SOCKET = Path("/run/shepherd/api.sock")
 _MAX_ANSWER = 32 * 1024 * 1024
 _BASE_URL = "http://shepherd"  # the Host header; the socket path says where
-
-
-def default_socket() -> Path:
-    return Path(os.environ.get("SHEPHERD_SOCKET") or DEFAULT_SOCKET)
-
-
-class DaemonUnavailable(ShepherdError):
-    """Nothing answers on the API socket."""
-
-
-class ApiError(ShepherdError):
-    """The daemon refused: its HTTP status, its message, and any further fields of its
-    error answer (``details``, e.g. the ``level`` a refused action needs)."""
-
-    def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details: dict[str, Any] = dict(details or {})
-
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        """For a refused settings change: each refused key as ``{key, label, value,
-        reason}``; empty for any other error."""
-        errors = self.details.get("errors")
-        if not isinstance(errors, list):
-            return []
-        return [e for e in errors if isinstance(e, dict) and isinstance(e.get("key"), str)]
-
-
-def agent_path(agent: str, *rest: str) -> str:
-    """``/v1/agents/<agent>/...``; raises InvalidInput naming a malformed agent name."""
-    return "/".join(["/v1/agents", quote(validate_namespace(agent), safe=""), *rest])
 
 
 class ApiClient:
@@ -129,8 +93,11 @@ class ApiClient:
             raise _api_error(response.status_code, data)
         return data
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Decoded server-sent events until the daemon closes the stream."""
+    def events(self, on_connected: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Decoded server-sent events until the daemon closes the stream.
+
+        ``on_connected`` is called once the daemon has accepted the stream, before the
+        first event: a state read then misses no change that follows it."""
         self._check_open()
         timeout = httpx.Timeout(self.timeout, read=None)
         try:
@@ -142,6 +109,8 @@ class ApiClient:
                     except ValueError:
                         data = None
                     raise _api_error(response.status_code, data)
+                if on_connected is not None:
+                    on_connected()
                 data_lines: list[str] = []
                 for text in response.iter_lines():
                     if text.startswith("data:"):

@@ -42,6 +42,7 @@ __all__ = [
     "ProgressAnswer",
     "SettingErrorAnswer",
     "SettingsLocation",
+    "YouAnswer",
 ]
 
 API_VERSION = "v1"
@@ -211,12 +212,22 @@ class SettingsLocation(TypedDict):
     problem: str | None
 
 
+class YouAnswer(TypedDict):
+    """Who asked, and what they may do without authenticating: ``may`` is
+    ``{"operate": bool, "host_only": bool}``; false means polkit decides (it may ask for an
+    administrator's password), not a refusal."""
+
+    uid: int
+    group: str  # the API group whose members may operate
+    may: dict[str, bool]
+
+
 class HelloAnswer(TypedDict):
     service: str
     api: str  # API_VERSION
     pid: int
     agents: list[str]
-    you: dict[str, int]  # {"uid": ...}
+    you: YouAnswer
     settings: SettingsLocation
     secrets: dict[str, Any]  # backend, available, problem
 

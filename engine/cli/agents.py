@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.api.client import agent_path
+from engine.api.paths import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.records import local_operations, local_uid

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from engine.api.client import ApiClient
 from engine.errors import InvalidInput, ShepherdError
+
+if TYPE_CHECKING:
+    from engine.api.client import ApiClient
 
 __all__ = ["agent_named_or_only", "agents_named_or_all", "api_for"]
 
 
 def api_for(args: argparse.Namespace) -> ApiClient:
+    from engine.api.client import ApiClient  # noqa: PLC0415 - lazy: not for --help
+
     return ApiClient(args.socket)
 
 

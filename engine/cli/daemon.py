@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-from datetime import timedelta
 
-from engine.api.client import default_socket
+from engine.api.paths import default_socket
 from engine.cli.exits import EXIT_OK
 from engine.cli.host import host_config
-from engine.logs import configure_logging
-from engine.settings.file import SettingsFile
 
 __all__ = ["daemon_command"]
 
 
 def daemon_command(args: argparse.Namespace) -> int:
-    from engine.daemon.core import Daemon, DaemonOptions  # noqa: PLC0415 - only here
+    import asyncio  # noqa: PLC0415 - lazy: not for --help
+    import logging  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
+
+    from engine.daemon.core import Daemon, DaemonOptions  # noqa: PLC0415
     from engine.daemon.http import Limits  # noqa: PLC0415
+    from engine.logs import configure_logging  # noqa: PLC0415
+    from engine.settings.file import SettingsFile  # noqa: PLC0415
 
     configure_logging(args.log_format)
     host = host_config(args)

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-from dataclasses import replace
-from importlib import resources
 
-from engine.api.client import agent_path
+from engine.api.paths import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
-from engine.cli.scenario import Scenario, load_scenario, parse_scenario
 from engine.cli.view import render_decision, render_decision_json
-from engine.policy.decide import decide
-from engine.update.report import explained_decision_json
 
 __all__ = ["explain_command"]
 
@@ -29,7 +23,14 @@ def explain_command(args: argparse.Namespace) -> int:
         decision = result["decision"]
         print(json.dumps(decision, indent=2) if args.json else render_decision_json(decision))
         return EXIT_OK
-    scenario: Scenario
+    import random  # noqa: PLC0415 - lazy: not for --help
+    from dataclasses import replace  # noqa: PLC0415 - lazy: not for --help
+    from importlib import resources  # noqa: PLC0415 - lazy: not for --help
+
+    from engine.cli.scenario import load_scenario, parse_scenario  # noqa: PLC0415 - lazy: not for --help
+    from engine.policy.decide import decide  # noqa: PLC0415 - lazy: not for --help
+    from engine.update.report import explained_decision_json  # noqa: PLC0415 - lazy: not for --help
+
     if args.demo:
         text = resources.files("engine").joinpath("demo_scenario.yaml").read_text("utf-8")
         scenario = parse_scenario(text, source="embedded demo scenario")

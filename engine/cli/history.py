@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from typing import Any
 
-from engine.api.client import agent_path
+from engine.api.paths import agent_path
 from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.view import print_json
@@ -25,6 +24,8 @@ def history_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(records)
     elif args.csv:
+        import csv  # noqa: PLC0415 - lazy: not for --help
+
         writer = csv.DictWriter(sys.stdout, fieldnames=_HISTORY_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for record in records:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import InvalidInput
-from engine.service.health import HealthConfig
-from engine.settings.file import SettingsFile
-from engine.update.host import HostConfig, with_settings
+
+if TYPE_CHECKING:
+    from engine.update.host import HostConfig
 
 __all__ = ["add_host_options", "host_config"]
 
@@ -41,6 +41,12 @@ def add_host_options(parser: argparse.ArgumentParser) -> None:
 
 
 def host_config(args: argparse.Namespace) -> HostConfig:
+    import logging  # noqa: PLC0415 - lazy: not for --help
+
+    from engine.service.health import HealthConfig  # noqa: PLC0415
+    from engine.settings.file import SettingsFile  # noqa: PLC0415
+    from engine.update.host import HostConfig, with_settings  # noqa: PLC0415
+
     if args.base_url is not None and not args.base_url.startswith("https://"):
         raise InvalidInput(f"--base-url {args.base_url!r} must use https://")
     if args.health_poll <= 0 or args.health_timeout <= 0:

@@ -12,13 +12,14 @@ from engine.cli.exits import EXIT_FAILURE, EXIT_OK
 from engine.cli.host import host_config
 from engine.cli.view import ProgressPrinter, print_json, print_pass
 from engine.errors import InvalidInput, ShepherdError
-from engine.update.managed import ManagedAgents
-from engine.update.report import pass_json
 
 __all__ = ["update_local"]
 
 
 def update_local(args: argparse.Namespace) -> int:
+    from engine.update.managed import ManagedAgents  # noqa: PLC0415 - lazy: not for --help
+    from engine.update.report import pass_json  # noqa: PLC0415 - lazy: not for --help
+
     host = host_config(args)
     names = [args.agent] if args.agent else ManagedAgents(host).names()
     if not names:

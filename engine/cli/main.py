@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from engine.api.client import ApiError, DaemonUnavailable
+from engine.api.errors import ApiError, DaemonUnavailable
 from engine.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_BUSY,

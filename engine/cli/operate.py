@@ -7,13 +7,13 @@ import argparse
 import sys
 from typing import Any
 
-from engine.api.client import ApiError, agent_path
+from engine.api.errors import ApiError
+from engine.api.paths import agent_path
 from engine.cli.connect import agent_named_or_only, agents_named_or_all, api_for
 from engine.cli.exits import EXIT_FAILURE, EXIT_OK
 from engine.cli.local import update_local
 from engine.cli.records import local_agent, local_operations, local_uid
 from engine.cli.view import ProgressPrinter, print_json, print_pass
-from engine.update.operations import SPEC_ACTIONS
 
 __all__ = [
     "check_command",
@@ -77,6 +77,8 @@ def rollback_command(args: argparse.Namespace) -> int:
 
 def spec_change_command(args: argparse.Namespace) -> int:
     if args.local:
+        from engine.update.operations import SPEC_ACTIONS  # noqa: PLC0415 - lazy: not for --help
+
         ops = local_operations(args)
         name = local_agent(ops, args.agent)
         changes = SPEC_ACTIONS[args.action]

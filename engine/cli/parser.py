@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.api.client import default_socket
+from engine.api.paths import default_socket
 from engine.cli.agents import agents_add_command, agents_list_command, agents_remove_command
 from engine.cli.daemon import daemon_command
 from engine.cli.exits import EPILOG

@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import InvalidInput, ShepherdError
-from engine.update.host import HostConfig
-from engine.update.managed import ManagedAgents
-from engine.update.operations import AgentOperations
+
+if TYPE_CHECKING:
+    from engine.update.operations import AgentOperations
 
 __all__ = ["add_local_option", "local_agent", "local_operations", "local_uid"]
 
@@ -28,12 +29,17 @@ def add_local_option(parser: argparse.ArgumentParser) -> None:
 
 
 def local_operations(args: argparse.Namespace) -> AgentOperations:
+    from engine.update.host import HostConfig  # noqa: PLC0415 - lazy: not for --help
+    from engine.update.operations import AgentOperations  # noqa: PLC0415 - lazy: not for --help
+
     return AgentOperations(HostConfig(root=args.root))
 
 
 def local_agent(ops: AgentOperations, agent: str | None) -> str:
     """The named agent, or the only managed one; it must have an update.yaml."""
     if agent is None:
+        from engine.update.managed import ManagedAgents  # noqa: PLC0415 - lazy: not for --help
+
         names = ManagedAgents(ops.host).names()
         if not names:
             raise ShepherdError(f"no agents under {ops.host.root} (no opt/teleport/*/update.yaml)")

@@ -4,7 +4,6 @@ delete a keyring secret; secrets are write-only)."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from typing import Any
@@ -14,9 +13,6 @@ from engine.cli.connect import api_for
 from engine.cli.exits import EXIT_OK
 from engine.cli.view import print_json
 from engine.errors import InvalidInput
-from engine.settings.file import parse_assignment
-from engine.settings.schema import describe, option_for, schema_document
-from engine.settings.secrets import validate_secret_name
 
 __all__ = [
     "secret_delete_command",
@@ -54,6 +50,8 @@ def settings_get_command(args: argparse.Namespace) -> int:
 
 
 def _lookup(settings: dict[str, Any], key: str) -> Any:
+    from engine.settings.schema import option_for  # noqa: PLC0415 - lazy: not for --help
+
     option_for(key)  # raises InvalidInput naming an unknown key
     if key in settings["host"]:
         return settings["host"][key]
@@ -77,6 +75,8 @@ def _plain(value: Any) -> str:
 
 
 def settings_set_command(args: argparse.Namespace) -> int:
+    from engine.settings.file import parse_assignment  # noqa: PLC0415 - lazy: not for --help
+
     changes: dict[str, str | None] = dict(parse_assignment(a) for a in args.assignments)
     api_for(args).request("PATCH", "/v1/settings", body={"changes": changes})
     for key, value in changes.items():
@@ -93,6 +93,8 @@ def settings_unset_command(args: argparse.Namespace) -> int:
 
 
 def settings_describe_command(args: argparse.Namespace) -> int:
+    from engine.settings.schema import describe, schema_document  # noqa: PLC0415 - lazy: not for --help
+
     if args.json:
         print_json(schema_document())
     else:
@@ -101,8 +103,10 @@ def settings_describe_command(args: argparse.Namespace) -> int:
 
 
 def secret_set_command(args: argparse.Namespace) -> int:
-    name = validate_secret_name(args.name)
+    name = _secret_name(args.name)
     if sys.stdin.isatty():
+        import getpass  # noqa: PLC0415 - lazy: not for --help
+
         value = getpass.getpass(f"value for {name} (not shown): ")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
@@ -114,7 +118,7 @@ def secret_set_command(args: argparse.Namespace) -> int:
 
 
 def secret_delete_command(args: argparse.Namespace) -> int:
-    name = validate_secret_name(args.name)
+    name = _secret_name(args.name)
     result = api_for(args).delete(f"/v1/secrets/{quote(name, safe='')}")
     print(f"{name}: {'deleted' if result['deleted'] else 'was not stored'}")
     return EXIT_OK
@@ -127,3 +131,9 @@ def secret_list_command(args: argparse.Namespace) -> int:
     for name, stored in (secrets.get("stored") or {}).items():
         print(f"  {name}: {'stored' if stored else '-'}")
     return EXIT_OK
+
+
+def _secret_name(name: str) -> str:
+    from engine.settings.secret_names import validate_secret_name  # noqa: PLC0415 - lazy: not for --help
+
+    return validate_secret_name(name)

@@ -6,11 +6,13 @@ import json
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from engine.api.client import ApiClient
 from engine.errors import ShepherdError
-from engine.policy.decision import Decision
+
+if TYPE_CHECKING:
+    from engine.api.client import ApiClient
+    from engine.policy.decision import Decision
 
 __all__ = [
     "ProgressPrinter",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,8 +130,7 @@ class DaemonActions:
 
         result = await self.exclusive(agent, what, work)
         agent.last_check = self.host.clock.now()
-        if dry_run and agent.next_check is not None:  # one next check: the poll loop's
-            result = replace(result, decision=replace(result.decision, next_check=agent.next_check))
+        result = agent.with_next_check(result) if dry_run else result
         if not dry_run:
             agent.decision = result.decision
             self._after_pass(agent, result, uid)
@@ -360,9 +358,13 @@ class DaemonActions:
         return await asyncio.to_thread(self._status, agent, set(self.agents))
 
     async def statuses(self) -> list[dict[str, Any]]:
-        """Every agent's status, in one worker thread (one hand-off, not one per agent)."""
+        """Every agent's status, each in a worker thread of its own: an agent in the middle
+        of its re-exec holds its ``/readyz`` probe until the new process answers, and during
+        a wave of updates those waits must overlap, not add up."""
         agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
-        return await asyncio.to_thread(lambda: [self._status(a, managed) for a in agents])
+        return list(
+            await asyncio.gather(*(asyncio.to_thread(self._status, a, managed) for a in agents))
+        )
 
     def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
         """Blocking: one agent's status answer."""
@@ -379,9 +381,6 @@ class DaemonActions:
             answer.update(enabled=True, pinned=False, proxy=None, group=None)
             answer["health"] = health_now(*agent_files(self.host))
             answer["backup_installed"] = answer["backup"] is not None  # in the repository
-            answer["versions_installed"] = []
-            if answer["backup"] is not None:
-                answer["rollback_refused"] = None
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

@@ -159,7 +159,11 @@ class Router:
                 "api": API_VERSION,
                 "pid": os.getpid(),
                 "agents": self.ops.agent_names(),
-                "you": {"uid": request.peer.uid},
+                "you": {
+                    "uid": request.peer.uid,
+                    "group": self.authz.group,
+                    "may": self.authz.without_asking(request.peer),
+                },
                 "settings": {k: settings[k] for k in ("file", "problem")},
                 "secrets": {k: v for k, v in settings["secrets"].items() if k != "stored"},
             }

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
 from engine.policy.decision import Action, Decision, Reason
+from engine.update.update_pass import PassResult
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
@@ -53,6 +54,12 @@ class AgentRuntime:
             )
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self.worker, context.run, work)
+
+    def with_next_check(self, result: PassResult) -> PassResult:
+        """A dry run's answer with the one next check: the poll loop's (when scheduled)."""
+        if self.next_check is None:
+            return result
+        return replace(result, decision=replace(result.decision, next_check=self.next_check))
 
     def forget_held_back(self, version: str) -> None:
         """After clear-bad, the last decision no longer says that ``version`` is marked

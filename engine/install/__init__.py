@@ -30,12 +30,14 @@ from engine.install.revisions import (
     list_revisions,
     remove_revision,
 )
+from engine.install.sink import HashingSink
 
 __all__ = [
     "BINARIES",
     "DEFAULT_BASE_URL",
     "MAX_UNIT_BYTES",
     "DownloadLimits",
+    "HashingSink",
     "NamespaceReport",
     "Progress",
     "Revert",

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import platform
 import re
 import shutil
 import time
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine.errors import ArtifactError, BadAnswer, InvalidInput, NoSpace
+from engine.install.sink import HashingSink
 from engine.sources.transport import describe_error, get_bounded, open_stream
 from engine.versions import Revision
 
@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://cdn.teleport.dev"
-CHUNK = 64 * 1024
 SPACE_MARGIN = 10 * 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}")
 _GO_ARCH = {
@@ -99,7 +98,7 @@ class Progress:
 
 
 def go_arch(machine: str | None = None) -> str:
-    name = machine or platform.machine()
+    name = machine or os.uname().machine
     arch = _GO_ARCH.get(name.lower())
     if arch is None:
         raise ArtifactError(f"no Teleport builds for this machine architecture {name!r}")
@@ -237,7 +236,7 @@ def download_verified(
     except OSError as e:
         if e.errno in {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}:
             _discard(part, etag_file)
-            raise ArtifactError(f"not enough space in {dest_dir} to download {name}: {e}") from e
+            raise NoSpace(f"not enough space in {dest_dir} to download {name}: {e}") from e
         raise ArtifactError(f"cannot write the download to {dest_dir}: {e}") from e
 
     if total is not None and done != total:
@@ -296,20 +295,20 @@ def _stream_to(
     pace = _Pace(url, limits, started)
     try:
         with part.open(mode) as stream:
-            for chunk in response.iter_raw(CHUNK):
-                stream.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if done > limits.max_bytes:
-                    raise _TooLarge(
-                        f"{url} is larger than the limit of {limits.max_bytes} bytes; "
-                        "the partial download was discarded"
-                    )
-                now = time.monotonic()
-                pace.check(done - offset, now)
-                if progress is not None and now - last_report >= 0.2:
-                    last_report = now
-                    progress(_progress(done, offset, total, now - started))
+            with HashingSink(stream, digest) as sink:
+                for chunk in response.iter_raw():  # as received; HashingSink batches
+                    done += len(chunk)
+                    if done > limits.max_bytes:
+                        raise _TooLarge(
+                            f"{url} is larger than the limit of {limits.max_bytes} bytes; "
+                            "the partial download was discarded"
+                        )
+                    sink.put(chunk)
+                    now = time.monotonic()
+                    pace.check(done - offset, now)
+                    if progress is not None and now - last_report >= 0.2:
+                        last_report = now
+                        progress(_progress(done, offset, total, now - started))
             stream.flush()
             os.fsync(stream.fileno())
     except httpx.HTTPError as e:

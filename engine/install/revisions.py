@@ -26,16 +26,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tarfile
 import zlib
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from engine.errors import ArtifactError, InvalidInput
 from engine.fsutil import fsync_dir, safe_rmtree
 from engine.install.download import SPACE_MARGIN, check_free_space
 from engine.install.gunzip import GunzipReader
 from engine.versions import Revision
+
+if TYPE_CHECKING:
+    import tarfile
 
 __all__ = [
     "BINARIES",
@@ -211,6 +214,8 @@ def _extract(archive: Path, temp: Path, max_unpacked: int) -> None:
         ArtifactError: a refused entry, a broken archive or not enough space (the caller
             removes ``temp``).
     """
+    import tarfile  # noqa: PLC0415 - only when installing (the idle daemon does without)
+
     temp.mkdir(mode=0o755)
     written: set[str] = set()
     total = 0

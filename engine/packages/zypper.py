@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 from engine.errors import PackageError, RepositoryRefused
 from engine.packages.base import PackageState
 from engine.packages.dnf import rpm_check, rpm_installed, rpm_lock_file
@@ -88,6 +86,8 @@ class ZypperBackend(ExactInstaller):
         )
         if result.returncode not in (0, _NO_MATCHES):
             raise PackageError(f"zypper search for {package} failed: {result.tail()}")
+        import xml.etree.ElementTree as ET  # noqa: PLC0415 - only on a zypper host
+
         try:
             tree = ET.fromstring(result.stdout)  # noqa: S314 - zypper's own output
         except ET.ParseError as e:
@@ -117,6 +117,8 @@ class ZypperBackend(ExactInstaller):
 
     def is_locked(self, package: str) -> bool:
         result = self.runner.run([*self._base(), "--xmlout", "locks"], check=False)
+        import xml.etree.ElementTree as ET  # noqa: PLC0415 - only on a zypper host
+
         try:
             tree = ET.fromstring(result.stdout)  # noqa: S314 - zypper's own output
         except ET.ParseError:

@@ -1,14 +1,18 @@
-"""supervisord via ``supervisorctl``: for hosts without systemd, and the sandbox.
+"""supervisord: for hosts without systemd, and the sandbox.
 
 The "unit" is the supervisord program name. Reload sends SIGHUP to the program (the agent
-re-execs); try-restart restarts it only when it is running.
+re-execs); try-restart restarts it only when it is running. It is spoken to over its
+XML-RPC socket (``supervisor_rpc``) when its config names one without a password, else
+through ``supervisorctl``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ServiceError
 from engine.service.base import (
@@ -17,11 +21,22 @@ from engine.service.base import (
     Reload,
     ReloadOutcome,
 )
+from engine.service.supervisor_rpc import (
+    FAULT_ALREADY_STARTED,
+    FAULT_BAD_NAME,
+    FAULT_NOT_RUNNING,
+    SupervisorFault,
+    SupervisorRpc,
+)
 
 __all__ = ["Supervisord"]
 
 _ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 _ACTIVE = {"RUNNING", "STARTING"}
+
+
+class _NotRunning(Exception):
+    pass
 
 
 class Supervisord:
@@ -41,6 +56,22 @@ class Supervisord:
         self._ctl = (
             supervisorctl or shutil.which("supervisorctl", path=_ENV["PATH"]) or ("supervisorctl")
         )
+        self._rpc = None if supervisorctl else SupervisorRpc.from_config(config)
+
+    def _call(self, op: str, method: str, *args: Any, timeout: float | None = None) -> Any:
+        """One XML-RPC call; ``op`` names it as the supervisorctl command it stands for.
+        Raises SupervisorFault, or ServiceError when supervisord does not answer."""
+        assert self._rpc is not None  # noqa: S101 - only called when there is one
+        seconds = timeout or self._timeout
+        try:
+            return self._rpc.call(method, *args, timeout=seconds)
+        except TimeoutError as e:
+            raise ServiceError(
+                f"supervisord did not answer 'supervisorctl {op}' within {seconds:g} s: "
+                "is it stopped or hung?"
+            ) from e
+        except OSError as e:
+            raise ServiceError(f"supervisord could not be reached for '{op}': {e}") from e
 
     def _run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         seconds = timeout or self._timeout
@@ -62,6 +93,14 @@ class Supervisord:
             raise ServiceError(f"supervisorctl {' '.join(args)} could not run: {e}") from e
 
     def _state(self, unit: str) -> tuple[str, int | None]:
+        if self._rpc is not None:
+            try:
+                info = self._call(f"status {unit}", "supervisor.getProcessInfo", unit)
+            except SupervisorFault as e:
+                if e.code == FAULT_BAD_NAME:
+                    return "UNKNOWN", None
+                raise ServiceError(f"supervisorctl status {unit} failed: {e.text}") from e
+            return str(info["statename"]), int(info["pid"]) or None
         fields = self._run("status", unit).stdout.split()
         if len(fields) < 2 or fields[0] != unit:
             return "UNKNOWN", None
@@ -72,7 +111,15 @@ class Supervisord:
         return fields[1], pid
 
     def present(self) -> bool:
-        return self._config.is_file() and self._run("pid").returncode == 0
+        if not self._config.is_file():
+            return False
+        if self._rpc is not None:
+            try:
+                self._call("pid", "supervisor.getPID")
+            except (ServiceError, SupervisorFault):
+                return False
+            return True
+        return self._run("pid").returncode == 0
 
     def is_active(self, unit: str) -> bool:
         return self._state(unit)[0] in _ACTIVE
@@ -90,18 +137,26 @@ class Supervisord:
     def reload(self, unit: str) -> ReloadOutcome:
         if not self.is_active(unit):
             return ReloadOutcome(Reload.NOT_RUNNING)
-        result = self._run("signal", "HUP", unit)
-        if result.returncode == 0 and "ERROR" not in result.stdout:
-            return ReloadOutcome(Reload.RELOADED)
-        warning = (
-            f"supervisorctl signal HUP {unit} failed ({(result.stdout + result.stderr).strip()}); "
-            "restarting it instead"
-        )
+        if self._rpc is not None:
+            try:
+                self._call(f"signal HUP {unit}", "supervisor.signalProcess", unit, "HUP")
+                return ReloadOutcome(Reload.RELOADED)
+            except SupervisorFault as e:
+                failure = e.text
+        else:
+            result = self._run("signal", "HUP", unit)
+            if result.returncode == 0 and "ERROR" not in result.stdout:
+                return ReloadOutcome(Reload.RELOADED)
+            failure = (result.stdout + result.stderr).strip()
+        warning = f"supervisorctl signal HUP {unit} failed ({failure}); restarting it instead"
         self.try_restart(unit)
         return ReloadOutcome(Reload.RESTARTED, warning)
 
     def try_restart(self, unit: str) -> None:
         if not self.is_active(unit):
+            return
+        if self._rpc is not None:
+            self._rpc_restart(unit)
             return
         result = self._run("restart", unit, timeout=self._restart_timeout)
         if result.returncode != 0 or "ERROR" in result.stdout:
@@ -119,7 +174,36 @@ class Supervisord:
         return  # supervisord programs do not read the systemd unit file
 
     def start(self, unit: str) -> None:
+        if self._rpc is not None:
+            try:
+                self._call(
+                    f"start {unit}", "supervisor.startProcess", unit, True,
+                    timeout=self._restart_timeout,
+                )  # fmt: skip
+            except SupervisorFault as e:
+                if e.code != FAULT_ALREADY_STARTED:
+                    raise ServiceError(f"supervisorctl start {unit} failed: {e.text}") from e
+            return
         result = self._run("start", unit, timeout=self._restart_timeout)
         if result.returncode != 0 and "already started" not in result.stdout:
             # supervisord's own autorestart may have started it between our look and ours
             raise ServiceError(f"supervisorctl start {unit} failed: {result.stdout.strip()}")
+
+    def _stop(self, unit: str, seconds: float) -> None:
+        try:
+            self._call(f"restart {unit}", "supervisor.stopProcess", unit, True, timeout=seconds)
+        except SupervisorFault as e:
+            if e.code == FAULT_NOT_RUNNING:  # it stopped since we looked
+                raise _NotRunning from e
+            raise
+
+    def _rpc_restart(self, unit: str) -> None:
+        """What ``supervisorctl restart`` does: stop (if running), then start; both wait."""
+        seconds = self._restart_timeout
+        try:
+            if self.is_active(unit):
+                with contextlib.suppress(_NotRunning):
+                    self._stop(unit, seconds)
+            self._call(f"restart {unit}", "supervisor.startProcess", unit, True, timeout=seconds)
+        except SupervisorFault as e:
+            raise ServiceError(f"supervisorctl restart {unit} failed: {e.text}") from e

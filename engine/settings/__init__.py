@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.settings.file import (
     DEFAULT_PATH,
     SettingsFile,
@@ -18,8 +20,6 @@ from engine.settings.file import (
     parse_settings,
     render_settings,
 )
-from engine.settings.keyring_desktop import secret_service_backend
-from engine.settings.keyring_file import EncryptedFileKeyring
 from engine.settings.kinds import (
     BadValue,
     Bool,
@@ -100,3 +100,18 @@ __all__ = [
     "transport_config",
     "validate_secret_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # the Secret Service backend loads secretstorage, jeepney and cryptography (~7 MB): only
+    # for a host whose secrets.backend is secret-service, when it is first asked for
+    # and keyring itself (~2 MB) only when a secret is first used
+    if name == "secret_service_backend":
+        from engine.settings.keyring_desktop import secret_service_backend  # noqa: PLC0415
+
+        return secret_service_backend
+    if name == "EncryptedFileKeyring":
+        from engine.settings.keyring_file import EncryptedFileKeyring  # noqa: PLC0415
+
+        return EncryptedFileKeyring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

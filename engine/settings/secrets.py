@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import keyring.errors
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING
 
 from engine.errors import InvalidInput, SecretStoreError
-from engine.settings.keyring_file import EncryptedFileKeyring
 from engine.settings.secret_names import (
     AGENT_SCOPED,
     BACKENDS,
@@ -48,6 +46,11 @@ from engine.settings.secret_names import (
     validate_secret_name,
 )
 from engine.sources.transport import Secret
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+    from engine.settings.keyring_file import EncryptedFileKeyring
 
 __all__ = [
     "BACKENDS",
@@ -74,9 +77,28 @@ class SecretStore:
     def __init__(
         self, backend: KeyringBackend, backend_name: str, *, service: str = SERVICE
     ) -> None:
-        self._backend = backend
+        self._backend: KeyringBackend | None = backend
+        self._opener: Callable[[], KeyringBackend] | None = None
+        self._holds_nothing: Callable[[], bool] = lambda: False
+        self._opening = threading.Lock()
         self._backend_name = backend_name
         self._service = service
+
+    @classmethod
+    def opened_on_use(
+        cls,
+        opener: Callable[[], KeyringBackend],
+        backend_name: str,
+        *,
+        holds_nothing: Callable[[], bool],
+        service: str = SERVICE,
+    ) -> SecretStore:
+        """A store whose backend ``opener`` makes when a secret is first stored or read
+        while ``holds_nothing()`` is False: a daemon with no secrets (status asks which are
+        stored on every ``GET /v1``) never loads keyring (~2 MB resident)."""
+        store = cls(None, backend_name, service=service)  # type: ignore[arg-type]
+        store._opener, store._holds_nothing = opener, holds_nothing
+        return store
 
     @property
     def backend_name(self) -> str:
@@ -85,7 +107,11 @@ class SecretStore:
 
     @property
     def backend(self) -> KeyringBackend:
-        return self._backend
+        with self._opening:
+            if self._backend is None:
+                assert self._opener is not None  # noqa: S101 - one of the two is always set
+                self._backend = self._opener()
+            return self._backend
 
     def __repr__(self) -> str:
         return f"SecretStore(backend={self._backend_name!r})"
@@ -106,14 +132,16 @@ class SecretStore:
                 f"the value for secret {name!r} contains control characters (a newline?)"
             )
         with self._translated("store", name):
-            self._backend.set_password(self._service, name, text)
+            self.backend.set_password(self._service, name, text)
 
     def get(self, name: str) -> Secret | None:
         """The secret, wrapped; None when none is stored. For the engine only (the proxy
         and the mirror): API answers carry ``is_set`` and never a value."""
         validate_secret_name(name)
+        if self._backend is None and self._holds_nothing():
+            return None
         with self._translated("read", name):
-            value = self._backend.get_password(self._service, name)
+            value = self.backend.get_password(self._service, name)
         return None if value is None else Secret(value)
 
     def is_set(self, name: str) -> bool:
@@ -124,9 +152,11 @@ class SecretStore:
         validate_secret_name(name)
         if not self.is_set(name):
             return False
+        import keyring.errors  # noqa: PLC0415 - loaded on use (the backend has loaded it)
+
         with self._translated("delete", name):
             try:
-                self._backend.delete_password(self._service, name)
+                self.backend.delete_password(self._service, name)
             except keyring.errors.PasswordDeleteError:
                 return False
         return True
@@ -141,6 +171,8 @@ class SecretStore:
 
     @contextlib.contextmanager
     def _translated(self, action: str, name: str) -> Iterator[None]:
+        import keyring.errors  # noqa: PLC0415 - loaded on use
+
         try:
             yield
         except SecretStoreError:
@@ -185,7 +217,12 @@ def open_store(
     """
     if backend == "file":
         directory = store_dir if store_dir is not None else root / FILE_STORE_DIR
-        return SecretStore(EncryptedFileKeyring(directory / "store"), "file")
+        store = directory / "store"
+        return SecretStore.opened_on_use(
+            lambda: _file_keyring(store),
+            "file",
+            holds_nothing=lambda: not store.exists() and not store.is_symlink(),
+        )
     if backend == "secret-service":
         # Imported here: secretstorage, jeepney and cryptography (~8 MB resident) are for a
         # desktop session; the headless daemon's file store never loads them.
@@ -207,3 +244,17 @@ def mirror_headers(store: SecretStore, namespace: str | None = None) -> dict[str
         if token is not None:
             return {"Authorization": f"Bearer {token.reveal()}"}
     return {}
+
+
+def _file_keyring(path: Path) -> EncryptedFileKeyring:
+    from engine.settings.keyring_file import EncryptedFileKeyring  # noqa: PLC0415 - on use
+
+    return EncryptedFileKeyring(path)
+
+
+def __getattr__(name: str) -> object:
+    if name == "EncryptedFileKeyring":  # keyring (~2 MB) only when asked for
+        from engine.settings.keyring_file import EncryptedFileKeyring  # noqa: PLC0415
+
+        return EncryptedFileKeyring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -104,6 +104,7 @@ class AgentOperations:
             reason="spec-" + "-".join(changes),
             message=f"update.yaml spec: {words}",
             uid=uid,
+            extra={"spec": dict(changes)},
         )
         return {"agent": layout.namespace, "changed": changed, **changes}
 

@@ -1,7 +1,10 @@
-"""The tray app under real Qt, offscreen (no display, no tray host: the fallback window)."""
+"""The tray app under real Qt, offscreen (no display, no tray host: the fallback window),
+on one 1280x800 screen (a small laptop's; Qt's offscreen default is 800x800)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+SCREEN = Path(__file__).with_name("offscreen-screen.json")
+os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN}"

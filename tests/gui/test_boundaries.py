@@ -44,7 +44,16 @@ def test_gui_module_stays_a_thin_client(path: Path) -> None:
     assert "os.system" not in source and "Popen" not in source
 
 
-@pytest.mark.parametrize("name", ["viewmodel.py", "schedule_model.py", "settings_model.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "viewmodel.py",
+        "schedule_model.py",
+        "settings_model.py",
+        "history_model.py",
+        "windows_model.py",
+    ],
+)
 def test_the_models_are_qt_free(name: str) -> None:
     modules = [module for module, _ in imports(ast.parse((GUI / name).read_text()))]
     assert not [m for m in modules if m.startswith(("PySide6", "gui.")) and m != "gui"], modules

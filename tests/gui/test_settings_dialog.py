@@ -10,10 +10,12 @@ from contextlib import contextmanager
 
 import pytest
 from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from gui.views.settings_dialog import SettingsDialog
+from gui.views.settings_dialog import SettingsDialog, contrast, error_colour
+from gui.windows_model import WindowRow
 from gui.worker import ApiWorker
 from sandbox.emulator import ClusterEmulator
 from tests.fixtures.daemon import RunningDaemon, start_daemon
@@ -136,3 +138,79 @@ def test_each_refused_value_shows_its_reason_in_full_beside_the_field_of_its_key
     assert saved["host"]["canary.soak"] == "2h"
     assert saved["agents"]["default"]["windows"][0]["days"] == ["sat"]
     assert dialog.edits["agents.default.windows"].text() == "sat 02:00 1h UTC"
+
+
+def test_sections_show_what_the_daemon_uses_and_where_it_comes_from(
+    qtbot: QtBot, dialog: SettingsDialog, shepherd_daemon: RunningDaemon
+) -> None:
+    host = shepherd_daemon.host
+    assert dialog.section_title("agents.default.proxy") == "Cluster (default) — administrator"
+    assert dialog.section_title("download.base_url") == "Downloads — administrator"
+    assert dialog.section_title("network.http_proxy") == "Network — administrator"
+    assert dialog.section_title("notifications.on_update") == "Notifications"
+    assert dialog.section_title("agents.default.windows") == "Maintenance windows and blackouts"
+    boxes = list(dialog.sections)
+    assert boxes[0] == "Cluster (default)" and boxes[-1] == "Secrets (write-only)"
+    # the daemon runs with --base-url and --ca-bundle: they win, and the dialog says so
+    assert dialog.edits["download.base_url"].text() == ""
+    assert dialog.in_use["download.base_url"].text() == (
+        f"in use: {host.cdn.base_url} — from command line"
+    )
+    assert dialog.in_use["network.ca_bundle"].text() == (
+        f"in use: {host.ca.ca_path} — from command line"
+    )
+    # the cluster proxy is update.yaml's (teleport-update's), not empty
+    assert dialog.edits["agents.default.proxy"].text() == ""
+    proxy = shepherd_daemon.cluster.proxy_addr
+    assert dialog.in_use["agents.default.proxy"].text() == f"in use: {proxy} — from update.yaml"
+    assert dialog.focusWidget() is dialog.edits["agents.default.group"]  # the first field
+
+
+@pytest.mark.parametrize("window", ["#ffffff", "#efefef", "#2b2b2b", "#1e1e1e"])
+def test_errors_are_readable_on_light_and_dark_windows(window: str) -> None:
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(window))
+    assert contrast(error_colour(palette), QColor(window)) >= 4.5
+
+
+def test_an_error_on_a_dark_palette_uses_the_light_red(
+    qtbot: QtBot, shepherd_daemon: RunningDaemon
+) -> None:
+    worker = ApiWorker(shepherd_daemon.socket)
+    dialog = SettingsDialog(worker)
+    qtbot.addWidget(dialog)
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202124"))
+    dialog.setPalette(dark)
+    try:
+        with qtbot.waitSignal(dialog.loaded, timeout=WAIT_MS):
+            dialog.reload()
+        dialog.edits["download.base_url"].setText("http://mirror.example")
+        with qtbot.waitSignal(dialog.refused, timeout=WAIT_MS):
+            dialog.save()
+        style = dialog.errors["download.base_url"].styleSheet()
+        assert error_colour(dark).name() in style
+        assert contrast(error_colour(dark), QColor("#202124")) >= 4.5
+    finally:
+        worker.stop()
+
+
+def test_windows_are_built_in_the_editor_and_saved_as_the_daemon_reads_them(
+    qtbot: QtBot, dialog: SettingsDialog, shepherd_daemon: RunningDaemon
+) -> None:
+    key = "agents.default.windows"
+    dialog.edits[key].setText("sat 02:00 1h UTC")
+    editor = dialog.edit_windows(key)
+    assert [row.row().text() for row in editor.rows] == ["sat 02:00 1h UTC"]
+    second = editor.add_row(WindowRow(("tue", "thu"), "03:30", "90m", "Europe/Berlin"))
+    assert second.days["tue"].isChecked() and not second.days["mon"].isChecked()
+    second.days["mon"].setChecked(True)
+    editor.accept()
+    assert dialog.edits[key].text() == "sat 02:00 1h UTC; mon,tue,thu 03:30 90m Europe/Berlin"
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
+        dialog.save()
+    saved = shepherd_daemon.api.get("/v1/settings")["settings"]["agents"]["default"]["windows"]
+    assert [(w["days"], w["start"], w["timezone"]) for w in saved] == [
+        (["sat"], "02:00", "UTC"),
+        (["mon", "tue", "thu"], "03:30", "Europe/Berlin"),
+    ]

@@ -68,7 +68,7 @@ class Tray:
 
 
 def start_tray(qtbot: QtBot, daemon: RunningDaemon, *, use_tray: bool = False) -> Tray:
-    worker = ApiWorker(daemon.socket, poll_seconds=0.5, retry_seconds=0.2)
+    worker = ApiWorker(daemon.socket, retry_seconds=0.2, max_retry_seconds=1.0)
     prompts = ScriptedPrompts()
     controller = TrayController(worker, prompts=prompts, use_tray=use_tray)
     if controller.window is not None:
@@ -159,7 +159,7 @@ def test_update_now_cancelled_changes_nothing(qtbot: QtBot, tray: Tray) -> None:
     tray.trigger("update:default")
     assert tray.prompts.asked == ["Update now"]
     with qtbot.waitSignal(tray.controller.view_changed, timeout=WAIT_MS):
-        pass  # one more poll
+        tray.worker.refresh()  # the status as the daemon has it now
     assert tray.status()["active"] == "17.1.0"
 
 
@@ -288,7 +288,11 @@ def test_history_and_schedule_views_load_from_the_api(qtbot: QtBot, tray: Tray) 
     assert history is not None
     qtbot.waitUntil(lambda: history.table.rowCount() > 0, timeout=WAIT_MS)
     first = history.rows()[0]
-    assert (first["Event"], first["Outcome"], first["To"]) == ("update", "succeeded", "17.2.1")
+    assert (first["What"], first["Result"], first["Versions"]) == (
+        "Update",
+        "succeeded",
+        "17.1.0 → 17.2.1",
+    )
 
     tray.daemon.api.request(
         "PATCH", "/v1/settings", body={"changes": {"agents.default.windows": "tue 02:00 2h UTC"}}
@@ -316,3 +320,15 @@ def test_notifications_the_admin_switched_off_stay_quiet(qtbot: QtBot, tray: Tra
     tray.daemon.api.post("/v1/agents/default/update", {"now": True})
     qtbot.waitUntil(lambda: any(e.get("title") == "Agent updated" for e in events), timeout=WAIT_MS)
     assert tray.notices == []
+
+
+def test_the_status_is_read_at_connect_and_when_an_event_says_it_changed(
+    qtbot: QtBot, tray: Tray
+) -> None:
+    reads = tray.worker.status_reads
+    assert reads >= 1
+    with qtbot.waitSignal(tray.worker.event_received, timeout=WAIT_MS):
+        tray.daemon.api.post("/v1/agents/default/pin")
+    wait_for_view(qtbot, tray, lambda v: v.agents and v.agents[0].pinned)
+    assert tray.worker.status_reads > reads
+    assert "paused (pinned)" in tray.window_text()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -20,7 +22,7 @@ def tray_threads() -> list[str]:
 def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
-    worker = ApiWorker(tmp_path / "absent.sock", poll_seconds=0.2, retry_seconds=0.1)
+    worker = ApiWorker(tmp_path / "absent.sock", retry_seconds=0.1, max_retry_seconds=0.4)
     controller = TrayController(worker, use_tray=False)
     assert controller.window is not None
     qtbot.addWidget(controller.window)
@@ -31,7 +33,16 @@ def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
         assert down.args is not None and "not running" in down.args[0]
         qtbot.waitUntil(lambda: "daemon is not answering" in controller.window.summary.text())
         assert controller.view.state is IconState.DAEMON_DOWN
-        assert set(controller.actions) == {"status", "history", "schedule", "settings", "quit"}
+        assert set(controller.actions) == {
+            "status",
+            "history",
+            "schedule",
+            "settings",
+            "autostart",
+            "log",
+            "about",
+            "quit",
+        }
         with qtbot.waitSignal(worker.daemon_down, timeout=10_000):
             worker.call(lambda api: api.get("/v1"), lambda _: None, errors.append)
         qtbot.waitUntil(lambda: bool(errors))
@@ -43,3 +54,20 @@ def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
     results: list[object] = []
     worker.call(lambda api: api.get("/v1"), results.append, results.append)
     assert results == []  # a stopped worker runs nothing
+
+
+def test_without_a_daemon_the_retries_back_off_up_to_the_cap(qtbot: QtBot, tmp_path: Path) -> None:
+    worker = ApiWorker(tmp_path / "absent.sock", retry_seconds=0.05, max_retry_seconds=0.4)
+    seen: list[float] = []
+    worker.daemon_down.connect(lambda _message: seen.append(time.monotonic()))
+    try:
+        worker.start()
+        qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
+    finally:
+        worker.stop()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(seen)]
+    # each wait is at least the one before it doubled, until the cap (lower bounds only: a
+    # loaded machine makes gaps longer, never shorter)
+    for index, floor in enumerate((0.05, 0.1, 0.2, 0.4, 0.4)):
+        assert gaps[index] >= floor * 0.9, (index, gaps)
+    assert worker.status_reads == 0  # nothing was polled while the daemon was away

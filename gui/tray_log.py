@@ -1,0 +1,45 @@
+"""The tray's own log: what it showed, what it was asked to do and what came of it, in a
+small rotating file under the user's state directory ("Open log" opens it).
+
+    path = start_logging(None)   # $XDG_STATE_HOME/shepherd/tray.log (~/.local/state/...)
+    log = logging.getLogger("shepherd.tray")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+__all__ = ["default_log_path", "start_logging"]
+
+_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def default_log_path() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "shepherd" / "tray.log"
+
+
+def start_logging(path: Path | None) -> Path | None:
+    """Log ``shepherd.tray`` to ``path`` (default: ``default_log_path()``); None when the
+    file cannot be opened (the tray then logs to stderr only, and says so there)."""
+    target = path or default_log_path()
+    logger = logging.getLogger("shepherd.tray")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = RotatingFileHandler(
+            target, maxBytes=1_000_000, backupCount=1, encoding="utf-8"
+        )
+    except OSError as e:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(handler)
+        logger.warning("cannot write the tray log %s: %s", target, e)
+        return None
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    logger.addHandler(handler)
+    return target

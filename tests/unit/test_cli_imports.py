@@ -1,0 +1,69 @@
+"""``shepherd --help`` starts fast: the parser and the help text load none of the heavy
+libraries (HTTP, YAML, the keyring backends, asyncio, the daemon); each command imports its
+implementation when it runs (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("httpx", "httpcore", "yaml", "keyring", "jeepney", "secretstorage", "asyncio", "rich")
+HEAVY_ENGINE = ("engine.daemon", "engine.update", "engine.settings", "engine.sources")
+
+
+def modules_after(code: str) -> list[str]:
+    """The modules a fresh interpreter holds after running ``code`` (its own output goes to
+    stdout; the module list comes back on stderr's last line)."""
+    loaded_names = "sorted(name for name, module in sys.modules.items() if module)"
+    probe = f"import json, sys\n{code}\nprint(json.dumps({loaded_names}), file=sys.stderr)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    loaded: list[str] = json.loads(result.stderr.strip().splitlines()[-1])
+    return loaded
+
+
+def heavy(loaded: list[str]) -> list[str]:
+    return [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY_ENGINE)]
+
+
+def test_importing_the_parser_loads_no_heavy_library() -> None:
+    loaded = modules_after("import engine.cli.parser, engine.cli.main")
+    assert "engine.cli.parser" in loaded
+    assert heavy(loaded) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["status", "--help"], ["daemon", "--help"], ["settings", "set", "--help"]],
+    ids=["shepherd --help", "status --help", "daemon --help", "settings set --help"],
+)
+def test_help_loads_no_heavy_library(argv: list[str]) -> None:
+    code = (
+        "from engine.cli.main import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+    )
+    loaded = modules_after(code)
+    assert heavy(loaded) == []
+
+
+def test_a_command_still_loads_what_it_needs() -> None:
+    """The lazy imports happen: ``status`` reaches for the API client (and says the daemon is
+    not running when nothing listens)."""
+    code = (
+        "from engine.cli.main import main\n"
+        "assert main(['--socket', '/nonexistent/shepherd.sock', 'status']) != 0\n"
+    )
+    loaded = modules_after(code)
+    assert "engine.api.client" in loaded and "httpx" in loaded
+    assert "rich" not in loaded  # httpx's own command line stays unloaded (engine/__init__)
