@@ -1,6 +1,7 @@
 """``shepherd-tray``: the desktop face of the Shepherd daemon.
 
     shepherd-tray [--socket /run/shepherd/api.sock] [--window] [--log-file PATH]
+                  [Qt options: -style fusion, -platform xcb ...]
 
 One tray per session: a second start asks the running one to show itself and exits.
 Builds the object graph once (worker -> controller) and runs Qt's event loop. Nothing
@@ -15,7 +16,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 # httpx imports its own command line (rich, click, pygments: ~10 MB resident) whenever they
@@ -36,7 +37,8 @@ __all__ = ["build", "main"]
 _log = logging.getLogger("shepherd.tray")
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """Our options, and the rest for Qt (``-style fusion``, ``-platform xcb``, ...)."""
     parser = argparse.ArgumentParser(prog="shepherd-tray", description=__doc__.split("\n")[0])
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
@@ -51,7 +53,18 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verbose", action="store_true", help="log every request the tray makes, too"
     )
-    return parser.parse_args(argv)
+    options, rest = parser.parse_known_args(argv)
+    options.error = parser.error
+    return options, rest
+
+
+def _application(qt_options: list[str], error: Callable[[str], object]) -> QApplication:
+    """The QApplication, given Qt's own options; what Qt does not take either is an error."""
+    app = QApplication([sys.argv[0], *qt_options])
+    unknown = app.arguments()[1:]
+    if unknown:
+        error(f"unrecognized arguments: {' '.join(unknown)}")
+    return app
 
 
 def build(
@@ -64,11 +77,11 @@ def build(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _arguments(argv)
+    options, qt_options = _arguments(argv)
     log_path = start_logging(options.log_file)
     if options.verbose:
         _log.setLevel(logging.DEBUG)
-    app = QApplication(sys.argv[:1])
+    app = _application(qt_options, options.error)
     app.setApplicationName("Shepherd")
     app.setQuitOnLastWindowClosed(False)
     instance = SingleInstance.claim()

@@ -12,6 +12,9 @@ __all__ = ["COLOURS", "state_icon", "state_pixmap"]
 
 COLOURS = {
     IconState.OK: QColor("#2e7d32"),
+    IconState.UNCHECKED: QColor("#607d8b"),
+    IconState.PAUSED: QColor("#5e35b1"),
+    IconState.AVAILABLE: QColor("#00838f"),
     IconState.UPDATING: QColor("#1565c0"),
     IconState.ATTENTION: QColor("#f9a825"),
     IconState.ERROR: QColor("#c62828"),
@@ -62,6 +65,22 @@ def _glyph(painter: QPainter, state: IconState) -> None:
         path.lineTo(28, 43)
         path.lineTo(46, 22)
         painter.drawPath(path)
+    elif state is IconState.UNCHECKED:  # "?"
+        path = QPainterPath(QPointF(23, 24))
+        path.arcTo(QRectF(23, 14, 18, 18), 180, -250)
+        path.lineTo(32, 38)
+        painter.drawPath(path)
+        painter.drawPoint(QPointF(32, 48))
+    elif state is IconState.PAUSED:  # two bars
+        painter.drawLine(QPointF(25, 20), QPointF(25, 44))
+        painter.drawLine(QPointF(39, 20), QPointF(39, 44))
+    elif state is IconState.AVAILABLE:  # an arrow down onto a line
+        painter.drawLine(QPointF(32, 14), QPointF(32, 38))
+        path = QPainterPath(QPointF(22, 29))
+        path.lineTo(32, 39)
+        path.lineTo(42, 29)
+        painter.drawPath(path)
+        painter.drawLine(QPointF(20, 48), QPointF(44, 48))
     elif state is IconState.UPDATING:  # an open ring with an arrow head
         painter.drawArc(QRectF(17, 17, 30, 30), 60 * 16, 280 * 16)
         path = QPainterPath(QPointF(40, 12))

@@ -3,9 +3,14 @@ a future non-interactive mode) can answer them without a modal dialog."""
 
 from __future__ import annotations
 
+from html import escape
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
-__all__ = ["Prompts"]
+from gui.feedback import UpdateChoice, UpdateOffer
+
+__all__ = ["Prompts", "update_message_box"]
 
 
 class Prompts:
@@ -24,9 +29,53 @@ class Prompts:
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def rollback_reason(self, title: str, text: str) -> str | None:
-        """Confirmation and reason in one: None when cancelled or left empty."""
-        reason, ok = QInputDialog.getText(
-            self.parent, title, text, QLineEdit.EchoMode.Normal, "rolled back by hand"
-        )
-        return (reason.strip() or None) if ok else None
+    def rollback_reason(self, title: str, text: str, *, ok_text: str = "Roll back") -> str | None:
+        """Confirmation and reason in one: None when cancelled or left empty. The button
+        that confirms says what it does (``ok_text``)."""
+        dialog = QInputDialog(self.parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(text)
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dialog.setTextValue("rolled back by hand")
+        dialog.setOkButtonText(ok_text)
+        if dialog.exec() != QInputDialog.DialogCode.Accepted:
+            return None
+        return dialog.textValue().strip() or None
+
+    def update_choice(self, offer: UpdateOffer) -> UpdateChoice | None:
+        """The update prompt: Install now, At the next window, Skip this version."""
+        box, buttons = update_message_box(offer, self.parent)
+        box.exec()
+        clicked = box.clickedButton()
+        return next((choice for choice, b in buttons.items() if b is clicked), None)
+
+
+def update_message_box(
+    offer: UpdateOffer, parent: QWidget | None = None
+) -> tuple[QMessageBox, dict[UpdateChoice, object]]:
+    """The update prompt's box and its buttons by choice (built apart so tests see it)."""
+    box = QMessageBox(parent)
+    box.setWindowTitle(offer.title)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    version = escape(offer.version) if offer.version else "the cluster's current target"
+    lines = [
+        f"<b>{escape(offer.agent)}</b> can be updated from {escape(offer.current)} to "
+        f"<b>{version}</b>.",
+        escape(offer.when_text),
+        "Installing now skips the maintenance window; the new version is health-checked "
+        "and rolled back if it does not come up.",
+    ]
+    if offer.notes_url:
+        lines.append(f'<a href="{escape(offer.notes_url)}">Release notes for {version}</a>')
+    box.setText("<br><br>".join(lines))
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    now = box.addButton("Install now", QMessageBox.ButtonRole.AcceptRole)
+    later = box.addButton("At the next window", QMessageBox.ButtonRole.RejectRole)
+    buttons: dict[UpdateChoice, object] = {UpdateChoice.NOW: now, UpdateChoice.AT_WINDOW: later}
+    if offer.version is not None:
+        skip = box.addButton("Skip this version", QMessageBox.ButtonRole.DestructiveRole)
+        buttons[UpdateChoice.SKIP] = skip
+    box.setDefaultButton(later)
+    box.setEscapeButton(later)
+    return box, buttons

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Signal, Slot
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from engine.api.client import ApiClient, ApiError, agent_path
+from engine.api.client import ApiClient
+from gui.feedback import acknowledgement, refusal
 from gui.icons import state_icon
 from gui.prompts import Prompts
+from gui.status_model import week_strip
+from gui.tray_actions import AgentActions
 from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
@@ -50,7 +54,7 @@ _LEVEL_ICON = {
 }
 
 
-class TrayController(QObject):
+class TrayController(QObject, AgentActions):
     view_changed = Signal(object)  # TrayView
     notified = Signal(object)  # Notice, each one raised
     action_done = Signal(str, object)  # (action id, answer)
@@ -69,6 +73,10 @@ class TrayController(QObject):
         self.view: TrayView = TrayView(IconState.DAEMON_DOWN, "Shepherd: connecting…", ())
         self._seen_view: TrayView | None = None
         self._host_settings: dict[str, Any] = {}
+        self._settings_answer: dict[str, Any] = {}
+        self._agents: list[dict[str, Any]] = []  # the last GET /v1/agents
+        self._refusals: list[str] = []  # reasons shown for refused actions (not shown twice)
+        self._announced: set[tuple[str, str]] = set()  # (agent, version) offers announced
         self.log_path: Path | None = None  # the tray's log file, when it writes one
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self._rebuild_menu)
@@ -82,8 +90,14 @@ class TrayController(QObject):
             self.tray = QSystemTrayIcon(state_icon(self.view.state))
             self.tray.setContextMenu(self.menu)
             self.tray.setToolTip(self.view.tooltip)
+            self.tray.activated.connect(self._on_activated)
+            self.tray.messageClicked.connect(self._on_message_clicked)
         else:
             self.window = StatusWindow(self.menu)
+        self.status_window: StatusWindow | None = None
+        if self.window is not None:
+            self._wire_status(self.window)
+        self._clicked_update: str | None = None  # the agent an "Update available" names
         self.prompts = prompts or Prompts(self.window)
         self.history: HistoryView | None = None
         self.schedule: ScheduleView | None = None
@@ -104,7 +118,7 @@ class TrayController(QObject):
             self.window.show()
 
     def close(self) -> None:
-        for widget in (self.history, self.schedule, self.settings, self.window):
+        for widget in (self.history, self.schedule, self.settings, self.window, self.status_window):
             if widget is not None:
                 widget.close()
         if self.tray is not None:
@@ -114,13 +128,14 @@ class TrayController(QObject):
         """Delete every Qt object this controller made, now, while the application still
         exists (left to the garbage collector they may outlive it)."""
         self.close()
-        for widget in (self.history, self.schedule, self.settings, self.window):
+        windows = (self.history, self.schedule, self.settings, self.window, self.status_window)
+        for widget in windows:
             if widget is not None:
                 widget.deleteLater()
         if self.tray is not None:
             self.tray.deleteLater()
         self.menu.deleteLater()
-        self.history = self.schedule = self.settings = self.window = None
+        self.history = self.schedule = self.settings = self.window = self.status_window = None
         self.tray = None
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
@@ -129,7 +144,9 @@ class TrayController(QObject):
     def _on_agents(self, agents: list[dict[str, Any]]) -> None:
         if not self.view.daemon_up or not self._host_settings:
             self._load_settings()
+        self._agents = agents
         self.show_view(with_access(tray_view(agents), self._access))
+        self._show_schedule()
 
     @Slot(object)
     def _on_hello(self, hello: dict[str, Any]) -> None:
@@ -145,7 +162,10 @@ class TrayController(QObject):
         kind = event.get("type")
         if kind == "notification":
             notice = notification_for(event, self._host_settings)
-            if notice is not None:
+            said = str(event.get("message") or "")
+            if said in self._refusals:  # the refused action's reason is on screen already
+                self._refusals.remove(said)
+            elif notice is not None:
                 self._notify(notice)
         elif kind == "settings":
             self._load_settings()
@@ -163,11 +183,52 @@ class TrayController(QObject):
             self.tray.setToolTip(view.tooltip)
         if self.window is not None:
             self.window.show_view(view)
+        if self.status_window is not None and self.status_window is not self.window:
+            self.status_window.show_view(view)
+        for agent in view.agents:
+            if agent.state is IconState.AVAILABLE and agent.offered:
+                self._announce_offer(agent)
         if not self.menu.isVisible():  # an open menu is rebuilt on its next aboutToShow
             self._rebuild_menu()
         if notice is not None:
             self._notify(notice)
         self.view_changed.emit(view)
+
+    def _announce_offer(self, agent: AgentView) -> None:
+        """Once per version: "Update available" (unless ``notifications.on_update`` is off);
+        a click on it opens the update prompt."""
+        key = (agent.name, str(agent.offered))
+        if key in self._announced:
+            return
+        self._announced.add(key)
+        if self._host_settings.get("notifications.on_update") is False:
+            return  # the admin silenced update news
+        self._clicked_update = agent.name
+        self._notify(Notice("Update available", f"{agent.name}: {agent.why}", "info"))
+
+    @Slot()
+    def _on_message_clicked(self) -> None:
+        if self._clicked_update is not None:
+            self.update_now(self._clicked_update)
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.open_status()
+
+    def _wire_status(self, window: StatusWindow) -> None:
+        window.action_requested.connect(self.run_action)
+        window.shown.connect(self._load_settings)
+
+    def _show_schedule(self) -> None:
+        window = self.status_window or self.window
+        if window is None or not window.isVisible() or not self.view.daemon_up:
+            return
+        strip = week_strip(self._settings_answer, self._agents, now=datetime.now(UTC))
+        window.show_schedule(strip)
 
     def _show_progress(self, event: dict[str, Any]) -> None:
         done, total = event.get("bytes_done"), event.get("bytes_total")
@@ -180,13 +241,15 @@ class TrayController(QObject):
 
     def _load_settings(self) -> None:
         def fetch(api: ApiClient) -> dict[str, Any]:
-            host: dict[str, Any] = api.get("/v1/settings")["settings"]["host"]
-            return host
+            answer: dict[str, Any] = api.get("/v1/settings")
+            return answer
 
-        self.worker.call(fetch, self._set_host_settings, lambda _error: None)
+        self.worker.call(fetch, self._set_settings, lambda _error: None)
 
-    def _set_host_settings(self, host: dict[str, Any]) -> None:
-        self._host_settings = host
+    def _set_settings(self, answer: dict[str, Any]) -> None:
+        self._settings_answer = answer
+        self._host_settings = dict(answer["settings"]["host"])
+        self._show_schedule()
 
     @property
     def host_settings(self) -> dict[str, Any]:
@@ -218,30 +281,13 @@ class TrayController(QObject):
             self._agent_actions(target, agent)
             if not several:
                 self.menu.addSeparator()
+        self._add(self.menu, "status", "Status…", self.open_status)
         self._add(self.menu, "history", "History…", self.open_history)
         self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
         self.session.add_items(self.menu)
         self._add(self.menu, "quit", "Quit", QApplication.quit)
-
-    def _agent_actions(self, menu: QMenu, agent: AgentView) -> None:
-        name = agent.name
-        header = self._add(menu, f"about:{name}", agent.headline, None)
-        header.setToolTip(agent.why)
-        self._add(menu, f"why:{name}", agent.progress_text or agent.why, None)
-        idle = agent.busy is None
-        self._add(menu, f"check:{name}", "Check now", lambda: self.check_now(name), idle)
-        self._add(menu, f"update:{name}", "Update now…", lambda: self.update_now(name), idle)
-        self._add(menu, f"pause:{name}", agent.pause_text, lambda: self.toggle_pause(agent), idle)
-        rollback_text = f"Roll back to {agent.backup}…" if agent.backup else "Roll back…"
-        self._add(
-            menu,
-            f"rollback:{name}",
-            rollback_text,
-            lambda: self.rollback(agent),
-            agent.can_rollback,
-        )
 
     def _add(
         self,
@@ -251,8 +297,10 @@ class TrayController(QObject):
         slot: Callable[[], object] | None,
         enabled: bool = True,
     ) -> QAction:
-        action = menu.addAction(text)
+        action = menu.addAction(_elided(menu, text))
         action.setObjectName(key)
+        if action.text() != text:
+            action.setToolTip(text)
         action.setEnabled(slot is not None and enabled)
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
@@ -260,58 +308,42 @@ class TrayController(QObject):
         return action
 
     # ---- actions ------------------------------------------------------------------------
-    def check_now(self, agent: str) -> None:
-        self._request(f"check:{agent}", lambda api: api.post(agent_path(agent, "check")))
-
-    def update_now(self, agent: str) -> None:
-        if not self.prompts.confirm(
-            "Update now",
-            f"Update {agent} now, outside any maintenance window?\n"
-            "It is health-checked and rolled back if it does not come up.",
-        ):
-            return
-        self._request(
-            f"update:{agent}", lambda api: api.post(agent_path(agent, "update"), {"now": True})
-        )
-
-    def toggle_pause(self, agent: AgentView) -> None:
-        verb = "unpin" if agent.pinned else "pin"
-        self._request(f"pause:{agent.name}", lambda api: api.post(agent_path(agent.name, verb)))
-
-    def rollback(self, agent: AgentView) -> None:
-        reason = self.prompts.rollback_reason(
-            "Roll back",
-            f"Roll {agent.name} back from {agent.version} to {agent.backup}?\n"
-            f"{agent.version} will be remembered as bad. Reason:",
-        )
-        if reason is None:
-            return
-        self._request(
-            f"rollback:{agent.name}",
-            lambda api: api.post(agent_path(agent.name, "rollback"), {"reason": reason}),
-        )
-
     def _request(self, key: str, work: Callable[[ApiClient], object]) -> None:
         def done(answer: object) -> None:
             _log.info("%s done: %s", key, _answer_text(answer))
             self.worker.refresh()
-            if self.window is not None:
+            notice = acknowledgement(key, answer)
+            if notice is not None:
+                self._notify(notice)
+            elif self.window is not None:
                 self.window.show_message(_answer_text(answer))
             self.action_done.emit(key, answer)
 
         def failed(error: Exception) -> None:
             _log.info("%s failed: %s", key, error)
             self.worker.refresh()
-            # a refused rollback is announced by the daemon's own notification
-            announced = isinstance(error, ApiError) and error.status == 409
-            if not (announced and key.startswith("rollback:")):
-                title = f"{key.split(':', maxsplit=1)[0].capitalize()} failed"
-                self._notify(Notice(title, str(error), "error"))
+            notice = refusal(key, error)
+            self._refusals = [*self._refusals[-9:], notice.message.split(": ", 1)[-1]]
+            self._notify(notice)
             self.action_failed.emit(key, str(error))
 
         self.worker.call(work, done, failed)
 
     # ---- windows ------------------------------------------------------------------------
+    def open_status(self) -> None:
+        """The status window: the fallback window itself, or one beside the tray icon."""
+        window = self.window
+        if window is None:
+            if self.status_window is None:
+                self.status_window = StatusWindow()
+                self._wire_status(self.status_window)
+                self.status_window.show_view(self.view)
+            window = self.status_window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        self._show_schedule()
+
     def open_history(self) -> None:
         if self.history is None:
             self.history = HistoryView(self.worker)
@@ -335,6 +367,12 @@ class TrayController(QObject):
 
     def _parent_widget(self) -> QWidget | None:
         return self.window
+
+
+def _elided(menu: QMenu, text: str, width: int = 460) -> str:
+    """One line no wider than ``width`` pixels (the full text goes in the tooltip)."""
+    line = " ".join(text.split())
+    return QFontMetrics(menu.font()).elidedText(line, Qt.TextElideMode.ElideRight, width)
 
 
 def _answer_text(answer: object) -> str:

@@ -5,7 +5,9 @@
     notice = notification_for(event, settings)          # None: stay quiet
 
 The tray, the fallback window and the tests all read the same ``TrayView``; the Qt side
-only draws it. Icon states, worst first: daemon-down, error, attention, updating, ok.
+only draws it. Icon states, worst first: daemon-down, error, attention, updating,
+update-available, paused, unchecked, ok; "up to date" only when the cluster's offer is
+installed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
+    "HOLD_WORDS",
     "AgentView",
     "IconState",
     "Notice",
@@ -34,6 +37,9 @@ __all__ = [
 
 class IconState(enum.Enum):
     OK = "ok"
+    UNCHECKED = "unchecked"  # the daemon has not asked the cluster yet
+    PAUSED = "paused"
+    AVAILABLE = "update-available"  # offered, not installed yet (waiting for its moment)
     UPDATING = "updating"
     ATTENTION = "attention"
     ERROR = "error"
@@ -41,23 +47,35 @@ class IconState(enum.Enum):
 
     @property
     def rank(self) -> int:
-        return _RANK[self]
+        return list(IconState).index(self)
 
-
-_RANK = {
-    IconState.OK: 0,
-    IconState.UPDATING: 1,
-    IconState.ATTENTION: 2,
-    IconState.ERROR: 3,
-    IconState.DAEMON_DOWN: 4,
-}
 
 _STATE_WORDS = {
     IconState.OK: "up to date",
+    IconState.UNCHECKED: "not checked yet",
+    IconState.PAUSED: "paused (pinned)",
+    IconState.AVAILABLE: "update available",
     IconState.UPDATING: "working",
     IconState.ATTENTION: "needs attention",
     IconState.ERROR: "error",
     IconState.DAEMON_DOWN: "daemon not running",
+}
+
+# The daemon's offer.held_by codes, as the tray says them.
+HOLD_WORDS = {
+    "cluster-window": "waits for the cluster's update window",
+    "local-window": "waits for this host's maintenance window",
+    "blackout": "held by a local blackout",
+    "canary": "waits for the canary agents",
+    "pinned": "held: updates are paused (pinned)",
+    "disabled": "held: updates are disabled",
+    "remembered-bad": "remembered as bad here",
+    "failed-here": "failed its health check here",
+    "incompatible": "refused: not compatible with the cluster",
+    "cluster-unreachable": "the cluster cannot be asked",
+    "unhealthy-first-strike": "the agent looks unhealthy: updating at the next run",
+    "updating": "installing now",
+    "refused": "refused",
 }
 
 
@@ -76,10 +94,27 @@ class AgentView:
     can_rollback: bool
     backup: str | None
     progress_text: str | None
+    kind: str = "v2"  # or "package"
+    offered: str | None = None  # what the cluster offers, when not installed
+    held_by: str | None = None  # the daemon's code for why it is not installed yet
+    installs_at: str | None = None  # ISO 8601, when known
+    allow_again: str | None = None  # a version remembered as bad (or failed) to allow again
+    details: tuple[str, ...] = ()  # package, manager, version lock, last result...
 
     @property
     def pause_text(self) -> str:
         return "Resume updates" if self.pinned else "Pause updates (pin)"
+
+    @property
+    def can_update(self) -> bool:
+        """ "Update now" can install something: an offer not held by a memory of failure."""
+        return (
+            self.busy is None
+            and self.enabled
+            and not self.pinned
+            and self.held_by not in ("remembered-bad", "failed-here", "incompatible")
+            and not (self.offered is not None and self.offered == self.allow_again)
+        )
 
 
 @dataclass(frozen=True)
@@ -109,18 +144,18 @@ def agent_view(status: Mapping[str, Any]) -> AgentView:
     name = str(status.get("agent", "?"))
     version = str(status.get("active") or "?")
     decision = status.get("decision") or {}
-    health = status.get("health") or {}
+    offer = _offer(status, decision)
     busy = status.get("busy") or None
-    problems = [str(p) for p in status.get("problems") or []]
-    last_result = status.get("last_result") or {}
-    bad = status.get("bad") or {}
-    state, trouble = _agent_state(status, decision, health, problems, last_result, bad)
-    why = trouble or str(decision.get("message") or "not checked yet")
+    state, trouble = _agent_state(status, decision, offer)
+    why = trouble or str(offer.get("why") or decision.get("message") or "not checked yet")
     progress_text = _progress_text(status.get("progress")) if busy else None
+    offered = str(offer["target"]) if offer.get("target") and not offer.get("installed") else None
     words = f"{busy}…" if busy else _STATE_WORDS[state]
-    if state is IconState.OK and status.get("pinned"):
-        words = "paused (pinned)"
-    backup = status.get("backup")
+    if state is IconState.AVAILABLE and offered:
+        words = f"{offered} available"
+    elif state is IconState.PAUSED and offered:
+        words = f"paused (pinned) · {offered} offered"
+    backup = str(status.get("backup") or "") or None
     return AgentView(
         name=name,
         version=version,
@@ -132,21 +167,75 @@ def agent_view(status: Mapping[str, Any]) -> AgentView:
         busy=str(busy) if busy else None,
         can_rollback=bool(backup)
         and bool(status.get("backup_installed", True))
+        and not busy
         and not status.get("rollback_refused")
-        and not busy,
-        backup=str(backup) if backup else None,
+        and backup not in _failed_revisions(status),
+        backup=backup,
         progress_text=progress_text,
+        kind=str(status.get("kind") or "v2"),
+        offered=offered,
+        held_by=str(offer["held_by"]) if offer.get("held_by") else None,
+        installs_at=str(offer["installs_at"]) if offer.get("installs_at") else None,
+        allow_again=_allow_again(status, offer),
+        details=_details(status),
     )
 
 
+def _offer(status: Mapping[str, Any], decision: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The daemon's offer; from the decision alone for an older daemon."""
+    offer = status.get("offer")
+    if isinstance(offer, Mapping):
+        return offer
+    target = decision.get("target")
+    if not decision or not target:
+        return {}
+    installed = target == status.get("active")
+    return {"target": target, "installed": installed, "why": decision.get("message")}
+
+
+def _failed_revisions(status: Mapping[str, Any]) -> set[str]:
+    """Revisions that must not be offered as a rollback: remembered as bad, the skipped
+    one, and the target of the update that failed last."""
+    failed = {str(r) for r in status.get("bad") or {}}
+    if status.get("skip"):
+        failed.add(str(status["skip"]))
+    last = status.get("last_update") or {}
+    if last.get("success") is False and last.get("target"):
+        failed.add(str(last["target"]))
+    return failed
+
+
+def _allow_again(status: Mapping[str, Any], offer: Mapping[str, Any]) -> str | None:
+    if offer.get("held_by") in ("remembered-bad", "failed-here") and offer.get("target"):
+        return str(offer["target"])
+    bad = sorted(str(r) for r in status.get("bad") or {})
+    return bad[0] if bad else (str(status["skip"]) if status.get("skip") else None)
+
+
+def _details(status: Mapping[str, Any]) -> tuple[str, ...]:
+    lines = []
+    if status.get("kind") == "package":
+        locked = status.get("locked")
+        lock = "" if locked is None else "version held" if locked else "version not held"
+        lines.append(
+            f"package {status.get('package')} {status.get('version')} "
+            f"({status.get('manager')}{', ' + lock if lock else ''})"
+        )
+        if not status.get("repository"):
+            lines.append("no package repository set: it is not updated")
+    result = status.get("last_result") or {}
+    if result.get("message"):
+        lines.append(f"last result: {'ok' if result.get('ok') else 'failed'} — {result['message']}")
+    return tuple(lines)
+
+
 def _agent_state(
-    status: Mapping[str, Any],
-    decision: Mapping[str, Any],
-    health: Mapping[str, Any],
-    problems: Sequence[str],
-    last_result: Mapping[str, Any],
-    bad: Mapping[str, Any],
+    status: Mapping[str, Any], decision: Mapping[str, Any], offer: Mapping[str, Any]
 ) -> tuple[IconState, str | None]:
+    health = status.get("health") or {}
+    problems = [str(p) for p in status.get("problems") or []]
+    last_result = status.get("last_result") or {}
+    bad = status.get("bad") or {}
     if status.get("busy"):
         return IconState.UPDATING, None
     if problems:
@@ -161,10 +250,28 @@ def _agent_state(
         return IconState.ATTENTION, "the agent is running but not ready"
     if status.get("enabled") is False:
         return IconState.ATTENTION, "updates are disabled for this agent"
-    if bad:
-        versions = ", ".join(sorted(bad))
-        return IconState.ATTENTION, f"{versions} remembered as bad; clear it to allow it again"
+    held = offer.get("held_by")
+    if held == "cluster-unreachable" or decision.get("reason") == "cluster-unreachable":
+        return IconState.ATTENTION, str(
+            offer.get("cluster_problem") or decision.get("message") or "the cluster cannot be asked"
+        )
+    offered = offer.get("target") if not offer.get("installed") else None
+    if held in ("remembered-bad", "failed-here") or (bad and (not offered or offered in bad)):
+        versions = ", ".join(sorted(bad)) or str(offered)
+        return IconState.ATTENTION, f"{versions} remembered as bad; Allow again to retry it"
+    if status.get("pinned"):
+        return IconState.PAUSED, None
+    if not decision and not offer:
+        return IconState.UNCHECKED, None
+    if offered:
+        return IconState.AVAILABLE, _waiting_text(offer)
     return IconState.OK, None
+
+
+def _waiting_text(offer: Mapping[str, Any]) -> str:
+    """The daemon's sentence; the hold in words when it sent none."""
+    hold = HOLD_WORDS.get(str(offer.get("held_by")), "")
+    return str(offer.get("why") or f"{offer.get('target')} {hold}".strip())
 
 
 def _progress_text(progress: object) -> str | None:

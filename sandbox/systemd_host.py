@@ -62,6 +62,9 @@ mount --rbind /dev "$ROOT/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$ROOT/run"
 mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp"
 {binds}
+# as on a host systemd boots (it does this itself unless it runs in a container): mounts
+# propagate into services' namespaces, so 'systemctl bind' works; all inside this namespace
+mount --make-rshared "$ROOT"
 exec chroot "$ROOT" /lib/systemd/systemd --system --log-target=journal-or-kmsg
 """
 

@@ -191,4 +191,6 @@ def _api_error(status: int, data: Any) -> ApiError:
         message = error.get("message") or f"HTTP {status}"
         details = {k: v for k, v in error.items() if k not in ("status", "message")}
         return ApiError(status, str(message), details)
+    if isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"]:
+        return ApiError(status, data["message"], {"answer": data})  # e.g. a refused rollback
     return ApiError(status, f"HTTP {status}")

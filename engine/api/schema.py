@@ -36,12 +36,14 @@ __all__ = [
     "HistoryPage",
     "HistoryRecordAnswer",
     "LastUpdateAnswer",
+    "OfferAnswer",
     "OutcomeAnswer",
     "PackageRepositoryAnswer",
     "PassAnswer",
     "ProgressAnswer",
     "SettingErrorAnswer",
     "SettingsLocation",
+    "WindowAnswer",
     "YouAnswer",
 ]
 
@@ -134,6 +136,26 @@ class ProgressAnswer(TypedDict):
     eta_seconds: float | None
 
 
+class OfferAnswer(TypedDict):
+    """What the cluster offers the agent and why it is not installed yet."""
+
+    target: str | None  # the offered revision; None: nothing known (not asked yet)
+    installed: bool  # the target is the active revision
+    # Why not yet: cluster-window, local-window, blackout, canary, pinned, disabled,
+    # remembered-bad, failed-here, incompatible, cluster-unreachable,
+    # unhealthy-first-strike, updating, refused; None when installed or not known.
+    held_by: str | None
+    why: str  # the sentence of the decision behind it
+    installs_at: str | None  # ISO 8601: when it is expected to install, where known
+    offered_at: str | None  # ISO 8601: when the cluster offered it
+    cluster_problem: str | None  # the cluster could not be asked (the last target is kept)
+
+
+class WindowAnswer(TypedDict):
+    start: str  # ISO 8601, UTC
+    end: str
+
+
 class PackageRepositoryAnswer(TypedDict):
     url: str
     key_file: str
@@ -169,6 +191,8 @@ class AgentStatus(TypedDict):
     last_check: str | None
     next_check: str | None
     decision: DecisionAnswer | None
+    offer: OfferAnswer | None  # None: not checked since the daemon started
+    exported_windows: list[WindowAnswer] | None  # v1: the agent's exported schedule
     last_result: OutcomeAnswer | None
     problems: list[str]
 

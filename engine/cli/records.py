@@ -36,16 +36,20 @@ def local_operations(args: argparse.Namespace) -> AgentOperations:
 
 
 def local_agent(ops: AgentOperations, agent: str | None) -> str:
-    """The named agent, or the only managed one; it must have an update.yaml."""
-    if agent is None:
-        from engine.update.managed import ManagedAgents  # noqa: PLC0415 - lazy: not for --help
+    """The named agent, or the only managed one; it must have an update.yaml (or be the
+    managed package agent)."""
+    from engine.update.managed import ManagedAgents  # noqa: PLC0415 - lazy: not for --help
+    from engine.update.package_agent import PACKAGE_AGENT  # noqa: PLC0415 - lazy: not for --help
 
+    if agent is None:
         names = ManagedAgents(ops.host).names()
         if not names:
             raise ShepherdError(f"no agents under {ops.host.root} (no opt/teleport/*/update.yaml)")
         if len(names) > 1:
             raise InvalidInput(f"name the agent: this host has {len(names)} ({', '.join(names)})")
         agent = names[0]
+    if agent == PACKAGE_AGENT and agent in ManagedAgents(ops.host).names():
+        return agent  # no update.yaml: its spec is Shepherd's own
     layout = ops.host.layout(agent)
     if not layout.update_yaml.is_file():
         raise InvalidInput(f"no agent {agent!r} on this host: {layout.update_yaml} does not exist")

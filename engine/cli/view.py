@@ -160,7 +160,7 @@ def render_status(agents: list[dict[str, Any]]) -> str:
                 state,
                 agent.get("active") or "-",
                 _backup(agent),
-                decision.get("target") or "-",
+                (agent.get("offer") or {}).get("target") or decision.get("target") or "-",
                 _health(agent.get("health") or {}),
                 _last_update(agent.get("last_update")),
             ]

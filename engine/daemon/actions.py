@@ -18,7 +18,7 @@ from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_status, health_now
+from engine.daemon.status import agent_status, package_status
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
@@ -29,12 +29,7 @@ from engine.update.host import HostConfig
 from engine.update.managed import ManagedAgents
 from engine.update.operations import AgentOperations
 from engine.update.outcome import Outcome
-from engine.update.package_agent import (
-    PACKAGE_AGENT,
-    PackageAgentRunner,
-    agent_files,
-    find_package_agent,
-)
+from engine.update.package_agent import PACKAGE_AGENT, PackageAgentRunner, find_package_agent
 from engine.update.report import decision_json, outcome_json
 from engine.update.transaction import Transaction
 from engine.update.update_pass import PassResult
@@ -132,7 +127,7 @@ class DaemonActions:
         agent.last_check = self.host.clock.now()
         result = agent.with_next_check(result) if dry_run else result
         if not dry_run:
-            agent.decision = result.decision
+            agent.remember_pass(result.decision, result.outcome, agent.last_check)
             self._after_pass(agent, result, uid)
         return result
 
@@ -268,6 +263,15 @@ class DaemonActions:
         agent.forget_held_back(str(result.get("version", version)))
         return result
 
+    async def skip_version(
+        self, namespace: str, revision: str, *, reason: str, uid: int | None
+    ) -> dict[str, Any]:
+        """Remember ``revision`` as bad without installing it ("skip this version")."""
+        agent = self.agent(namespace)
+        self._refuse_when_stopping()
+        skip = AgentOperations(self.host).skip_version
+        return await asyncio.to_thread(skip, agent.namespace, revision, reason=reason, uid=uid)
+
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]:
         if namespace == PACKAGE_AGENT:
             return await self._add_package_agent(uid)
@@ -377,10 +381,7 @@ class DaemonActions:
         )
         package = self._package_agent(agent.namespace)
         if package is not None:  # its version, lock and repository; no update.yaml
-            answer.update(package.status())
-            answer.update(enabled=True, pinned=False, proxy=None, group=None)
-            answer["health"] = health_now(*agent_files(self.host))
-            answer["backup_installed"] = answer["backup"] is not None  # in the repository
+            package_status(answer, self.host, agent, package)
         return answer
 
     def history(self, namespace: str | None) -> list[History]:

@@ -61,6 +61,9 @@ class Operations(Protocol):
     async def clear_bad(
         self, namespace: str, version: str, *, uid: int | None
     ) -> dict[str, Any]: ...
+    async def skip_version(
+        self, namespace: str, revision: str, *, reason: str, uid: int | None
+    ) -> dict[str, Any]: ...
     async def add_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
     async def found_agents(self) -> list[dict[str, Any]]: ...
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
@@ -95,6 +98,7 @@ class Router:
             level = OPERATE if action in ("pin", "unpin") else HOST_ONLY
             add("POST", f"/v1/agents/{_NAME}/{action}", self._spec_route(action), level, action)
         add("POST", f"/v1/agents/{_NAME}/clear-bad", self.clear_bad, HOST_ONLY, "clear-bad …")
+        add("POST", f"/v1/agents/{_NAME}/skip", self.skip_version, OPERATE, "skip …")
         add("GET", f"/v1/agents/{_NAME}/history", self.history)
         add("GET", "/v1/history", self.history)
         add("GET", "/v1/events", self.events)
@@ -239,6 +243,17 @@ class Router:
             raise HttpError(400, 'expected {"version": "17.2.1"}')
         return Response.json(
             await self.ops.clear_bad(params["agent"], version, uid=request.peer.uid)
+        )
+
+    async def skip_version(self, request: Request, params: dict[str, str]) -> Answer:
+        body = request.json()
+        revision, reason = body.get("revision"), body.get("reason", "skipped by hand")
+        if not isinstance(revision, str) or not isinstance(reason, str) or len(reason) > 500:
+            raise HttpError(400, 'expected {"revision": "17.2.1", "reason": "..."}')
+        return Response.json(
+            await self.ops.skip_version(
+                params["agent"], revision, reason=reason.strip() or "skipped", uid=request.peer.uid
+            )
         )
 
     async def history(self, request: Request, params: dict[str, str]) -> Answer:

@@ -18,6 +18,8 @@ from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
 from engine.policy.decision import Action, Decision, Reason
+from engine.policy.offer import Offer, offer_of
+from engine.update.outcome import Outcome
 from engine.update.update_pass import PassResult
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
@@ -38,6 +40,7 @@ class AgentRuntime:
     last_check: datetime | None = None
     next_check: datetime | None = None
     decision: Decision | None = None
+    offer: Offer | None = None  # what the cluster offers, as the last pass saw it
     last_result: OutcomeAnswer | None = None
     progress: dict[str, Any] | None = None
     last_recorded_reason: str | None = None
@@ -45,6 +48,12 @@ class AgentRuntime:
     # a wave of updates gets a thread per agent, and a long health check holds no thread
     # that another agent or the API needs. Started on first use.
     worker: ThreadPoolExecutor | None = None
+
+    def remember_pass(self, decision: Decision, outcome: Outcome | None, at: datetime) -> None:
+        """Keep what a pass (not a dry run) decided, and what the cluster offers."""
+        self.decision = decision
+        failed = outcome.message if outcome and not (outcome.ok or outcome.cancelled) else None
+        self.offer = offer_of(decision, decided_at=at, previous=self.offer, failed=failed)
 
     async def run_in_worker(self, work: Callable[[], T]) -> T:
         """Run ``work`` in the agent's own thread (with the caller's context variables)."""

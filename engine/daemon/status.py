@@ -8,19 +8,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.api.schema import DecisionAnswer
+from engine.api.schema import DecisionAnswer, OfferAnswer, WindowAnswer
 from engine.daemon.runtime import AgentRuntime
-from engine.errors import StateError
+from engine.errors import InvalidSchedule, StateError
 from engine.install.revisions import installed_checksum, list_revisions
 from engine.policy.rollback import rollback_refusal
+from engine.policy.schedule import ExportedSchedule
 from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
-from engine.update.report import decision_json, revision_json
+from engine.update.package_agent import PackageAgentRunner, agent_files
+from engine.update.report import decision_json, offer_json, revision_json
 from engine.update.update_pass import failed_versions
 
-__all__ = ["agent_status", "health_now"]
+__all__ = ["agent_status", "exported_windows", "health_now", "offer_now", "package_status"]
 
 
 def agent_status(
@@ -115,6 +117,8 @@ def agent_status(
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
         "decision": _decision(agent),
+        "offer": offer_now(agent, revision_json(status.active if status else None)),
+        "exported_windows": exported_windows(layout.schedule_file),
         "last_result": agent.last_result,
         "problems": problems,
     }
@@ -132,6 +136,43 @@ def _decision(agent: AgentRuntime) -> DecisionAnswer | None:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def package_status(
+    answer: dict[str, Any], host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
+) -> None:
+    """Turn ``answer`` into a package agent's: its version, lock and repository, its spec
+    (kept in Shepherd's own file: it has no update.yaml), its health, and the offer seen
+    from its installed package."""
+    answer.update(package.status())
+    answer.update(proxy=None, group=None)
+    source = answer.pop("spec_source")
+    for name in ("enabled", "pinned"):
+        answer["effective"][name] = {"value": answer[name], "from": source}
+    answer["health"] = health_now(*agent_files(host))
+    answer["backup_installed"] = answer["backup"] is not None  # in the repository
+    answer["offer"] = offer_now(agent, package.installed_revision)
+
+
+def offer_now(agent: AgentRuntime, active: str | None) -> OfferAnswer | None:
+    """The last pass's offer, seen from the active revision now."""
+    return offer_json(agent.offer.for_active(active)) if agent.offer else None
+
+
+def exported_windows(schedule_file: Path) -> list[WindowAnswer] | None:
+    """The maintenance windows the agent exported (v1); None when there is no such file,
+    [] when it is empty (the agent lost its cluster) or unreadable."""
+    try:
+        text = schedule_file.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return []
+    try:
+        windows = ExportedSchedule.parse(text).windows
+    except InvalidSchedule:
+        return []
+    return [{"start": w.start.isoformat(), "end": w.end.isoformat()} for w in windows]
 
 
 def health_now(pid_file: Path, debug_socket: Path) -> dict[str, Any]:

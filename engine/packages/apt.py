@@ -108,6 +108,7 @@ class AptBackend(ExactInstaller):
         result = self.runner.run(
             ["dpkg-query", "--show", "--showformat=${db:Status-Abbrev}|${Version}", package],
             check=False,
+            writes=False,
         )
         if not result.ok or "|" not in result.stdout:
             return None
@@ -126,7 +127,7 @@ class AptBackend(ExactInstaller):
         return PackageState(package, version, state == "i", names.get(state, status.strip()))
 
     def is_locked(self, package: str) -> bool:
-        result = self.runner.run(["apt-mark", "showhold", package], check=False)
+        result = self.runner.run(["apt-mark", "showhold", package], check=False, writes=False)
         return package in result.stdout.split()
 
     def lock(self, package: str) -> None:
@@ -137,7 +138,7 @@ class AptBackend(ExactInstaller):
             self.runner.run(["apt-mark", "unhold", package])
 
     def repair(self) -> list[str]:
-        audit = self.runner.run(["dpkg", "--audit"], check=False)
+        audit = self.runner.run(["dpkg", "--audit"], check=False, writes=False)
         if audit.ok and not audit.stdout.strip():
             return []
         self.wait_for_lock()
@@ -146,7 +147,7 @@ class AptBackend(ExactInstaller):
             check=False,
             extra_env={"DEBIAN_FRONTEND": "noninteractive", "NEEDRESTART_SUSPEND": "1"},
         )
-        left = self.runner.run(["dpkg", "--audit"], check=False)
+        left = self.runner.run(["dpkg", "--audit"], check=False, writes=False)
         if not result.ok or left.stdout.strip():
             raise PackageError(
                 "a package was left half-installed and 'dpkg --configure --pending' could not "

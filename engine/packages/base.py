@@ -12,6 +12,15 @@ of one package from one signed repository that Shepherd configured, and nothing 
 ``root`` is ``/`` in production. In tests it is a separate root: apt runs in it with
 ``chroot`` (``chroot=True``), dnf and zypper with their own ``--installroot`` / ``--root``.
 Every command has a timeout; a foreign failure becomes a ``PackageError`` naming the command.
+
+On a systemd host the daemon's own unit sees the system read-only (``ProtectSystem=strict``),
+and a package manager writes all over ``/usr``, ``/etc`` and ``/var``. With
+``transient=True`` every command that may write (and every file Shepherd puts in the system's
+configuration: the repository file, the key, drop-ins) runs as a transient service
+``shepherd-pkg-<word>-<id>.service`` started with ``systemd-run --wait --pipe --collect``, outside
+the daemon's sandbox; the daemon itself stays read-only. A timeout stops that unit by name
+(its whole cgroup: apt, dpkg, maintainer scripts). Read-only queries (``writes=False``) run
+in the daemon's own sandbox.
 """
 
 from __future__ import annotations
@@ -19,11 +28,13 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from engine.errors import InvalidInput, PackageError
+from engine.fsutil import atomic_write
 
 __all__ = [
     "CommandResult",
@@ -92,9 +103,17 @@ class CommandResult:
         return text[-limit:]
 
 
+# Writes a file atomically from stdin in a transient unit: $1 the path, $2 the mode.
+_INSTALL_FILE = (
+    'umask 022; mkdir -p -m 0755 "$(dirname "$1")" && cat > "$1.shepherd-new" '
+    '&& chmod "$2" "$1.shepherd-new" && mv -f "$1.shepherd-new" "$1"'
+)
+
+
 @dataclass
 class Runner:
-    """Runs package-manager commands with a timeout, in ``root`` via chroot when asked.
+    """Runs package-manager commands with a timeout, in ``root`` via chroot when asked, in a
+    transient systemd unit when ``transient`` (see the module's docstring).
 
     ``env`` is the whole child environment (nothing of the daemon's leaks into it).
     """
@@ -103,6 +122,7 @@ class Runner:
     chroot: bool = False
     timeout: float = 600.0
     env: dict[str, str] = field(default_factory=lambda: dict(_ENV))
+    transient: bool = False
 
     def path(self, relative: str) -> str:
         """How a command sees the file ``root/relative``."""
@@ -115,6 +135,28 @@ class Runner:
         """Where Shepherd itself reads and writes ``root/relative``."""
         return self.root / relative.lstrip("/")
 
+    def write_file(self, relative: str, data: bytes, mode: int = 0o644) -> Path:
+        """Write ``root/relative`` atomically (temp file in the same dir, then rename); in a
+        transient unit when ``transient``.
+
+        Raises:
+            PackageError: the file could not be written.
+        """
+        path = self.host_path(relative)
+        if self.transient:
+            self.run(
+                ["sh", "-c", _INSTALL_FILE, "sh", str(path), f"{mode:04o}"],
+                stdin=data,
+                timeout=60,
+            )
+            return path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data, mode=mode)
+        except OSError as e:
+            raise PackageError(f"could not write {path}: {e}") from e
+        return path
+
     def run(
         self,
         argv: list[str],
@@ -122,36 +164,91 @@ class Runner:
         timeout: float | None = None,
         extra_env: dict[str, str] | None = None,
         check: bool = True,
+        writes: bool = True,
+        stdin: bytes | None = None,
     ) -> CommandResult:
-        """Run ``argv``; ``check`` raises PackageError on a non-zero exit.
+        """Run ``argv``; ``check`` raises PackageError on a non-zero exit. ``writes=False``
+        says the command only reads (it then runs in the daemon's own sandbox).
 
         Raises:
             PackageError: the command could not start, timed out, or (``check``) failed.
         """
-        full = ["chroot", str(self.root), *argv] if self.chroot else list(argv)
         env = {**self.env, **(extra_env or {})}
         limit = timeout if timeout is not None else self.timeout
+        unit = ""
+        if self.chroot:
+            full = ["chroot", str(self.root), *argv]
+        elif self.transient and writes:
+            unit = f"shepherd-pkg-{_unit_word(argv[0])}-{uuid.uuid4().hex[:12]}.service"
+            full = _systemd_run(unit, env, limit, argv)
+        else:
+            full = list(argv)
         try:
             done = subprocess.run(
                 full,
                 capture_output=True,
-                text=True,
+                input=stdin,
                 timeout=limit,
                 check=False,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
                 start_new_session=True,
             )
         except subprocess.TimeoutExpired as e:
+            if unit:
+                _stop_unit(unit)
             raise PackageError(f"{' '.join(argv)} did not finish within {limit:.0f} s") from e
         except OSError as e:
-            raise PackageError(f"{argv[0]} could not run: {e}") from e
-        result = CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+            raise PackageError(f"{full[0]} could not run: {e}") from e
+        result = CommandResult(
+            tuple(argv),
+            done.returncode,
+            done.stdout.decode(errors="replace"),
+            done.stderr.decode(errors="replace"),
+        )
         if check and not result.ok:
             raise PackageError(
                 f"{' '.join(argv)} failed (exit {result.returncode}): {result.tail()}"
             )
         return result
+
+
+def _unit_word(program: str) -> str:
+    word = "".join(c for c in Path(program).name if c.isalnum() or c == "-")
+    return word or "cmd"
+
+
+def _systemd_run(unit: str, env: dict[str, str], limit: float, argv: list[str]) -> list[str]:
+    """``systemd-run`` for ``argv`` as the transient service ``unit``: waits for it, its
+    stdin/stdout/stderr are ours, its exit status is ``systemd-run``'s, it is unloaded when it
+    ends (also when it failed), and systemd stops it past ``limit`` seconds should the daemon
+    be gone by then."""
+    return [
+        "systemd-run",
+        "--quiet",
+        "--wait",
+        "--pipe",
+        "--collect",
+        "--service-type=exec",
+        f"--unit={unit}",
+        f"--description=agent-shepherd package manager: {Path(argv[0]).name}",
+        f"--property=RuntimeMaxSec={int(limit) + 30}",
+        *(f"--setenv={key}={value}" for key, value in sorted(env.items())),
+        "--",
+        *argv,
+    ]
+
+
+def _stop_unit(unit: str) -> None:
+    """Stop a transient unit that ran past its timeout: every process in it is killed."""
+    for args in (["kill", "--signal=SIGKILL", unit], ["stop", unit]):
+        try:
+            subprocess.run(
+                ["systemctl", *args], capture_output=True, timeout=60, check=False, env=_ENV,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return
 
 
 class PackageBackend(Protocol):

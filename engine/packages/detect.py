@@ -86,7 +86,9 @@ def _has_database(runner: Runner, database: str) -> bool:
 
 def _dpkg_query(runner: Runner, name: str) -> PackageState | None:
     result = runner.run(
-        ["dpkg-query", "--show", "--showformat=${db:Status-Abbrev}|${Version}", name], check=False
+        ["dpkg-query", "--show", "--showformat=${db:Status-Abbrev}|${Version}", name],
+        check=False,
+        writes=False,
     )
     if not result.ok or "|" not in result.stdout:
         return None
@@ -98,6 +100,8 @@ def _dpkg_query(runner: Runner, name: str) -> PackageState | None:
 
 def _rpm_query(runner: Runner, name: str) -> PackageState | None:
     root = [] if runner.root.as_posix() == "/" else ["--root", str(runner.root)]
-    result = runner.run(["rpm", *root, "--query", "--queryformat=%{VERSION}\\n", name], check=False)
+    result = runner.run(
+        ["rpm", *root, "--query", "--queryformat=%{VERSION}\\n", name], check=False, writes=False
+    )
     versions = result.stdout.split() if result.ok else []
     return PackageState(name, versions[-1], len(versions) == 1) if versions else None

@@ -147,7 +147,9 @@ class DnfBackend(ExactInstaller):
 def rpm_lock_file(backend: ExactInstaller) -> str:
     """rpm's lock, in its database directory (``/var/lib/rpm`` on rpm distributions;
     Debian's rpm keeps it in ``~/.rpmdb``): ``rpm --eval %_dbpath`` says where."""
-    result = backend.runner.run(["rpm", "--eval", "%{_dbpath}"], check=False, timeout=30)
+    result = backend.runner.run(
+        ["rpm", "--eval", "%{_dbpath}"], check=False, timeout=30, writes=False
+    )
     dbpath = result.stdout.strip() if result.ok and result.stdout.startswith("/") else ""
     return f"{dbpath or '/var/lib/rpm'}/.rpm.lock"
 
@@ -155,7 +157,7 @@ def rpm_lock_file(backend: ExactInstaller) -> str:
 def rpm_installed(backend: ExactInstaller, package: str) -> PackageState | None:
     root = [] if backend.runner.root.as_posix() == "/" else ["--root", str(backend.runner.root)]
     result = backend.runner.run(
-        ["rpm", *root, "--query", "--queryformat=%{VERSION}\\n", package], check=False
+        ["rpm", *root, "--query", "--queryformat=%{VERSION}\\n", package], check=False, writes=False
     )
     if not result.ok:
         return None
@@ -171,7 +173,7 @@ def rpm_check(backend: ExactInstaller) -> list[str]:
     """rpm cannot be told to 'finish' a transaction: report duplicates, repair nothing."""
     root = [] if backend.runner.root.as_posix() == "/" else ["--root", str(backend.runner.root)]
     result = backend.runner.run(
-        ["rpm", *root, "--query", "--all", "--queryformat=%{NAME}\\n"], check=False
+        ["rpm", *root, "--query", "--all", "--queryformat=%{NAME}\\n"], check=False, writes=False
     )
     names = [n for n in result.stdout.split() if re.fullmatch(r"teleport(-ent(-fips)?)?", n)]
     duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -17,7 +17,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from engine.errors import InvalidVersion, PackageError, VersionUnavailable
-from engine.fsutil import atomic_write
 from engine.packages.base import PackageRepo, PackageState, Runner, key_fingerprint
 from engine.packages.pmlock import wait_until_free
 from engine.versions import Version
@@ -126,11 +125,14 @@ class ExactInstaller(ABC):
     def configure(self) -> None: ...
 
     def write_root_file(self, relative: str, data: str | bytes, mode: int = 0o644) -> Path:
-        """Write ``root/relative`` atomically (the repository file, the key, a drop-in)."""
-        path = self.runner.host_path(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data.encode() if isinstance(data, str) else data, mode=mode)
-        return path
+        """Write ``root/relative`` atomically (the repository file, the key, a drop-in).
+
+        Raises:
+            PackageError: it could not be written.
+        """
+        return self.runner.write_file(
+            relative, data.encode() if isinstance(data, str) else data, mode
+        )
 
 
 def _older(wanted: str, current: str) -> bool:

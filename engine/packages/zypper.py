@@ -116,7 +116,7 @@ class ZypperBackend(ExactInstaller):
         return rpm_installed(self, package)
 
     def is_locked(self, package: str) -> bool:
-        result = self.runner.run([*self._base(), "--xmlout", "locks"], check=False)
+        result = self.runner.run([*self._base(), "--xmlout", "locks"], check=False, writes=False)
         import xml.etree.ElementTree as ET  # noqa: PLC0415 - only on a zypper host
 
         try:

@@ -20,6 +20,7 @@ from engine.policy.inputs import (
     DecisionInputs,
     LocalSettings,
 )
+from engine.policy.offer import Hold, Offer, offer_of
 from engine.policy.schedule import (
     WEEKDAY_NAMES,
     ClusterWindow,
@@ -47,14 +48,17 @@ __all__ = [
     "Edition",
     "ExportedSchedule",
     "FindAnswer",
+    "Hold",
     "Interval",
     "LocalSettings",
     "LocalWindow",
+    "Offer",
     "Reason",
     "SourceFailure",
     "blackout_at",
     "decide",
     "inside_any",
     "next_start",
+    "offer_of",
     "preflight",
 ]

@@ -101,10 +101,14 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
     if settings.pinned:
         active = inputs.state.active
         pinned_to = f" at {active.version}" if active else ""
+        offered = _offered(inputs)
+        offers = f" The cluster offers {offered}." if offered not in (None, active) else ""
         return Decision(
             Action.NOTHING,
             Reason.PINNED,
-            f"This agent is pinned{pinned_to}: Shepherd will not update it until it is unpinned.",
+            f"This agent is pinned{pinned_to}: Shepherd will not update it until it is "
+            f"unpinned.{offers}",
+            target=offered,
         )
     if cluster.find is not None and cluster.find.auto_update is not None:
         return _retry_note(
@@ -140,11 +144,18 @@ def _decide_v2(
 ) -> Decision:
     group = settings.group or "default"
     if not auto.agent_auto_update and not inputs.forced:
+        offered = find.target(find.install_flags())
+        offers = (
+            f"{offered} is offered but the cluster has not opened the update window"
+            if offered is not None and offered != inputs.state.active
+            else "The cluster has not opened the update window"
+        )
         return Decision(
             Action.NOTHING,
             Reason.OUTSIDE_CLUSTER_WINDOW,
-            f"The cluster has not opened the update window for group {group!r}; "
+            f"{offers} for group {group!r}; "
             "Shepherd asks again at the next check (or use 'update now').",
+            target=offered,
             next_check=poll_at,
         )
     if auto.agent_version is None:
@@ -266,6 +277,16 @@ def _decide_v1(
         target=target,
         mark_unhealthy=False,
     )
+
+
+def _offered(inputs: DecisionInputs) -> Revision | None:
+    """The revision the cluster offers, whether or not it may be installed now."""
+    find, channel = inputs.cluster.find, inputs.cluster.channel
+    if find is not None and find.auto_update is not None:
+        return find.target(find.install_flags())
+    if channel is not None and channel.version is not None:
+        return Revision(channel.version, _v1_flags(inputs.state, find))
+    return None
 
 
 def _forced_update(target: Revision) -> Decision:

@@ -23,6 +23,7 @@ from engine.service.health import (
     UnitStatus,
     read_pid,
 )
+from engine.service.own_unit import OwnUnit, read_only_here
 from engine.service.restore import restart_and_check
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
@@ -35,6 +36,7 @@ __all__ = [
     "HealthCheck",
     "HealthConfig",
     "HealthResult",
+    "OwnUnit",
     "Reload",
     "ReloadOutcome",
     "ServiceManager",
@@ -43,6 +45,7 @@ __all__ = [
     "UnitStatus",
     "foreign_timer_names",
     "load_disabled",
+    "read_only_here",
     "read_pid",
     "restart_and_check",
     "save_disabled",

@@ -21,6 +21,7 @@ from engine.install.download import DownloadLimits, Progress, parse_rate
 from engine.service.base import ServiceManager
 from engine.service.foreign import ForeignUpdaters
 from engine.service.health import HealthCheck, HealthConfig
+from engine.service.own_unit import OwnUnit
 from engine.service.supervisor import Supervisord
 from engine.service.systemd import Systemd
 from engine.settings.model import Settings, transport_config
@@ -124,6 +125,22 @@ class HostConfig:
     def layout(self, namespace: str) -> Layout:
         return Layout.resolve(self.root, namespace)
 
+    def open_sandbox(self, layout: Layout) -> list[str]:
+        """Make the agent's own directories outside the default layout (a namespaced or
+        custom data dir, a custom link dir) writable for the daemon's systemd sandbox; the
+        directories opened (none outside a systemd service, or when all are writable).
+
+        Raises:
+            InvalidInput: update.yaml or the agent config names a system directory.
+            ServiceError: systemd could not open one.
+        """
+        if self.root != Path("/") or self.service != "systemd":
+            return []
+        unit = OwnUnit.detect()
+        if unit is None:
+            return []
+        return unit.grant([layout.link_dir, layout.data_dir, layout.namespace_dir])
+
     def client(self) -> httpx.Client:
         return make_client(self.transport)
 
@@ -136,6 +153,7 @@ class HostConfig:
         who: str = "shepherd",
     ) -> UpdateContext:
         layout = self.layout(namespace)
+        self.open_sandbox(layout)
         base_url = self.effective(namespace).base_url.value
         headers = (
             mirror_headers(self.secrets, namespace)

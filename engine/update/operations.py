@@ -3,6 +3,7 @@
     ops = AgentOperations(host)
     ops.set_spec("default", {"pinned": True}, uid=1000, who="shepherd daemon")
     ops.clear_bad("default", "17.2.1", uid=0, who="shepherd clear-bad --local")
+    ops.skip_version("default", "17.2.1", reason="skipped from the tray", uid=1000)
     ops.adopt("staging", uid=0)
     ops.hand_back("staging", uid=0)
 
@@ -32,7 +33,8 @@ from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import load_config, save_config
 from engine.update.host import HostConfig
 from engine.update.managed import ManagedAgents
-from engine.versions import Version
+from engine.update.package_agent import PACKAGE_AGENT, PackageAgentRunner
+from engine.versions import Revision, Version
 
 __all__ = ["SPEC_ACTIONS", "AdoptReport", "AgentOperations"]
 
@@ -86,7 +88,10 @@ class AgentOperations:
     def set_spec(
         self, namespace: str, changes: Mapping[str, bool], *, uid: int | None, who: str
     ) -> dict[str, Any]:
-        """Change ``update.yaml``'s spec (``pinned``, ``enabled``); idempotent."""
+        """Change ``update.yaml``'s spec (``pinned``, ``enabled``); idempotent. The package
+        agent, which has no update.yaml, keeps them in Shepherd's own state."""
+        if namespace == PACKAGE_AGENT:
+            return PackageAgentRunner.set_spec(self.host, changes, uid=uid)
         layout = self.host.layout(namespace)
         with self._locked(layout, f"{who} (settings)"):
             config = load_config(layout.update_yaml)
@@ -139,6 +144,31 @@ class AgentOperations:
             uid=uid,
         )
         return {"agent": layout.namespace, "version": str(wanted), "cleared": found}
+
+    def skip_version(
+        self, namespace: str, revision: str, *, reason: str, uid: int | None
+    ) -> dict[str, Any]:
+        """Remember ``revision`` (a dir name, e.g. ``17.2.1_ent``) as bad here without
+        installing it, so no pass installs it until ``clear_bad``; idempotent."""
+        layout = self.host.layout(namespace)
+        wanted = Revision.parse_dir_name(revision)
+        with self._locked(layout, "shepherd daemon (skip)"):
+            if load_config(layout.update_yaml) is None:
+                raise StateError(f"{layout.update_yaml} does not exist")
+            record = load_agent_record(layout.state_dir)
+            already = wanted in record.bad_revisions()
+            if not already:
+                save_agent_record(layout.state_dir, record.mark_bad(wanted, reason, uid))
+        self._record(
+            layout,
+            event="skip",
+            outcome="unchanged" if already else "changed",
+            reason="skip-version",
+            message=f"{wanted} skipped: it is not installed until allowed again ({reason})",
+            to_revision=str(wanted),
+            uid=uid,
+        )
+        return {"agent": layout.namespace, "revision": str(wanted), "skipped": not already}
 
     def adopt(
         self, namespace: str, *, uid: int | None, managed_now: Collection[str] | None = None

@@ -18,7 +18,7 @@ blackouts are ``agents.package.windows`` / ``.blackouts`` as for any agent.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,8 +67,11 @@ PACKAGE_AGENT = "package"
 
 
 def package_runner(host: HostConfig) -> Runner:
-    """Package-manager commands for ``host.root``: chrooted into it when it is not ``/``."""
-    return Runner(root=host.root, chroot=host.root != Path("/"))
+    """Package-manager commands for ``host.root``: chrooted into it when it is not ``/``; on
+    a booted systemd host, in transient units outside the daemon's read-only sandbox."""
+    production = host.root == Path("/")
+    booted = host.service == "systemd" and (host.root / "run/systemd/system").is_dir()
+    return Runner(root=host.root, chroot=not production, transient=production and booted)
 
 
 def agent_files(host: HostConfig) -> tuple[Path, Path]:
@@ -235,6 +238,27 @@ class PackageAgentRunner:
             uid,
         )
 
+    @staticmethod
+    def set_spec(
+        host: HostConfig, changes: Mapping[str, bool], *, uid: int | None
+    ) -> dict[str, Any]:
+        """Pin, unpin, enable or disable the package agent (Shepherd's own ``spec.json``: it
+        has no update.yaml); idempotent, recorded in its history."""
+        state_dir = PackageAgentRunner.state_dir_of(host)
+        changed = PackagePass.save_spec(state_dir, dict(changes))
+        words = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in changes.items())
+        History(state_dir).record(
+            HistoryRecord.now(
+                agent=PACKAGE_AGENT,
+                event="settings",
+                outcome="changed" if changed else "unchanged",
+                reason="spec-" + "-".join(changes),
+                message=f"package agent spec: {words}",
+                uid=uid,
+            )
+        )
+        return {"agent": PACKAGE_AGENT, "changed": changed, **changes}
+
     def clear_bad(self, version: str, *, uid: int | None) -> dict[str, Any]:
         """Forget that ``version`` failed here (the bad list and the skipped version)."""
         wanted = Version.parse(version)
@@ -277,6 +301,8 @@ class PackageAgentRunner:
                 locked = self.backend(repo).is_locked(self.agent.package)
             except ShepherdError as e:
                 problems.append(str(e))
+        spec = PackagePass.load_spec(self.state_dir)
+        spec_source = f"Shepherd ({self.state_dir}/spec.json)"
         state = self.agent.state
         if not state.configured:
             problems.append(f"{state.name} {state.version} is half-installed ({state.status})")
@@ -286,6 +312,9 @@ class PackageAgentRunner:
             "version": state.version,
             "manager": self.agent.database,
             "locked": locked,
+            "enabled": spec["enabled"],
+            "pinned": spec["pinned"],
+            "spec_source": spec_source,
             "repository": {"url": repo.url, "key_file": str(repo.key_file)} if repo else None,
             "active": state.version,
             "backup": own.get("backup") or None,
@@ -297,6 +326,12 @@ class PackageAgentRunner:
             "failed": {},
             "problems": problems,
         }
+
+    @property
+    def installed_revision(self) -> str | None:
+        """The installed package as a revision's text (its edition's flags too)."""
+        installed = self._installed()
+        return str(installed) if installed is not None else None
 
     # ---- helpers ---------------------------------------------------------------------------
     def _installed(self) -> Revision | None:

@@ -11,6 +11,10 @@ as a v2 agent, with the system package manager doing the install.
        agent, health-check it; on failure mark it skipped and install the previous version
        from the repository, restart, and record the rollback
 
+A package agent has no update.yaml: whether it is pinned or enabled is Shepherd's own
+``spec.json`` in its state dir (``load_spec`` / ``save_spec``), read at every pass and again
+just before an install, so a pin or disable given meanwhile stops it.
+
 The previous version comes from the repository, not a kept package file: Teleport's
 repositories keep every release, and the package manager then checks it against the same
 repository signature and key as any update (a kept file would need a second trust path).
@@ -26,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.clock import SYSTEM_CLOCK, Clock
-from engine.errors import InvalidSchedule, ServiceError, ShepherdError, StateError
+from engine.errors import InvalidInput, InvalidSchedule, ServiceError, ShepherdError, StateError
 from engine.fsutil import atomic_write
 from engine.packages.detect import PackageAgent
 from engine.packages.exact import ExactInstaller
@@ -42,10 +46,12 @@ from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History, HistoryRecord
 from engine.versions import Revision, Version
 
-__all__ = ["PackageContext", "PackageOutcome", "PackagePass"]
+__all__ = ["SPEC_DEFAULTS", "PackageContext", "PackageOutcome", "PackagePass"]
 
 _log = logging.getLogger(__name__)
 _STATE = "package-state.json"
+_SPEC = "spec.json"
+SPEC_DEFAULTS: dict[str, bool] = {"enabled": True, "pinned": False}
 
 
 @dataclass(frozen=True)
@@ -131,16 +137,59 @@ class PackagePass:
         state_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(state_dir / _STATE, json.dumps(merged, indent=2).encode())
 
+    @staticmethod
+    def load_spec(state_dir: Path) -> dict[str, bool]:
+        """Whether the package agent is ``enabled`` and ``pinned`` (defaults: enabled, not
+        pinned).
+
+        Raises:
+            StateError: the spec file is unreadable or not a mapping of booleans.
+        """
+        path = state_dir / _SPEC
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return dict(SPEC_DEFAULTS)
+        except (OSError, ValueError) as e:
+            raise StateError(f"cannot read the package agent's spec {path}: {e}") from e
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k, v), bool) for k, v in SPEC_DEFAULTS.items()
+        ):
+            raise StateError(f"invalid package agent spec {path}: {data!r}")
+        return {k: bool(data.get(k, v)) for k, v in SPEC_DEFAULTS.items()}
+
+    @staticmethod
+    def save_spec(state_dir: Path, changes: dict[str, bool]) -> dict[str, bool]:
+        """Change ``enabled`` / ``pinned`` (atomically); returns what changed."""
+        unknown = sorted(set(changes) - set(SPEC_DEFAULTS))
+        if unknown:
+            raise InvalidInput(f"a package agent has no setting {', '.join(unknown)}")
+        before = PackagePass.load_spec(state_dir)
+        changed = {k: v for k, v in changes.items() if before[k] != v}
+        if changed:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            spec = {**before, **changes}
+            atomic_write(state_dir / _SPEC, json.dumps(spec, indent=2).encode())
+        return changed
+
+    def _settings(self) -> LocalSettings:
+        spec = self.load_spec(self.ctx.state_dir)
+        return replace(self.settings, enabled=spec["enabled"], pinned=spec["pinned"])
+
     def inputs(self, *, forced: bool = False) -> DecisionInputs:
         installed = self.ctx.backend.installed(self.ctx.agent.package)
         own = self._own()
         stored = load_agent_record(self.ctx.state_dir)
-        try:
-            cluster = ClusterView(channel=self.channel())
-        except ShepherdError as e:
-            cluster = ClusterView(failure=str(e))
+        settings = self._settings()
+        if not settings.enabled:
+            cluster = ClusterView()  # disabled: no request is made (PROTOCOL 1.1, step 1)
+        else:
+            try:
+                cluster = ClusterView(channel=self.channel())
+            except ShepherdError as e:
+                cluster = ClusterView(failure=str(e))
         return DecisionInputs(
-            settings=self.settings,
+            settings=settings,
             state=AgentState(
                 active=self._revision(installed.version if installed else None),
                 backup=self._revision(own.get("backup")),
@@ -225,6 +274,12 @@ class PackagePass:
         started = self.clock.monotonic()
         pid_before = read_pid(self.ctx.pid_file)
         package = self.ctx.agent.package
+        spec = self._settings()
+        if event == "update" and (spec.pinned or not spec.enabled):
+            why = "pinned" if spec.pinned else "disabled"
+            message = f"{package} was {why} while the update was being prepared: not updated"
+            self._record(event, "cancelled", why, message, before, target, uid, started)
+            return PackageOutcome(decision, True, "cancelled", message)
         try:
             self.ctx.backend.install_exact(package, str(target.version))
         except ShepherdError as e:

@@ -6,15 +6,24 @@ from __future__ import annotations
 from engine.api.schema import (
     DecisionAnswer,
     ExplainedDecision,
+    OfferAnswer,
     OutcomeAnswer,
     PassAnswer,
 )
 from engine.policy.decision import Decision
+from engine.policy.offer import Offer
 from engine.update.outcome import Outcome
 from engine.update.update_pass import PassResult
 from engine.versions import Revision
 
-__all__ = ["decision_json", "explained_decision_json", "outcome_json", "pass_json", "revision_json"]
+__all__ = [
+    "decision_json",
+    "explained_decision_json",
+    "offer_json",
+    "outcome_json",
+    "pass_json",
+    "revision_json",
+]
 
 
 def revision_json(revision: Revision | None) -> str | None:
@@ -30,6 +39,18 @@ def decision_json(decision: Decision) -> DecisionAnswer:
         "delay_seconds": round(decision.delay.total_seconds(), 3),
         "next_check": decision.next_check.isoformat() if decision.next_check else None,
         "retry_at": decision.retry_at.isoformat() if decision.retry_at else None,
+    }
+
+
+def offer_json(offer: Offer) -> OfferAnswer:
+    return {
+        "target": revision_json(offer.target),
+        "installed": offer.installed,
+        "held_by": offer.held_by.value if offer.held_by else None,
+        "why": offer.why,
+        "installs_at": offer.installs_at.isoformat() if offer.installs_at else None,
+        "offered_at": offer.offered_at.isoformat() if offer.offered_at else None,
+        "cluster_problem": offer.cluster_problem,
     }
 
 

@@ -8,3 +8,5 @@ from pathlib import Path
 
 SCREEN = Path(__file__).with_name("offscreen-screen.json")
 os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREEN}"
+
+from tests.gui.test_tray_daemon import tray  # noqa: E402, F401 - the tray fixture, for every module

@@ -13,10 +13,12 @@ import pytest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from gui.feedback import UpdateChoice, UpdateOffer
 from gui.prompts import Prompts
 from gui.tray import TrayController
 from gui.viewmodel import IconState, Notice
 from gui.worker import ApiWorker
+from sandbox.emulator import Hostile
 from sandbox.ports import wait_until
 from tests.fixtures.daemon import RunningDaemon
 
@@ -33,14 +35,23 @@ class ScriptedPrompts(Prompts):
         self.asked: list[str] = []
         self.answer = True
         self.reason: str | None = "TLS errors after 17.2.1"
+        self.choice: UpdateChoice | None = UpdateChoice.NOW
+        self.offers: list[UpdateOffer] = []
+        self.texts: list[str] = []
 
     def confirm(self, title: str, text: str) -> bool:
         self.asked.append(title)
         return self.answer
 
-    def rollback_reason(self, title: str, text: str) -> str | None:
+    def rollback_reason(self, title: str, text: str, *, ok_text: str = "") -> str | None:
         self.asked.append(title)
+        self.texts.append(ok_text)
         return self.reason
+
+    def update_choice(self, offer: UpdateOffer) -> UpdateChoice | None:
+        self.asked.append("Update now")
+        self.offers.append(offer)
+        return self.choice
 
 
 @dataclass
@@ -58,8 +69,8 @@ class Tray:
     def window_text(self) -> str:
         window = self.controller.window
         assert window is not None
-        items = [window.agents.item(i).text() for i in range(window.agents.count())]
-        return "\n".join([window.summary.text(), *items])
+        cards = [window.card_text(name) for name in window.cards]
+        return "\n".join([window.summary.text(), *cards])
 
     def trigger(self, key: str) -> None:
         action = self.controller.actions[key]
@@ -111,12 +122,48 @@ def wait_for_view(qtbot: QtBot, tray: Tray, predicate: Any) -> None:
 
 def test_the_window_shows_the_agent_its_version_and_why(tray: Tray) -> None:
     assert tray.controller.window is not None and tray.controller.tray is None
-    assert tray.controller.view.state is IconState.OK
-    assert "default — 17.1.0 · up to date" in tray.window_text()
-    assert tray.controller.actions["about:default"].text() == "default — 17.1.0 · up to date"
+    # the daemon has not asked the cluster yet: that is not "up to date"
+    assert tray.controller.view.state is IconState.UNCHECKED
+    assert "default — 17.1.0 · not checked yet" in tray.window_text()
+    assert "up to date" not in tray.window_text()
+    assert tray.controller.actions["about:default"].text() == "default — 17.1.0 · not checked yet"
     assert tray.controller.actions["update:default"].isEnabled()
     # the sandbox agent was installed over 17.0.5, which is its backup
     assert tray.controller.actions["rollback:default"].text() == "Roll back to 17.0.5…"
+
+
+def test_an_offer_behind_a_closed_window_is_update_available_not_up_to_date(
+    qtbot: QtBot, tray: Tray
+) -> None:
+    with qtbot.waitSignal(tray.controller.action_done, timeout=WAIT_MS):
+        tray.trigger("check:default")
+    wait_for_view(qtbot, tray, lambda v: v.state is IconState.AVAILABLE)
+    agent = tray.controller.view.agents[0]
+    assert agent.headline == "default — 17.1.0 · 17.2.1 available"
+    assert agent.why.startswith(
+        "17.2.1 is offered but the cluster has not opened the update window"
+    )
+    assert "up to date" not in tray.window_text()
+    assert tray.controller.actions["update:default"].text() == "Update to 17.2.1…"
+    # Check now is acknowledged with the daemon's answer, and the offer announced once
+    titles = [n.title for n in tray.notices]
+    assert "Checked" in titles and titles.count("Update available") == 1
+    window = tray.controller.window
+    assert window is not None
+    card = window.card_text("default")
+    assert "offered: 17.2.1 — waits for the cluster's update window" in card
+    assert window.buttons["update:default"].text() == "Update to 17.2.1…"
+
+
+def test_garbage_from_the_cluster_is_shown_as_a_problem(qtbot: QtBot, tray: Tray) -> None:
+    tray.daemon.api.post("/v1/agents/default/check")
+    tray.daemon.cluster.set_mode(Hostile.MALFORMED_JSON)
+    with qtbot.waitSignal(tray.controller.action_done, timeout=WAIT_MS):
+        tray.trigger("check:default")
+    wait_for_view(qtbot, tray, lambda v: v.state is IconState.ATTENTION)
+    agent = tray.controller.view.agents[0]
+    assert "Could not ask the cluster" in agent.why
+    assert "up to date" not in tray.window_text()
 
 
 def test_the_tray_icon_shows_the_state_in_its_tooltip(
@@ -273,7 +320,7 @@ def test_daemon_down_then_back_after_a_restart(qtbot: QtBot, tray: Tray) -> None
     assert [n.title for n in tray.notices] == ["Shepherd daemon stopped"]
 
     tray.daemon.restart()
-    wait_for_view(qtbot, tray, lambda v: v.state is IconState.OK)
+    wait_for_view(qtbot, tray, lambda v: v.state is IconState.UNCHECKED)  # a fresh daemon
     assert "default — 17.1.0" in tray.window_text()
     assert [n.title for n in tray.notices] == ["Shepherd daemon stopped", "Shepherd daemon is back"]
     # and the event stream is followed again: an update's notification arrives

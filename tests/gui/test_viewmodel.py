@@ -15,6 +15,27 @@ from gui.viewmodel import (
 )
 
 
+def offer(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "target": "17.2.1",
+        "installed": False,
+        "held_by": "cluster-window",
+        "why": "17.2.1 is offered but the cluster has not opened the update window",
+        "installs_at": None,
+        "offered_at": "2026-01-01T01:00:00+00:00",
+        "cluster_problem": None,
+    }
+    return base | changes
+
+
+WAITING = offer()
+CLOSED = "The cluster has not opened the update window; checking at 02:00"
+OLD_DAEMON = {"reason": "outside-cluster-window", "target": "17.2.1"}
+UNREACHABLE = {"action": "nothing", "reason": "cluster-unreachable"}
+GARBAGE = offer(held_by="cluster-unreachable", cluster_problem="invalid JSON")
+BAD = {"17.2.1": {"reason": "TLS"}}
+
+
 def status(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "agent": "default",
@@ -29,11 +50,13 @@ def status(**changes: Any) -> dict[str, Any]:
         "busy": None,
         "progress": None,
         "decision": {
-            "action": "wait",
+            "action": "nothing",
             "reason": "outside-cluster-window",
-            "message": "17.2.1 is available; the cluster's window opens at 02:00",
+            "message": CLOSED,
+            "target": "17.1.0",
             "next_check": "2026-01-01T02:00:00+00:00",
         },
+        "offer": offer(target="17.1.0", installed=True, held_by=None, why=CLOSED),
         "last_result": None,
         "problems": [],
     }
@@ -45,7 +68,19 @@ def status(**changes: Any) -> dict[str, Any]:
     ("changes", "state"),
     [
         ({}, IconState.OK),
-        ({"pinned": True}, IconState.OK),
+        ({"pinned": True}, IconState.PAUSED),
+        ({"pinned": True, "offer": WAITING}, IconState.PAUSED),
+        ({"offer": WAITING}, IconState.AVAILABLE),
+        ({"offer": offer(held_by="local-window")}, IconState.AVAILABLE),
+        ({"offer": offer(held_by="blackout")}, IconState.AVAILABLE),
+        ({"offer": offer(held_by="canary")}, IconState.AVAILABLE),
+        ({"offer": None, "decision": None}, IconState.UNCHECKED),
+        ({"offer": None, "decision": OLD_DAEMON}, IconState.AVAILABLE),
+        ({"offer": GARBAGE}, IconState.ATTENTION),
+        ({"offer": None, "decision": UNREACHABLE}, IconState.ATTENTION),
+        ({"bad": BAD, "offer": offer(held_by="remembered-bad")}, IconState.ATTENTION),
+        ({"skip": "17.2.1", "offer": offer(held_by="failed-here")}, IconState.ATTENTION),
+        ({"bad": {"17.0.0": {}}, "offer": offer(target="17.2.2")}, IconState.AVAILABLE),
         ({"busy": "updating"}, IconState.UPDATING),
         ({"busy": "updating", "health": {"running": False}}, IconState.UPDATING),
         ({"problems": ["update.yaml is not valid"]}, IconState.ERROR),
@@ -54,11 +89,23 @@ def status(**changes: Any) -> dict[str, Any]:
         ({"last_result": {"ok": False, "message": "rolled back"}}, IconState.ATTENTION),
         ({"health": {"running": True, "pid": 1, "ready": False}}, IconState.ATTENTION),
         ({"enabled": False}, IconState.ATTENTION),
-        ({"bad": {"17.2.1": {"reason": "TLS"}}}, IconState.ATTENTION),
+        ({"bad": {"17.2.1": {"reason": "TLS"}}, "offer": None}, IconState.ATTENTION),
     ],
     ids=[
-        "healthy and waiting is ok",
-        "pinned is still ok",
+        "the offer is installed: up to date",
+        "pinned is paused",
+        "pinned with an offer is still paused",
+        "a closed cluster window: update available",
+        "a local window ahead: update available",
+        "a blackout: update available",
+        "a canary first: update available",
+        "never checked is not up to date",
+        "an older daemon's decision target counts",
+        "garbage from the cluster needs attention",
+        "an unreachable cluster needs attention",
+        "the offer remembered as bad needs attention",
+        "the offer failed here needs attention",
+        "an old bad version does not hide a new offer",
         "busy is updating",
         "busy wins over a restarting agent",
         "a problem is an error",
@@ -69,7 +116,7 @@ def status(**changes: Any) -> dict[str, Any]:
         "disabled needs attention",
         "a version remembered as bad needs attention",
     ],
-)
+)  # fmt: skip
 def test_agent_state(changes: dict[str, Any], state: IconState) -> None:
     assert tray_view([status(**changes)]).state is state
 
@@ -80,7 +127,7 @@ def test_the_worst_agent_sets_the_icon_and_the_tooltip_says_why() -> None:
     )
     assert view.state is IconState.ERROR
     assert "default — 17.1.0 · up to date" in view.tooltip
-    assert "the cluster's window opens at 02:00" in view.tooltip
+    assert CLOSED in view.tooltip
     assert "db — 17.1.0 · error\n  the agent is not running" in view.tooltip
 
 
@@ -88,6 +135,7 @@ def test_menu_texts_for_pause_rollback_and_progress() -> None:
     pinned = tray_view([status(pinned=True, backup="17.0.0", backup_installed=True)]).agents[0]
     assert pinned.pause_text == "Resume updates"
     assert pinned.headline.endswith("paused (pinned)")
+    assert not pinned.can_update
     assert pinned.can_rollback and pinned.backup == "17.0.0"
     busy = tray_view(
         [status(busy="updating", progress={"bytes_done": 50, "bytes_total": 200})]
@@ -170,3 +218,76 @@ def test_no_rollback_is_offered_onto_a_version_that_failed_here() -> None:
         rollback_refused="the backup 17.2.1 of agent 'default' is the version that just failed",
     )
     assert not tray_view([refused]).agents[0].can_rollback
+
+
+def test_an_offer_waiting_for_its_window_names_the_version_and_the_wait() -> None:
+    view = tray_view(
+        [status(offer=offer(held_by="local-window", installs_at="2026-01-01T02:00:00+00:00"))]
+    )
+    agent = view.agents[0]
+    assert agent.headline == "default — 17.1.0 · 17.2.1 available"
+    assert agent.why == "17.2.1 is offered but the cluster has not opened the update window"
+    assert tray_view([status(offer=offer(why=""))]).agents[0].why == (
+        "17.2.1 waits for the cluster's update window"
+    )
+    assert (agent.offered, agent.held_by, agent.installs_at) == (
+        "17.2.1",
+        "local-window",
+        "2026-01-01T02:00:00+00:00",
+    )
+    assert view.state is IconState.AVAILABLE and agent.can_update
+    assert "up to date" not in view.tooltip
+
+
+@pytest.mark.parametrize(
+    ("changes", "can_rollback"),
+    [
+        ({}, True),
+        ({"bad": {"17.0.0": {"reason": "TLS"}}}, False),
+        ({"skip": "17.0.0"}, False),
+        ({"last_update": {"success": False, "target": "17.0.0", "time": None}}, False),
+        ({"last_update": {"success": True, "target": "17.0.0", "time": None}}, True),
+    ],
+    ids=[
+        "a healthy backup",
+        "the backup is remembered as bad",
+        "the backup failed here",
+        "the backup's update failed last",
+        "the backup's update succeeded",
+    ],
+)  # fmt: skip
+def test_rollback_never_offers_a_version_that_failed(
+    changes: dict[str, Any], can_rollback: bool
+) -> None:
+    agent = tray_view([status(backup="17.0.0", backup_installed=True, **changes)]).agents[0]
+    assert agent.can_rollback is can_rollback
+
+
+def test_remembered_bad_offers_allow_again_and_keeps_other_news() -> None:
+    bad = status(bad={"17.2.1": {"reason": "TLS"}}, offer=offer(held_by="remembered-bad"))
+    agent = tray_view([bad]).agents[0]
+    assert agent.allow_again == "17.2.1" and not agent.can_update
+    assert "Allow again" in agent.why
+    newer = tray_view([status(bad={"17.2.1": {"reason": "TLS"}}, offer=offer(target="17.2.2"))])
+    assert newer.agents[0].headline.endswith("17.2.2 available")
+    assert newer.agents[0].allow_again == "17.2.1"
+
+
+def test_a_package_agent_shows_its_package_fields() -> None:
+    package = status(
+        agent="package",
+        kind="package",
+        package="teleport-ent",
+        version="17.1.0",
+        manager="dpkg",
+        locked=True,
+        repository={"url": "https://apt.example", "key_file": "/k.gpg"},
+    )
+    agent = tray_view([package]).agents[0]
+    assert agent.kind == "package"
+    assert agent.details[0] == "package teleport-ent 17.1.0 (dpkg, version held)"
+    unset = tray_view([package | {"repository": None, "locked": None}]).agents[0]
+    assert unset.details == (
+        "package teleport-ent 17.1.0 (dpkg)",
+        "no package repository set: it is not updated",
+    )

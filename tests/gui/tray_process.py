@@ -80,6 +80,9 @@ def start_tray_process(
     can link into root's home): then the system's Python of the same version runs it,
     with this interpreter's packages on its path."""
     home.mkdir(parents=True, exist_ok=True)
+    if become is None:  # its own runtime dir: else the single-instance socket is
+        # /tmp/shepherd-tray-<uid>.sock, shared with any other tray of root on the machine
+        (home / "run").mkdir(mode=0o700, exist_ok=True)
     log = home / f"{name}.log"
     log.unlink(missing_ok=True)
     stderr = home / f"{name}.stderr.txt"

@@ -192,3 +192,51 @@ def test_package_agent_listed_updated_rolled_back_and_handed_back_through_the_da
     assert apt.is_locked("teleport")
     [again] = api.get("/v1/agents")["agents"]
     assert again["kind"] == "package" and again["version"] == "17.2.1"
+
+
+def test_package_agent_pinned_and_disabled_through_the_daemon_across_a_restart(
+    package_daemon: tuple[RunningDaemon, AptBackend], emulator: ClusterEmulator
+) -> None:
+    """pin/unpin/enable/disable of a package agent (it has no update.yaml): kept by Shepherd,
+    shown in status and explain, honoured by its passes, kept across a daemon restart."""
+    daemon, apt = package_daemon
+    api = daemon.api
+    wait_until(lambda: apt.is_locked("teleport"), 60, "the daemon to hold the version")
+    emulator.set_channel("stable/cloud", version="17.3.0", critical=True)
+
+    pinned = cli(daemon, "pin", "package")
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    agent = api.get("/v1/agents/package")
+    assert agent["pinned"] is True and agent["enabled"] is True
+    assert agent["effective"]["pinned"]["from"].startswith("Shepherd"), agent["effective"]
+    rows = [line.split() for line in cli(daemon, "status").stdout.splitlines()]
+    assert ["package", "pinned"] in [row[:2] for row in rows], rows
+    explained = api.get("/v1/agents/package/explain")["decision"]
+    assert explained["reason"] == "pinned", explained
+    forced = api.post("/v1/agents/package/update", {"now": True})
+    assert forced["decision"]["reason"] == "pinned", forced
+    assert apt.installed("teleport").version == "17.2.1"  # type: ignore[union-attr]
+
+    daemon.restart()  # the pin is Shepherd's own state on disk, not the daemon's memory
+    assert api.get("/v1/agents/package")["pinned"] is True
+    assert api.post("/v1/agents/package/check")["decision"]["reason"] == "pinned"
+
+    assert cli(daemon, "unpin", "package").returncode == 0
+    disabled = cli(daemon, "disable", "package")
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    agent = api.get("/v1/agents/package")
+    assert (agent["enabled"], agent["pinned"]) == (False, False)
+    asked = len(emulator.requests())
+    checked = api.post("/v1/agents/package/check")
+    assert checked["decision"]["reason"] == "disabled", checked
+    assert len(emulator.requests()) == asked  # disabled: the channel is not even asked
+    assert apt.installed("teleport").version == "17.2.1"  # type: ignore[union-attr]
+
+    enabled = cli(daemon, "enable", "package")
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    checked = api.post("/v1/agents/package/check")
+    assert checked["outcome"]["ok"], checked
+    assert apt.installed("teleport").version == "17.3.0"  # type: ignore[union-attr]
+    history = json.loads(cli(daemon, "history", "package", "--json").stdout)
+    changes = [r["reason"] for r in history if r["event"] == "settings"]
+    assert changes.count("spec-pinned") == 2 and changes.count("spec-enabled") == 2, changes

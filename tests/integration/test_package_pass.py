@@ -16,6 +16,7 @@ import pytest
 
 from engine.packages import AptBackend, PackageRepo, Runner
 from engine.packages.detect import detect_package_agent
+from engine.policy.answers import ChannelAnswer
 from engine.policy.decision import Action, Reason
 from engine.policy.inputs import LocalSettings
 from engine.service.health import HealthCheck, HealthConfig
@@ -132,3 +133,28 @@ def test_critical_update_outside_any_window_then_crash_rolls_back_then_one_click
 
     package_host.hand_back()
     assert not apt.is_locked("teleport")
+
+
+def test_a_pin_given_while_a_pass_runs_stops_it_before_the_install(
+    package_host: PackagePass, emulator: ClusterEmulator
+) -> None:
+    """The admin pins the agent after the pass read its spec (here: while it asks the
+    channel): the pass checks again before installing and installs nothing."""
+    emulator.set_channel("stable/cloud", version="17.3.0", critical=True)
+    asked = package_host.channel
+
+    def channel_then_pin() -> ChannelAnswer:
+        answer = asked()
+        PackagePass.save_spec(package_host.ctx.state_dir, {"pinned": True})
+        return answer
+
+    package_host.channel = channel_then_pin
+    done = package_host.run()
+    assert done.decision.reason is Reason.UPDATE_CRITICAL
+    assert done.event == "cancelled", done.message
+    assert "pinned while the update was being prepared" in done.message
+    assert package_host.ctx.backend.installed("teleport").version == "17.2.1"  # type: ignore[union-attr]
+    package_host.channel = asked
+    assert package_host.run().decision.reason is Reason.PINNED
+    [record] = History(package_host.ctx.state_dir).query(event="update")
+    assert record.outcome == "cancelled"

@@ -2,10 +2,9 @@
 the version lock, and the package manager's lock held by someone else.
 
 They run with ``--installroot`` / ``--root`` in a fresh directory: the packages are really
-installed into that root's rpm database, but the agent's service is not started there —
-this machine's only systemd is the booted Debian host, whose package database is dpkg, and
-no rpm-based distribution's packages can be fetched here to boot one. The service side
-(restart, health check, automatic rollback) is tested with apt.
+installed into that root's rpm database, but the agent's service is not started there. The
+service side through the daemon (restart, health check, automatic rollback) runs on the
+booted systemd host with Debian's rpm, dnf and zypper: tests/systemd/test_package_rpm_agent.py.
 """
 
 from __future__ import annotations

@@ -33,6 +33,26 @@ class GuestAgents:
     host: SystemdHost
     cdn: Cdn
     cluster: ClusterEmulator
+    namespace: str = "default"
+    link_dir: str | None = None  # update.yaml's spec.path; None: the namespace's default
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.namespace == "default" else f"_{self.namespace}"
+
+    @property
+    def agent_unit(self) -> str:
+        return f"teleport{self.suffix}.service"
+
+    @property
+    def links(self) -> str:
+        if self.link_dir:
+            return self.link_dir
+        return (
+            "/usr/local/bin"
+            if self.namespace == "default"
+            else f"/opt/teleport/{self.namespace}/bin"
+        )
 
     def publish(self, version: str, behaviour: Behaviour | None = None, **options: object) -> None:
         """Put a build on the CDN, its ``teleport`` run by the guest's python3."""
@@ -61,16 +81,16 @@ behaviours = {{v: Behaviour.named(n) for v, n in {behaviours or {}!r}.items()}}
 lay_out_teleport_update_host(
     Path("/"), Path("/var/tmp/artifacts"), active={active!r}, backup={backup!r},
     edition={edition!r}, proxy={self.cluster.proxy_addr!r}, behaviours=behaviours,
-    interpreter={ROOT_PYTHON!r})
+    interpreter={ROOT_PYTHON!r}, namespace={self.namespace!r}, link_dir={self.link_dir!r})
 """
         self.host.python(code)
         self.host.systemctl("daemon-reload")
-        self.host.systemctl("enable", "--now", AGENT_UNIT)
+        self.host.systemctl("enable", "--now", self.agent_unit)
         self.wait_ready()
 
     def readyz_pid(self) -> int | None:
         try:
-            status, body = readyz(self.host.path("/var/lib/teleport/debug.sock"), 2)
+            status, body = readyz(self.host.path(f"/var/lib/teleport{self.suffix}/debug.sock"), 2)
         except OSError:
             return None
         pid = body.get("pid") if body and status == 200 else None
@@ -78,7 +98,7 @@ lay_out_teleport_update_host(
 
     def pid_file_pid(self) -> int | None:
         try:
-            text = self.host.path("/run/teleport.pid").read_text().strip()
+            text = self.host.path(f"/run/teleport{self.suffix}.pid").read_text().strip()
         except OSError:
             return None
         return int(text) if text.isdigit() else None
@@ -99,7 +119,7 @@ lay_out_teleport_update_host(
 
     def agent(self) -> dict[str, str]:
         return self.host.show(
-            AGENT_UNIT,
+            self.agent_unit,
             "ActiveState",
             "SubState",
             "MainPID",
@@ -110,7 +130,7 @@ lay_out_teleport_update_host(
         )
 
     def running_version(self) -> str:
-        out = self.host.run("/usr/local/bin/teleport", "version").stdout
+        out = self.host.run(f"{self.links}/teleport", "version").stdout
         return out.split()[1].removeprefix("v")
 
     def copy_ca(self, ca: SandboxCA) -> None:

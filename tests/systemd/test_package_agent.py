@@ -116,6 +116,11 @@ class PackageGuest(GuestAgents):
         self.start_daemon(health_timeout=30)
 
 
+def _package_units(host: SystemdHost) -> list[str]:
+    listed = host.systemctl("list-units", "--plain", "--no-legend", "shepherd-pkg-*", check=False)
+    return listed.stdout.split()
+
+
 @pytest.fixture
 def guest(
     systemd_host: SystemdHost,
@@ -226,7 +231,8 @@ def test_a_package_agent_under_systemd_updated_held_rolled_back_and_handed_back(
         "--socket", "/run/shepherd/api.sock", "rollback", "package",
     )  # fmt: skip
     host.wait_for(lambda: host.path("/run/postinst-started").exists(), 120, "the postinst")
-    host.systemctl("kill", "--signal=KILL", DAEMON_UNIT)  # its whole cgroup: apt, dpkg too
+    # the daemon, and the transient unit its apt runs in (its whole cgroup: apt, dpkg too)
+    host.systemctl("kill", "--signal=KILL", DAEMON_UNIT, "shepherd-pkg-*.service")
     host.wait_for(
         lambda: host.show(DAEMON_UNIT, "ActiveState")["ActiveState"] != "active",
         30,
@@ -235,6 +241,7 @@ def test_a_package_agent_under_systemd_updated_held_rolled_back_and_handed_back(
     hook.unlink()
     state = host.run("dpkg-query", "-W", "-f=${db:Status-Abbrev}", "teleport").stdout
     assert state[1] != "i", state  # left half-configured
+    host.wait_for(lambda: not _package_units(host), 30, "the package-manager unit to be gone")
     guest.restart_daemon()
     emulator.set_channel(CHANNEL, version="17.3.0", critical=True)
     done = guest.check()
