@@ -12,6 +12,7 @@
     │   ├── TransportError      DNS, refused, timeout, TLS, proxy, redirect
     │   └── BadAnswer           the server answered, but not with what the protocol says
     ├── ArtifactError           download, checksum, extraction, disk space
+    │   └── NoSpace             not enough free disk space (names the dir and the sizes)
     ├── LockTimeout             another updater holds the namespace lock
     ├── ServiceError            the service manager refused or failed
     ├── PackageError            the system package manager (apt, dnf/yum, zypper) failed
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidSetting",
     "InvalidVersion",
     "LockTimeout",
+    "NoSpace",
     "NotifyError",
     "PackageError",
     "PackageManagerBusy",
@@ -117,6 +119,10 @@ class BadAnswer(SourceError):
 
 class ArtifactError(ShepherdError):
     pass
+
+
+class NoSpace(ArtifactError):
+    """Not enough free disk space; the message names the directory and the sizes."""
 
 
 class LockTimeout(ShepherdError):

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient
 from gui.about import with_release
-from gui.about import with_release
 from gui.feedback import acknowledgement, refusal
 from gui.icons import state_icon
 from gui.prompts import Prompts
 from gui.status_model import week_strip
 from gui.tray_actions import AgentActions
+from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
     IconState,

@@ -166,6 +166,7 @@ def agent_view(status: Mapping[str, Any]) -> AgentView:
         can_rollback=bool(backup)
         and bool(status.get("backup_installed", True))
         and not busy
+        and not status.get("rollback_refused")
         and backup not in _failed_revisions(status),
         backup=backup,
         progress_text=progress_text,

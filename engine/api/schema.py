@@ -29,6 +29,7 @@ __all__ = [
     "ErrorDetail",
     "ExplainAnswer",
     "ExplainedDecision",
+    "FailedVersionAnswer",
     "FoundAgent",
     "HealthAnswer",
     "HelloAnswer",
@@ -60,7 +61,8 @@ class DecisionAnswer(TypedDict):
     message: str  # why, and when next
     target: str | None  # revision, e.g. "17.2.1" or "17.2.1+fips"
     delay_seconds: float  # jitter before the update
-    next_check: str | None  # ISO 8601
+    next_check: str | None  # ISO 8601; from the daemon: its poll loop's next check
+    retry_at: str | None  # a version that failed here is tried again from then
 
 
 class ExplainedDecision(DecisionAnswer):
@@ -107,6 +109,17 @@ class BadRevisionAnswer(TypedDict):
     reason: str
     by_uid: int | None
     time: str
+
+
+class FailedVersionAnswer(TypedDict):
+    """Why updates to a version failed here, and when it is tried again by itself."""
+
+    kind: str  # crashed-at-start, never-ready, restart-loop, ignored-reload, reload-error,
+    why: str  # install-error; ``why`` says it in words
+    message: str
+    time: str  # the last failure
+    tries: int
+    retry_at: str | None  # None: not by itself (tries used up, or retries off)
 
 
 class HealthAnswer(TypedDict):
@@ -166,10 +179,13 @@ class AgentStatus(TypedDict):
     active: str | None
     backup: str | None
     backup_installed: bool
+    versions_installed: list[str]  # the version dirs present (at most three)
+    rollback_refused: str | None  # why a rollback to the backup is refused; None: possible
     skip: str | None
     last_update: LastUpdateAnswer | None
     bad: dict[str, BadRevisionAnswer]  # revision -> why
     last_failure: str | None
+    failed: dict[str, FailedVersionAnswer]  # version -> why it failed here
     health: HealthAnswer
     busy: str | None  # what runs now ("update", "rollback", ...)
     progress: ProgressAnswer | None

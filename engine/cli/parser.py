@@ -254,6 +254,18 @@ def _add_settings_commands(commands: Any) -> None:
         "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
         secret_list_command,
     )
+    secret.epilog = (
+        "names:\n"
+        "  proxy-password       password of network.proxy_user for network.http_proxy\n"
+        "  mirror-token         bearer token for the custom CDN (download.base_url)\n"
+        "  mirror-token:AGENT   that agent's own token for its CDN (agents.AGENT.base_url);\n"
+        "                       it wins over mirror-token for that agent only. 'secret list'\n"
+        "                       shows one such entry per managed agent, '-' when not stored\n"
+        "                       (then the agent uses mirror-token).\n"
+        "  webhook-secret       HMAC-SHA256 key of the notices sent to the webhook\n"
+        "  smtp-password        password of notifications.smtp_user for e-mail notices\n"
+        "Only mirror-token has a per-agent form; the others are host-wide.\n\n" + EPILOG
+    )
     sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
     store = sub.add_parser(
         "set",
@@ -267,7 +279,11 @@ def _add_settings_commands(commands: Any) -> None:
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")
     delete.set_defaults(handler=secret_delete_command)
-    listing = sub.add_parser("list", help="which secrets are stored (never their values)")
+    listing = sub.add_parser(
+        "list",
+        help="which secrets are stored (never their values): the host-wide ones, then "
+        "mirror-token:AGENT for each managed agent",
+    )
     listing.set_defaults(handler=secret_list_command)
 
 

@@ -46,6 +46,9 @@ def render_decision(decision: Decision) -> str:
             "next_check": decision.next_check.strftime("%Y-%m-%d %H:%M:%S UTC")
             if decision.next_check
             else None,
+            "retry_at": decision.retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            if decision.retry_at
+            else None,
         }
     )
 
@@ -58,6 +61,8 @@ def render_decision_json(decision: dict[str, Any]) -> str:
         lines.append(f"delay:      {decision['delay_seconds']:.0f} s (jitter)")
     if decision.get("next_check"):
         lines.append(f"next check: {_when(decision['next_check'])}")
+    if decision.get("retry_at"):
+        lines.append(f"retry at:   {_when(decision['retry_at'])} (a version that failed here)")
     lines.append(f"why:        {decision['message']}")
     return "\n".join(lines)
 
@@ -122,6 +127,23 @@ def _package_note(agent: dict[str, Any]) -> str:
     )
 
 
+def _skip_note(agent: dict[str, Any]) -> str:
+    """The skipped version: why it failed here, and when (if ever) it is tried again."""
+    name, skip = agent["agent"], str(agent["skip"])
+    version = skip.split("_", maxsplit=1)[0]
+    failed = (agent.get("failed") or {}).get(version)
+    if not failed:
+        return f"{name}: {skip} failed here and is skipped."
+    tries = f"{failed['tries']} {'try' if failed['tries'] == 1 else 'tries'}"
+    when = (
+        f"it is tried again from {_when(failed['retry_at'])}"
+        if failed.get("retry_at")
+        else f"it is not tried again by itself ('shepherd clear-bad {name} {version}')"
+    )
+    last = _when(failed["time"])
+    return f"{name}: {skip} failed here ({failed['why']}, {tries}, last {last}); {when}."
+
+
 def render_status(agents: list[dict[str, Any]]) -> str:
     if not agents:
         return (
@@ -159,15 +181,14 @@ def render_status(agents: list[dict[str, Any]]) -> str:
             notes.append(f"{name}{busy}: {decision['message']}{next_check}")
         else:
             notes.append(f"{name}{busy}: not checked yet.{next_check}")
-        if agent.get("backup") and not agent.get("backup_installed", True):
-            notes.append(
-                f"{name}: backup {agent['backup']} was removed to make room for an update; "
-                "there is nothing to roll back to."
-            )
+        if agent.get("backup") and agent.get("rollback_refused"):
+            notes.append(f"{name}: no rollback: {agent['rollback_refused']}.")
+        if len(agent.get("versions_installed") or []) > 2:
+            notes.append(f"{name}: installed versions: {', '.join(agent['versions_installed'])}.")
         if agent.get("kind") == "package":
             notes.append(_package_note(agent))
         if agent.get("skip"):
-            notes.append(f"{agent['agent']}: {agent['skip']} failed here and is skipped.")
+            notes.append(_skip_note(agent))
         for name, bad in (agent.get("bad") or {}).items():
             notes.append(
                 f"{agent['agent']}: {name} is remembered as bad ({bad.get('reason')}); "

@@ -125,6 +125,7 @@ class DaemonActions:
 
         result = await self.exclusive(agent, what, work)
         agent.last_check = self.host.clock.now()
+        result = agent.with_next_check(result) if dry_run else result
         if not dry_run:
             agent.remember_pass(result.decision, result.outcome, agent.last_check)
             self._after_pass(agent, result, uid)
@@ -133,6 +134,8 @@ class DaemonActions:
     def _after_pass(self, agent: AgentRuntime, result: PassResult, uid: int | None) -> None:
         decision = result.decision
         self.bus.publish("decision", agent=agent.namespace, decision=decision_json(decision))
+        if result.unhealthy is not None:
+            self.notify(agent.namespace, "agent-down", result.unhealthy)
         if result.repaired is not None:
             self.notify(agent.namespace, "repaired", result.repaired.message)
         if result.outcome is not None:
@@ -251,13 +254,13 @@ class DaemonActions:
         package = await asyncio.to_thread(self._package_agent, agent.namespace)
         if package is not None:
             result = await asyncio.to_thread(package.clear_bad, version, uid=uid)
-            agent.interrupt.set()
-            return result
-        ops = AgentOperations(self.host)
-        result = await asyncio.to_thread(
-            ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
-        )
+        else:
+            ops = AgentOperations(self.host)
+            result = await asyncio.to_thread(
+                ops.clear_bad, agent.namespace, version, uid=uid, who="shepherd daemon"
+            )
         agent.interrupt.set()
+        agent.forget_held_back(str(result.get("version", version)))
         return result
 
     async def skip_version(

@@ -10,16 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.api.schema import OutcomeAnswer
 from engine.daemon.events import EventBus
 from engine.install.download import Progress
-from engine.policy.decision import Decision
+from engine.policy.decision import Action, Decision, Reason
 from engine.policy.offer import Offer, offer_of
 from engine.update.outcome import Outcome
+from engine.update.update_pass import PassResult
 
 __all__ = ["AgentRuntime", "jitter_sleeper", "progress_reporter"]
 
@@ -62,6 +63,29 @@ class AgentRuntime:
             )
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self.worker, context.run, work)
+
+    def with_next_check(self, result: PassResult) -> PassResult:
+        """A dry run's answer with the one next check: the poll loop's (when scheduled)."""
+        if self.next_check is None:
+            return result
+        return replace(result, decision=replace(result.decision, next_check=self.next_check))
+
+    def forget_held_back(self, version: str) -> None:
+        """After clear-bad, the last decision no longer says that ``version`` is marked
+        broken or bad: it says it was cleared, until the next check decides again."""
+        decision = self.decision
+        held = (Reason.TARGET_SKIPPED, Reason.TARGET_MARKED_BAD)
+        if decision is None or decision.reason not in held or decision.target is None:
+            return
+        if str(decision.target.version) != version:
+            return
+        self.decision = Decision(
+            Action.NOTHING,
+            Reason.CLEARED,
+            f"{version} was cleared by an admin: Shepherd may install it again, and the "
+            "next check decides.",
+            target=decision.target,
+        )
 
     def stop_worker(self) -> None:
         """Let the agent's thread end once its work is done (does not wait)."""

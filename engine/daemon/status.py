@@ -4,13 +4,15 @@ effective settings with their sources, its health now, and the problems worth sa
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.api.schema import OfferAnswer, WindowAnswer
+from engine.api.schema import DecisionAnswer, OfferAnswer, WindowAnswer
 from engine.daemon.runtime import AgentRuntime
 from engine.errors import InvalidSchedule, StateError
-from engine.install.revisions import installed_checksum
+from engine.install.revisions import installed_checksum, list_revisions
+from engine.policy.rollback import rollback_refusal
 from engine.policy.schedule import ExportedSchedule
 from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
@@ -18,6 +20,7 @@ from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
 from engine.update.package_agent import PackageAgentRunner, agent_files
 from engine.update.report import decision_json, offer_json, revision_json
+from engine.update.update_pass import failed_versions
 
 __all__ = ["agent_status", "exported_windows", "health_now", "offer_now", "package_status"]
 
@@ -63,6 +66,17 @@ def agent_status(
     if settings_problem:
         problems.append(settings_problem)
     last = status.last_update if status else None
+    backup = status.backup if status else None
+    backup_installed = bool(backup and installed_checksum(layout.versions_dir, backup) is not None)
+    refusal = rollback_refusal(
+        agent.namespace,
+        active=status.active if status else None,
+        backup=backup,
+        backup_installed=backup_installed,
+        skip=status.skip if status else None,
+        failed_target=status.failed_target if status else None,
+        bad=record.bad_revisions(),
+    )
     return {
         "agent": agent.namespace,
         "kind": "v2",
@@ -73,11 +87,9 @@ def agent_status(
         "effective": effective.sources(),
         "active": revision_json(status.active if status else None),
         "backup": revision_json(status.backup if status else None),
-        "backup_installed": bool(
-            status
-            and status.backup
-            and installed_checksum(layout.versions_dir, status.backup) is not None
-        ),
+        "backup_installed": backup_installed,
+        "versions_installed": [r.dir_name for r in list_revisions(layout.versions_dir)],
+        "rollback_refused": refusal.message if refusal else None,
         "skip": revision_json(status.skip if status else None),
         "last_update": {
             "success": last.success,
@@ -88,17 +100,42 @@ def agent_status(
         else None,
         "bad": {name: asdict(bad) for name, bad in record.bad.items()},
         "last_failure": record.last_failure or None,
+        "failed": {
+            version: {
+                "kind": failed.kind.value,
+                "why": failed.kind.words,
+                "message": failed.message,
+                "time": failed.time.isoformat(),
+                "tries": failed.tries,
+                "retry_at": _iso(effective.retry.retry_at(failed)),
+            }
+            for version, failed in failed_versions(record).items()
+        },
         "health": health_now(layout.pid_file, layout.debug_socket),
         "busy": agent.busy,
         "progress": agent.progress,
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
-        "decision": decision_json(agent.decision) if agent.decision else None,
+        "decision": _decision(agent),
         "offer": offer_now(agent, revision_json(status.active if status else None)),
         "exported_windows": exported_windows(layout.schedule_file),
         "last_result": agent.last_result,
         "problems": problems,
     }
+
+
+def _decision(agent: AgentRuntime) -> DecisionAnswer | None:
+    """The last decision, with the one next check: the poll loop's (``next_check``)."""
+    if agent.decision is None:
+        return None
+    answer = decision_json(agent.decision)
+    if agent.next_check is not None:
+        answer["next_check"] = agent.next_check.isoformat()
+    return answer
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def package_status(

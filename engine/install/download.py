@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from engine.errors import ArtifactError, BadAnswer, InvalidInput
+from engine.errors import ArtifactError, BadAnswer, InvalidInput, NoSpace
 from engine.install.sink import HashingSink
 from engine.sources.transport import describe_error, get_bounded, open_stream
 from engine.versions import Revision
@@ -147,7 +147,7 @@ def check_free_space(path: Path, needed_bytes: int) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if free < needed_bytes:
-        raise ArtifactError(
+        raise NoSpace(
             f"not enough disk space in {path}: need {_mb(needed_bytes)}, have {_mb(free)}"
         )
 
@@ -236,7 +236,7 @@ def download_verified(
     except OSError as e:
         if e.errno in {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}:
             _discard(part, etag_file)
-            raise ArtifactError(f"not enough space in {dest_dir} to download {name}: {e}") from e
+            raise NoSpace(f"not enough space in {dest_dir} to download {name}: {e}") from e
         raise ArtifactError(f"cannot write the download to {dest_dir}: {e}") from e
 
     if total is not None and done != total:

@@ -12,6 +12,8 @@ and when will we look again?". It follows PROTOCOL §1.1 step by step, in that e
     7  empty target                -> error                            [v2]
     8  target == active            -> nothing
     9  target version == skip's    -> nothing, marked broken here (flags ignored, as Teleport)
+                                      until its cool-down is over (Shepherd: then a retry,
+                                      at most policy.retry_failed_max tries in all)
        AGPL / unknown edition      -> error unless a custom base URL is set
        target remembered as bad    -> nothing, until the admin clears it   (Shepherd)
        target incompatible         -> error (major above / > 1 behind the cluster)
@@ -37,7 +39,6 @@ from engine.policy.gates import (
     common_checks,
     edition_refusal,
     format_interval,
-    format_time,
     local_window_wait,
 )
 from engine.policy.inputs import AgentState, DecisionInputs, LocalSettings
@@ -94,7 +95,7 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
             Action.NOTHING,
             Reason.CLUSTER_UNREACHABLE,
             f"Could not ask the cluster ({cause}); nothing changed and the agent keeps "
-            f"running. Next try at {format_time(poll_at)}.",
+            "running; it is asked again at the next check.",
             next_check=poll_at,
         )
     if settings.pinned:
@@ -110,19 +111,25 @@ def decide(inputs: DecisionInputs, rng: random.Random) -> Decision:
             target=offered,
         )
     if cluster.find is not None and cluster.find.auto_update is not None:
-        return _edition_note(
-            cluster.find,
-            _decide_v2(inputs, settings, cluster.find, cluster.find.auto_update, rng, poll_at),
+        return _retry_note(
+            inputs,
+            _edition_note(
+                cluster.find,
+                _decide_v2(inputs, settings, cluster.find, cluster.find.auto_update, rng, poll_at),
+            ),
         )
     if cluster.channel is not None:
-        return _edition_note(
-            cluster.find, _decide_v1(inputs, settings, cluster.channel, cluster.find, poll_at)
+        return _retry_note(
+            inputs,
+            _edition_note(
+                cluster.find, _decide_v1(inputs, settings, cluster.channel, cluster.find, poll_at)
+            ),
         )
     return Decision(
         Action.NOTHING,
         Reason.CLUSTER_UNREACHABLE,
         "The cluster does not manage agent versions and its v1 channel was not consulted; "
-        f"nothing changed. Next try at {format_time(poll_at)}.",
+        "nothing changed.",
         next_check=poll_at,
     )
 
@@ -147,7 +154,7 @@ def _decide_v2(
             Action.NOTHING,
             Reason.OUTSIDE_CLUSTER_WINDOW,
             f"{offers} for group {group!r}; "
-            f"checking again at {format_time(poll_at)} (or use 'update now').",
+            "Shepherd asks again at the next check (or use 'update now').",
             target=offered,
             next_check=poll_at,
         )
@@ -192,8 +199,8 @@ def _decide_v1(
         return Decision(
             Action.NOTHING,
             Reason.CHANNEL_NO_VERSION,
-            "The version channel offers no version ('none'); checking again at "
-            f"{format_time(poll_at)}.",
+            "The version channel offers no version ('none'); Shepherd asks again at the "
+            "next check.",
             next_check=poll_at,
         )
     target = Revision(channel.version, _v1_flags(inputs.state, find))
@@ -253,7 +260,7 @@ def _decide_v1(
             Action.WAIT,
             Reason.UNHEALTHY_FIRST_STRIKE,
             f"The agent's exported maintenance schedule {missing}, so the agent looks "
-            f"unhealthy. If it still does at the next run ({format_time(poll_at)}), Shepherd "
+            "unhealthy. If it still does at the next check, Shepherd "
             f"updates to {target}.",
             target=target,
             next_check=poll_at,
@@ -300,6 +307,24 @@ def _edition_note(find: FindAnswer | None, decision: Decision) -> Decision:
         decision,
         message=f"{decision.message} (The proxy did not report its edition: assuming "
         "Community, non-FIPS.)",
+    )
+
+
+def _retry_note(inputs: DecisionInputs, decision: Decision) -> Decision:
+    """An update to a version marked broken here is a retry after its cool-down: say so,
+    and let the transaction install it although it is ``skip``."""
+    skip, target = inputs.state.skip, decision.target
+    if not decision.updates or target is None or skip is None or skip.version != target.version:
+        return decision
+    failure = inputs.state.failure_of(target)
+    tries = ""
+    if failure is not None and inputs.settings is not None:
+        tries = f" (try {failure.tries + 1} of {inputs.settings.retry.max_tries})"
+    return replace(
+        decision,
+        message=f"{decision.message} {target} failed here before: its cool-down is over, "
+        f"so it is tried again{tries}.",
+        retrying=True,
     )
 
 

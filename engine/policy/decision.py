@@ -49,6 +49,9 @@ class Reason(StrEnum):
     CANARY_PENDING = "canary-pending"
     CANARY_SOAKING = "canary-soaking"
     CANARY_FAILED = "canary-failed"
+    CLEARED = "cleared"  # an admin cleared the version the last decision held back
+    UNHEALTHY_AGENT = "agent-unhealthy"  # down or not ready for several checks in a row
+    RECOVER_UNHEALTHY = "recover-unhealthy"  # ... and recovery is on: act now
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Decision:
     delay: timedelta = timedelta(0)  # wait this long before updating (jitter)
     next_check: datetime | None = None  # when the situation may change
     mark_unhealthy: bool | None = None  # v1 two-strike marker: set, clear, or leave
+    retry_at: datetime | None = None  # a version that failed here is tried again then
+    retrying: bool = False  # the target failed here before and its cool-down is over
 
     @property
     def updates(self) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "format_interval",
     "format_time",
     "local_window_wait",
+    "skipped_for_now",
 ]
 
 
@@ -43,21 +44,14 @@ def common_checks(
         return Decision(
             Action.NOTHING,
             Reason.UP_TO_DATE,
-            f"Up to date: {target} is the cluster's target and is active. "
-            f"Next check at {format_time(poll_at)}.",
+            f"Up to date: {target} is the cluster's target and is active.",
             target=target,
             next_check=poll_at,
         )
     if state.skip is not None and state.skip.version == target.version:
-        return Decision(
-            Action.NOTHING,
-            Reason.TARGET_SKIPPED,
-            f"{state.skip} failed its health check on this host and is marked broken; "
-            f"staying on {describe_revision(state.active)} until the cluster offers another "
-            "version.",
-            target=target,
-            next_check=poll_at,
-        )
+        skipped = skipped_for_now(inputs, target, poll_at)
+        if skipped is not None:
+            return skipped
     if refusal is not None:
         return refusal
     if target in state.bad:
@@ -79,6 +73,50 @@ def common_checks(
                 target=target,
                 next_check=poll_at,
             )
+    return None
+
+
+def skipped_for_now(inputs: DecisionInputs, target: Revision, poll_at: datetime) -> Decision | None:
+    """Step 9 with Shepherd's cool-down: a version marked broken (``skip``) is skipped until
+    its retry is due (``engine.policy.failures``); None when it may be tried again now."""
+    state = inputs.state
+    settings = inputs.settings
+    failure = state.failure_of(target)
+    staying = f"staying on {describe_revision(state.active)}"
+    if failure is None or settings is None:  # e.g. marked by teleport-update
+        return Decision(
+            Action.NOTHING,
+            Reason.TARGET_SKIPPED,
+            f"{state.skip} failed its health check on this host and is marked broken; "
+            f"{staying} until the cluster offers another version "
+            f"(or 'shepherd clear-bad {target.version}').",
+            target=target,
+            next_check=poll_at,
+        )
+    rule = settings.retry
+    retry_at = rule.retry_at(failure)
+    why = f"{target} failed here at {format_time(failure.time)} ({failure.kind.words})"
+    if retry_at is None:
+        tries = f"{failure.tries} {'try' if failure.tries == 1 else 'tries'}"
+        return Decision(
+            Action.NOTHING,
+            Reason.TARGET_SKIPPED,
+            f"{why} and is marked broken after {tries}; {staying} until the cluster offers "
+            f"another version or an admin clears it ('shepherd clear-bad {target.version}').",
+            target=target,
+            next_check=poll_at,
+        )
+    if inputs.now < retry_at:
+        return Decision(
+            Action.NOTHING,
+            Reason.TARGET_SKIPPED,
+            f"{why} and is marked broken; {staying}. It is tried again from "
+            f"{format_time(retry_at)} (try {failure.tries + 1} of {rule.max_tries}), when "
+            "an update may start then.",
+            target=target,
+            next_check=retry_at,
+            retry_at=retry_at,
+        )
     return None
 
 

@@ -3,10 +3,12 @@ what the cluster said, the agent's health signals and the clock. Plain values, n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.policy.answers import ChannelAnswer, FindAnswer
+from engine.policy.failures import FailedVersion, RetryRule
 from engine.policy.schedule import ExportedSchedule, LocalWindow
 from engine.versions import Revision
 
@@ -35,6 +37,7 @@ class LocalSettings:
     blackouts: tuple[LocalWindow, ...] = ()
     critical_bypasses_local_window: bool = True
     poll_interval: timedelta = DEFAULT_POLL_INTERVAL
+    retry: RetryRule = field(default_factory=RetryRule)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class AgentState:
     skip: Revision | None = None
     bad: frozenset[Revision] = frozenset()
     unhealthy_marked: bool = False
+    failed: Mapping[str, FailedVersion] = field(default_factory=dict)  # version -> why
+
+    def failure_of(self, revision: Revision) -> FailedVersion | None:
+        """Why updates to ``revision``'s version failed here (flags ignored, like skip)."""
+        return self.failed.get(str(revision.version))
 
 
 @dataclass(frozen=True)

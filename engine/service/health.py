@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -70,17 +70,25 @@ class HealthResult:
     message: str
     pid: int | None
     elapsed: float
+    came_up: bool = False  # a new agent process wrote its PID (it started, then failed)
 
 
-def read_pid(pid_file: Path) -> int | None:
-    """The live PID in ``pid_file``, or None (missing, garbage, or a dead process)."""
+def recorded_pid(pid_file: Path) -> int | None:
+    """The PID written in ``pid_file``, alive or not (None: missing or garbage)."""
     try:
         text = pid_file.read_text().strip()
     except OSError:
         return None
     if not text.isdigit() or int(text) <= 0:
         return None
-    pid = int(text)
+    return int(text)
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The live PID in ``pid_file``, or None (missing, garbage, or a dead process)."""
+    pid = recorded_pid(pid_file)
+    if pid is None:
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -183,6 +191,19 @@ class HealthCheck:
     ) -> HealthResult:
         """Step 1: the PID changes, then stays put and alive. With ``service`` and ``unit``,
         a dead or restart-looping agent fails without waiting for the deadline."""
+        written: set[int] = set()
+        result = self._watch_pid(pid_file, before, written, service, unit)
+        return replace(result, came_up=bool(written))
+
+    def _watch_pid(
+        self,
+        pid_file: Path,
+        before: int | None,
+        written: set[int],
+        service: UnitStatus | None,
+        unit: str | None,
+    ) -> HealthResult:
+        """``wait_for_new_pid``'s loop; adds every new PID the file names to ``written``."""
         cfg = self.config
         start = self.clock.monotonic()
         deadline = start + cfg.timeout_seconds
@@ -196,6 +217,9 @@ class HealthCheck:
             self.clock.sleep(cfg.poll_seconds)
             now = self.clock.monotonic()
             pid = read_pid(pid_file)
+            named = recorded_pid(pid_file)
+            if named is not None and named != before:
+                written.add(named)
             changed = pid != current
             if changed:
                 changes += 1  # the reload itself is one change; crashes add more

@@ -23,7 +23,6 @@ from engine.settings.file import (
 from engine.settings.kinds import (
     BadValue,
     Bool,
-    CaFile,
     Check,
     Choice,
     Duration,
@@ -36,6 +35,7 @@ from engine.settings.kinds import (
     redact,
 )
 from engine.settings.model import Settings, refusal, transport_config
+from engine.settings.path_kinds import CaFile
 from engine.settings.schema import (
     AGENT_OPTIONS,
     OPTIONS,

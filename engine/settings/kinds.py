@@ -12,14 +12,11 @@ turns it into ``InvalidSetting`` naming the key.
 
 from __future__ import annotations
 
-import os
 import re
-import ssl
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -30,11 +27,10 @@ from engine.policy.schedule import LocalWindow
 __all__ = [
     "BadValue",
     "Bool",
-    "CaFile",
     "Check",
     "Choice",
+    "Count",
     "Duration",
-    "KeyFile",
     "Kind",
     "Namespaces",
     "Text",
@@ -109,6 +105,23 @@ class Bool(Kind):
         if word not in self._WORDS:
             raise BadValue("is not true or false", repr(text))
         return self._WORDS[word]
+
+
+@dataclass(frozen=True)
+class Count(Kind):
+    minimum: int
+    maximum: int
+    name: str = "whole number"
+    kind: str = "count"
+
+    def from_toml(self, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise BadValue("is not a whole number", repr(value))
+        if not self.minimum <= value <= self.maximum:
+            raise BadValue(f"is out of range: from {self.minimum} to {self.maximum}", repr(value))
+        return value
 
 
 @dataclass(frozen=True)
@@ -192,56 +205,6 @@ class Url(Kind):
 
     def show(self, value: object) -> str:
         return repr(redact(str(value)))
-
-
-class CaFile(Kind):
-    name = "path to a PEM CA bundle"
-    kind = "path"
-
-    def from_toml(self, value: object) -> object:
-        if not isinstance(value, str) or not value:
-            raise BadValue("is not a path", repr(value))
-        path = Path(value)
-        if not path.is_absolute():
-            raise BadValue("must be an absolute path", repr(value))
-        if not path.is_file():
-            raise BadValue("does not exist or is not a file", repr(value))
-        if not os.access(path, os.R_OK):
-            raise BadValue("is not readable", repr(value))
-        try:
-            ssl.create_default_context(cafile=value)
-        except (OSError, ssl.SSLError) as e:
-            raise BadValue(f"is not a PEM certificate bundle ({e})", repr(value)) from e
-        return path
-
-    def to_toml(self, value: object) -> object:
-        return str(value)
-
-    def show(self, value: object) -> str:
-        return repr(str(value))
-
-
-class KeyFile(Kind):
-    """An absolute path to a readable file (a repository's public signing key)."""
-
-    name = "path to a public key file"
-    kind = "path"
-
-    def from_toml(self, value: object) -> object:
-        if not isinstance(value, str) or not value:
-            raise BadValue("is not a path", repr(value))
-        path = Path(value)
-        if not path.is_absolute():
-            raise BadValue("must be an absolute path", repr(value))
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise BadValue("is not a readable file", repr(value))
-        return path
-
-    def to_toml(self, value: object) -> object:
-        return str(value)
-
-    def show(self, value: object) -> str:
-        return repr(str(value))
 
 
 _DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")

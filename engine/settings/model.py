@@ -27,11 +27,10 @@ from engine.policy.schedule import LocalWindow
 from engine.settings.kinds import (
     BadValue,
     Bool,
-    CaFile,
     Check,
     Choice,
+    Count,
     Duration,
-    KeyFile,
     Kind,
     Namespaces,
     Text,
@@ -39,6 +38,7 @@ from engine.settings.kinds import (
     Windows,
     redact,
 )
+from engine.settings.path_kinds import CaFile, KeyFile
 from engine.settings.schema import AGENT_OPTIONS, OPTIONS, SCHEMA_VERSION, Option, option_for
 from engine.settings.secrets import SecretStore
 from engine.sources.transport import TransportConfig
@@ -124,6 +124,9 @@ class Settings:
 
     def get_duration(self, key: str) -> timedelta:
         return cast(timedelta, self._of_kind(key, Duration))
+
+    def get_count(self, key: str) -> int:
+        return cast(int, self._of_kind(key, Count))
 
     def get_path(self, key: str) -> Path | None:
         """A file path (``network.ca_bundle``); None when unset."""

@@ -1,4 +1,5 @@
-"""``Option``: one setting's declaration (the declarations themselves are ``schema``)."""
+"""What one setting's declaration is (``Option``): key, label, kind, default, help, scope and
+the host-only mark. Every option is declared in ``engine.settings.schema``."""
 
 from __future__ import annotations
 

@@ -28,11 +28,9 @@ from engine.names import validate_namespace
 from engine.policy.inputs import DEFAULT_POLL_INTERVAL
 from engine.settings.kinds import (
     Bool,
-    CaFile,
     Check,
     Choice,
     Duration,
-    KeyFile,
     Namespaces,
     Text,
     Url,
@@ -40,6 +38,8 @@ from engine.settings.kinds import (
     Words,
 )
 from engine.settings.option import Option
+from engine.settings.path_kinds import CaFile, KeyFile
+from engine.settings.policy_options import FAILED_VERSION_OPTIONS
 from engine.settings.secrets import BACKENDS, SECRET_NAMES
 from engine.sources.find import validate_proxy_address
 
@@ -216,6 +216,7 @@ OPTIONS: tuple[Option, ...] = (
         DEFAULT_POLL_INTERVAL,
         "How often to ask the cluster for its target version.",
     ),
+    *FAILED_VERSION_OPTIONS,
     Option(
         "notifications.on_update",
         "Notify on update",

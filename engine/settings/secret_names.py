@@ -28,8 +28,9 @@ SECRET_NAMES: dict[str, str] = {
     "smtp-password": "password of notifications.smtp_user on notifications.smtp_server, sent "
     "only inside STARTTLS (host-wide only)",
 }
-AGENT_SCOPED = ("proxy-password", "mirror-token")
-"""The secrets that may also be stored for one agent, as ``<name>:<namespace>``."""
+AGENT_SCOPED = ("mirror-token",)
+"""The secrets that may also be stored for one agent, as ``<name>:<namespace>`` (that agent's
+value wins over the host-wide one). The HTTP proxy is host-wide, so its password is too."""
 _NAME = re.compile(r"^(?P<base>[a-z-]+)(?::(?P<namespace>[A-Za-z0-9-]+))?$")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -86,6 +86,12 @@ class UpdateStatus:
     skip: Revision | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
+    @property
+    def failed_target(self) -> Revision | None:
+        """The target of the last update when that update failed."""
+        last = self.last_update
+        return last.target if last is not None and not last.success else None
+
 
 @dataclass(frozen=True)
 class UpdateConfig:

@@ -17,12 +17,13 @@ shows the value the pass really uses, and says where it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from engine.names import validate_namespace
+from engine.policy.failures import RetryRule
 from engine.policy.inputs import LocalSettings
 from engine.policy.schedule import LocalWindow
 from engine.settings.model import Settings
@@ -70,6 +71,7 @@ class EffectiveSettings:
     blackouts: tuple[LocalWindow, ...]
     critical_bypasses_local_window: bool
     poll_interval: timedelta
+    retry: RetryRule = field(default_factory=RetryRule)
 
     def policy(self) -> LocalSettings:
         """The policy's view of what the host decides for this agent."""
@@ -83,6 +85,7 @@ class EffectiveSettings:
             blackouts=self.blackouts,
             critical_bypasses_local_window=self.critical_bypasses_local_window,
             poll_interval=self.poll_interval,
+            retry=self.retry,
         )
 
     def sources(self) -> dict[str, dict[str, Any]]:
@@ -153,4 +156,8 @@ def effective_settings(
             bool, settings.get("policy.critical_bypasses_local_window")
         ),
         poll_interval=cast(timedelta, settings.get("policy.poll_interval")),
+        retry=RetryRule(
+            settings.get_duration("policy.retry_failed_after"),
+            settings.get_count("policy.retry_failed_max"),
+        ),
     )

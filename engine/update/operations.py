@@ -124,15 +124,16 @@ class AgentOperations:
         with self._locked(layout, f"{who} (clear)"):
             record = load_agent_record(layout.state_dir)
             cleared = [r for r in record.bad_revisions() if r.version == wanted]
-            if cleared:
+            failed = str(wanted) in record.failed
+            if cleared or failed:
                 for revision in cleared:
                     record = record.clear_bad(revision)
-                save_agent_record(layout.state_dir, record)
+                save_agent_record(layout.state_dir, record.forget_failure(str(wanted)))
             config = load_config(layout.update_yaml)
             if config and config.status.skip and config.status.skip.version == wanted:
                 save_config(layout.update_yaml, config.with_status(skip=None))
                 skip_cleared = True
-        found = bool(cleared) or skip_cleared
+        found = bool(cleared) or failed or skip_cleared
         self._record(
             layout,
             event="clear-bad",

@@ -318,9 +318,12 @@ class PackageAgentRunner:
             "repository": {"url": repo.url, "key_file": str(repo.key_file)} if repo else None,
             "active": state.version,
             "backup": own.get("backup") or None,
+            "versions_installed": [],  # the repository keeps the versions, not a version dir
+            "rollback_refused": None if own.get("backup") else "there is no backup version",
             "skip": own.get("skip") or None,
             "bad": {name: asdict(bad) for name, bad in record.bad.items()},
             "last_failure": record.last_failure or None,
+            "failed": {},
             "problems": problems,
         }
 

@@ -38,6 +38,7 @@ def decision_json(decision: Decision) -> DecisionAnswer:
         "target": str(decision.target) if decision.target else None,
         "delay_seconds": round(decision.delay.total_seconds(), 3),
         "next_check": decision.next_check.isoformat() if decision.next_check else None,
+        "retry_at": decision.retry_at.isoformat() if decision.retry_at else None,
     }
 
 

@@ -102,17 +102,12 @@ class AgentSteps:
             self.ctx.step_hook(step)
         return entry
 
-    def delete_old_backup(self, config: UpdateConfig, target: Revision) -> None:
-        """Make room: remove the backup unless it is the target, the active or linked."""
-        backup, active = config.status.backup, config.status.active
-        if backup is None or backup in (target, active):
-            return
-        if backup.dir_name == linked_revision(self.layout):
-            return
-        try:
-            remove_revision(self.layout.versions_dir, backup, linked=set())
-        except ArtifactError as e:
-            _log.warning("could not delete the old backup %s: %s", backup, e)
+    def make_room(self, config: UpdateConfig, target: Revision) -> None:
+        """Before installing ``target``: remove every version dir but the active, the
+        backup, the target and the linked one, so that at most three stay. The backup is
+        kept until the target has passed its health check."""
+        status = config.status
+        self.cleanup(keep=(status.active, status.backup, target))
 
     def install(self, target: Revision) -> None:
         """Download (unless the installed checksum marker already matches) and unpack."""
@@ -232,7 +227,7 @@ class AgentSteps:
                 id_file=fresh.status.id_file or self.layout.recorded(self.layout.id_file),
             ),
         )
-        state = load_agent_record(self.layout.state_dir)
+        state = load_agent_record(self.layout.state_dir).forget_failure(str(target.version))
         save_agent_record(self.layout.state_dir, state.activated(target, now))
 
     def commit_rollback(
@@ -249,13 +244,16 @@ class AgentSteps:
             state = state.mark_bad(active, reason, uid)
         save_agent_record(self.layout.state_dir, state)
 
-    def cleanup(self) -> None:
-        """Remove every installed revision but the active, the backup and the linked one."""
-        config = self.config()
-        keep = {r.dir_name for r in (config.status.active, config.status.backup) if r}
+    def cleanup(self, keep: tuple[Revision | None, ...] | None = None) -> None:
+        """Remove every installed revision but those in ``keep`` (by default the active and
+        the backup, read now) and the linked one."""
+        if keep is None:
+            status = self.config().status
+            keep = (status.active, status.backup)
+        kept = {r.dir_name for r in keep if r is not None}
         linked = {name for name in [linked_revision(self.layout)] if name}
         for revision in list_revisions(self.layout.versions_dir):
-            if revision.dir_name in keep or revision.dir_name in linked:
+            if revision.dir_name in kept or revision.dir_name in linked:
                 continue
             try:
                 remove_revision(self.layout.versions_dir, revision, linked=linked)

@@ -3,16 +3,21 @@
 Update (PROTOCOL §3), under the namespace lock:
 
     0  repair what a previous run left half-done (journal)
-    1  delete the old backup (unless it is the target, the active or linked)
+    1  make room: remove leftovers beside active and backup (at most three version dirs)
     2  install the target: checksum, download unless the installed marker matches, extract
     3  switch links and copy the unit (the previous links and unit are in the journal)
     4  reload the agent (reload, else try-restart; a stopped agent stays stopped)
     5  health check: PID changes then stays stable, then /readyz answers for the new PID
-    6  success: backup = old active, active = target, clean up other versions
-       failure: skip = target, links and unit restored, the old version reloaded
+    6  success: backup = old active, active = target, the oldest version dir removed
+       failure: skip = target, links and unit restored, the old version reloaded, the
+       failed target removed: the backup stays, so a rollback is still there
+
+Unlike teleport-update, the backup is kept until the target passed its health check; the
+target is installed beside it (teleport-update removes the third dir at its next update).
 
 Rollback (one click): the same switch, to the backup revision, health-checked; the version
-rolled back from is remembered as bad (reason, who) until an admin clears it.
+rolled back from is remembered as bad (reason, who) until an admin clears it. It is refused,
+saying why, when the backup failed here (``engine.policy.rollback``).
 
 Nothing here decides *whether* to update: that is ``engine.policy``.
 """
@@ -21,8 +26,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.errors import ArtifactError, ServiceError, ShepherdError, SourceError
+from engine.errors import ArtifactError, NoSpace, ServiceError, ShepherdError, SourceError
 from engine.install.revisions import installed_checksum
+from engine.policy.failures import failure_kind
+from engine.policy.rollback import rollback_refusal
 from engine.service.health import HealthResult
 from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.journal import Step
@@ -48,8 +55,11 @@ class Transaction:
         self.lock = NamespaceLock(ctx.layout.lock_file, ctx.layout.state_dir / "lock-holder")
 
     # ---- public -----------------------------------------------------------------------
-    def update(self, target: Revision, *, uid: int | None = None, reason: str = "") -> Outcome:
+    def update(
+        self, target: Revision, *, uid: int | None = None, reason: str = "", retry: bool = False
+    ) -> Outcome:
         """Install, switch to and health-check ``target``; roll back by itself on failure.
+        ``retry``: ``target`` is marked broken (skip) and its cool-down is over.
 
         Raises:
             LockTimeout: another updater holds the namespace.
@@ -57,7 +67,7 @@ class Transaction:
         """
         with self.lock.acquire(timeout=self.ctx.lock_timeout, who=f"{self.ctx.who} update"):
             recover_locked(self.steps)
-            return self._update_locked(target, uid, reason)
+            return self._update_locked(target, uid, reason, retry)
 
     def rollback(self, *, uid: int | None = None, reason: str = "rolled back by hand") -> Outcome:
         """Switch back to the backup revision, health-checked; remember the active as bad."""
@@ -71,16 +81,18 @@ class Transaction:
             return recover_locked(self.steps)
 
     # ---- update -----------------------------------------------------------------------
-    def _update_locked(self, target: Revision, uid: int | None, reason: str) -> Outcome:
+    def _update_locked(
+        self, target: Revision, uid: int | None, reason: str, retry: bool
+    ) -> Outcome:
         started = self.ctx.clock.monotonic()
         config = self.steps.config()
         active = config.status.active
-        changed = _no_longer_wanted(config, target)
+        changed = _no_longer_wanted(config, target, retry=retry)
         if changed is not None:  # e.g. pinned by teleport-update or an admin during the jitter
             message = f"update to {target} cancelled: {changed}; nothing changed"
             self.steps.record("update", CANCELLED, CANCELLED, message, active, target, uid, 0.0)
             return Outcome(False, CANCELLED, message, target, active)
-        self.steps.delete_old_backup(config, target)
+        self.steps.make_room(config, target)
         entry = self.steps.begin("update", target, config)
         try:
             self.steps.install(target)
@@ -91,7 +103,7 @@ class Transaction:
                 target,
                 active,
                 "install-failed",
-                f"could not install {target}: {e}",
+                f"could not install {target}: {e}{_kept_backup_note(e, config, target)}",
                 started,
                 uid,
                 reason,
@@ -169,19 +181,19 @@ class Transaction:
         if mark_skip:
             status_changes["skip"] = target
         save_config(self.layout.update_yaml, fresh.with_status(**status_changes))
-        state = load_agent_record(self.layout.state_dir)
+        kind = failure_kind(code, came_up=health is not None and health.came_up)
+        state = load_agent_record(self.layout.state_dir).failed_again(
+            str(target.version), kind.value, message, self.ctx.clock.now()
+        )
         save_agent_record(self.layout.state_dir, replace(state, last_failure=message))
         seconds = self.ctx.clock.monotonic() - started
+        tries = state.failed[str(target.version)].tries
+        extra: dict[str, object] = {"failure": kind.value, "failure_words": kind.words}
+        extra["tries"] = tries
+        if reason:
+            extra["request"] = reason
         self.steps.record(
-            "update",
-            "failed",
-            code,
-            message,
-            active,
-            target,
-            uid,
-            seconds,
-            extra={"request": reason} if reason else None,
+            "update", "failed", code, message, active, target, uid, seconds, extra=extra
         )
         return Outcome(False, code, message, target, active, health, seconds)
 
@@ -189,22 +201,22 @@ class Transaction:
     def _rollback_locked(self, uid: int | None, reason: str) -> Outcome:
         started = self.ctx.clock.monotonic()
         config = self.steps.config()
-        active, backup = config.status.active, config.status.backup
-        if backup is None or installed_checksum(self.layout.versions_dir, backup) is None:
-            message = (
-                f"agent {self.layout.namespace!r} has no installed backup version to roll back to"
-                + (f" ({backup} was removed to make room for an update)" if backup else "")
-            )
-            self.steps.record("rollback", "failed", "no-backup", message, active, backup, uid, 0.0)
-            raise ShepherdError(message)
-        if backup in load_agent_record(self.layout.state_dir).bad_revisions():
-            message = (
-                f"the backup {backup} of agent {self.layout.namespace!r} is remembered as bad; "
-                f"clear it first ('shepherd clear-bad {self.layout.namespace} {backup.version}')"
-            )
-            self.steps.record(
-                "rollback", "failed", "backup-marked-bad", message, active, backup, uid, 0.0
-            )
+        status = config.status
+        active, backup = status.active, status.backup
+        refusal = rollback_refusal(
+            self.layout.namespace,
+            active=active,
+            backup=backup,
+            backup_installed=backup is not None
+            and installed_checksum(self.layout.versions_dir, backup) is not None,
+            skip=status.skip,
+            failed_target=status.failed_target,
+            bad=load_agent_record(self.layout.state_dir).bad_revisions(),
+        )
+        if refusal is not None or backup is None:
+            message = refusal.message if refusal else "no backup"
+            code = refusal.code if refusal else "no-backup"
+            self.steps.record("rollback", "failed", code, message, active, backup, uid, 0.0)
             raise ShepherdError(message)
         entry = self.steps.begin("rollback", backup, config)
         try:
@@ -237,9 +249,21 @@ class Transaction:
         return Outcome(True, "rolled-back", message, backup, active, health, seconds)
 
 
-def _no_longer_wanted(config: UpdateConfig, target: Revision) -> str | None:
+def _kept_backup_note(error: Exception, config: UpdateConfig, target: Revision) -> str:
+    """Out of space: say that the kept backup takes part of it, and that it stays."""
+    backup = config.status.backup
+    if not isinstance(error, NoSpace) or backup is None or backup == target:
+        return ""
+    return (
+        f" (the backup {backup} stays installed until {target} has passed its health check, "
+        "so that a rollback is still possible: the space counts it)"
+    )
+
+
+def _no_longer_wanted(config: UpdateConfig, target: Revision, *, retry: bool) -> str | None:
     """What in update.yaml, read under the lock, now forbids the update (PROTOCOL §1.1
-    steps 1, 5, 8 and 9 again): it may have changed since the decision."""
+    steps 1, 5, 8 and 9 again): it may have changed since the decision. A ``retry`` is an
+    update to the skipped version that the policy allowed after its cool-down."""
     spec, status = config.spec, config.status
     if not spec.enabled:
         return "updates were disabled meanwhile"
@@ -247,6 +271,6 @@ def _no_longer_wanted(config: UpdateConfig, target: Revision) -> str | None:
         return "the agent was pinned meanwhile"
     if status.active == target:
         return f"{target} is already active"
-    if status.skip is not None and status.skip.version == target.version:
+    if status.skip is not None and status.skip.version == target.version and not retry:
         return f"{target} was marked broken (skip) meanwhile"
     return None

@@ -19,17 +19,20 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from engine.clock import Clock
 from engine.errors import InvalidSchedule
 from engine.policy.decide import decide, preflight
 from engine.policy.decision import Action, Decision, Reason
+from engine.policy.failures import FailedVersion, FailureKind
 from engine.policy.inputs import AgentHealth, AgentState, ClusterView, DecisionInputs
 from engine.policy.schedule import ExportedSchedule
 from engine.settings.model import Settings
 from engine.sources.cluster import ask_cluster
 from engine.store.agent_record import AgentRecord, load_agent_record, save_agent_record
+from engine.store.history import HistoryRecord
 from engine.store.lock import NamespaceLock
 from engine.store.update_yaml import UpdateConfig, load_config
 from engine.store.updater_id import load_or_create_updater_id
@@ -37,10 +40,14 @@ from engine.update.canary import CanaryGate
 from engine.update.effective import EffectiveSettings, Overrides, effective_settings
 from engine.update.outcome import Outcome, UpdateContext
 from engine.update.transaction import Transaction
+from engine.update.unhealthy import count_unhealthy, health_problem, reinstall_active, reset_count
 
-__all__ = ["PassResult", "UpdatePass"]
+__all__ = ["PassResult", "UpdatePass", "failed_versions"]
 
 _log = logging.getLogger(__name__)
+FAILURE_KINDS = {kind.value for kind in FailureKind}
+# Decisions for agents Shepherd does not update now: their health is not its business.
+_NOT_OURS = {Reason.NOT_CONFIGURED, Reason.DISABLED, Reason.FOREIGN_UPDATER}
 
 # Waits ``seconds`` (the jitter); returns False when the wait was cancelled (shutdown).
 Sleeper = Callable[[float], bool]
@@ -55,6 +62,7 @@ class PassResult:
     outcome: Outcome | None = None
     repaired: Outcome | None = None
     cancelled: bool = False
+    unhealthy: str | None = None  # the agent was down or unhealthy at N checks in a row
 
     @property
     def failed(self) -> bool:
@@ -86,10 +94,10 @@ class UpdatePass:
         sleep: Sleeper | None = None,
     ) -> None:
         self.ctx = ctx
+        self.clock = clock or ctx.clock
         self.layout = ctx.layout
         self.settings = settings or Settings()
         self.overrides = overrides
-        self.clock = clock or ctx.clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.sleep = sleep or _sleep
 
@@ -115,13 +123,75 @@ class UpdatePass:
         if dry_run:
             return PassResult(namespace, decision, repaired=repaired)
         self._keep_marker(decision, stored)
+        unhealthy, recover = self._look_at_health(decision)
+        if recover and unhealthy is not None:
+            return self._recover(unhealthy, uid, gate, repaired)
         if decision.action is not Action.UPDATE or decision.target is None:
-            return PassResult(namespace, decision, repaired=repaired)
+            return PassResult(namespace, decision, repaired=repaired, unhealthy=unhealthy)
         delay = decision.delay.total_seconds()
         if delay > 0 and not self.sleep(delay):
             return PassResult(namespace, decision, repaired=repaired, cancelled=True)
-        outcome = Transaction(self.ctx).update(decision.target, uid=uid, reason=decision.reason)
-        return PassResult(namespace, decision, outcome, repaired)
+        outcome = Transaction(self.ctx).update(
+            decision.target, uid=uid, reason=decision.reason, retry=decision.retrying
+        )
+        return PassResult(namespace, decision, outcome, repaired, unhealthy=unhealthy)
+
+    # ---- an unhealthy agent (engine.update.unhealthy) ---------------------------------
+    def _look_at_health(self, decision: Decision) -> tuple[str | None, bool]:
+        """Count this check; at ``policy.unhealthy_checks`` in a row, say so (the first
+        time) and whether to recover now. Only for agents Shepherd updates."""
+        if decision.reason in _NOT_OURS:
+            return None, False
+        problem = health_problem(self.layout)
+        count = count_unhealthy(self.ctx, problem)
+        needed = self.settings.get_count("policy.unhealthy_checks")
+        if problem is None or count < needed:
+            return None, False
+        notice = (
+            f"Agent {self.layout.namespace!r} was found down or unhealthy at {count} checks "
+            f"in a row: {problem}."
+        )
+        recover = self.settings.get_bool("policy.recover_unhealthy")
+        if count == needed or recover:
+            self.ctx.history.record(
+                HistoryRecord.now(
+                    agent=self.layout.namespace,
+                    event="health",
+                    outcome="failed",
+                    reason=Reason.UNHEALTHY_AGENT.value,
+                    message=notice,
+                    extra={"checks": count, "recover": recover},
+                )
+            )
+        return (notice if count == needed or recover else None), recover
+
+    def _recover(
+        self, notice: str, uid: int | None, gate: CanaryGate | None, repaired: Outcome | None
+    ) -> PassResult:
+        """Apply the pending update now, or reinstall the active version when none is."""
+        namespace = self.layout.namespace
+        pending, _ = self._decide(forced=True, gate=gate)
+        reset_count(self.ctx)
+        if pending.action is Action.UPDATE and pending.target is not None:
+            decision = replace(
+                pending,
+                reason=Reason.RECOVER_UNHEALTHY,
+                message=f"{notice} Recovering: applying the pending update to "
+                f"{pending.target} now.",
+                delay=timedelta(0),
+            )
+            outcome = Transaction(self.ctx).update(
+                pending.target, uid=uid, reason=decision.reason, retry=pending.retrying
+            )
+            return PassResult(namespace, decision, outcome, repaired, unhealthy=notice)
+        decision = Decision(
+            Action.UPDATE,
+            Reason.RECOVER_UNHEALTHY,
+            f"{notice} Recovering: no update is pending ({pending.reason.value}), so the "
+            "active version is reinstalled and restarted.",
+        )
+        outcome = reinstall_active(self.ctx, notice.rstrip("."))
+        return PassResult(namespace, decision, outcome, repaired, unhealthy=notice)
 
     # ---- inputs -----------------------------------------------------------------------
     def _decide(self, *, forced: bool, gate: CanaryGate | None) -> tuple[Decision, AgentRecord]:
@@ -147,6 +217,7 @@ class UpdatePass:
                 skip=status.skip,
                 bad=stored.bad_revisions(),
                 unhealthy_marked=stored.unhealthy_marked,
+                failed=failed_versions(stored),
             ),
             cluster=cluster,
             now=self.clock.now(),
@@ -224,6 +295,20 @@ class UpdatePass:
         with lock.acquire(timeout=self.ctx.lock_timeout, who=f"{self.ctx.who} (v1 marker)"):
             fresh = load_agent_record(self.layout.state_dir)
             save_agent_record(self.layout.state_dir, replace(fresh, unhealthy_marked=mark))
+
+
+def failed_versions(record: AgentRecord) -> dict[str, FailedVersion]:
+    """The record's failed versions as the policy reads them (unreadable entries skipped:
+    the version then stays skipped, as teleport-update would leave it)."""
+    found = {}
+    for version, failed in record.failed.items():
+        try:
+            when = datetime.fromisoformat(failed.time)
+        except ValueError:
+            continue
+        kind = FailureKind(failed.kind) if failed.kind in FAILURE_KINDS else FailureKind.NEVER_READY
+        found[version] = FailedVersion(version, kind, failed.message, when, max(failed.tries, 1))
+    return found
 
 
 def _sleep(seconds: float) -> bool:

@@ -211,6 +211,15 @@ def test_daemon_going_away_and_coming_back_is_announced_once() -> None:
     assert back is not None and back.title == "Shepherd daemon is back"
 
 
+def test_no_rollback_is_offered_onto_a_version_that_failed_here() -> None:
+    refused = status(
+        backup="17.2.1",
+        backup_installed=True,
+        rollback_refused="the backup 17.2.1 of agent 'default' is the version that just failed",
+    )
+    assert not tray_view([refused]).agents[0].can_rollback
+
+
 def test_an_offer_waiting_for_its_window_names_the_version_and_the_wait() -> None:
     view = tray_view(
         [status(offer=offer(held_by="local-window", installs_at="2026-01-01T02:00:00+00:00"))]

@@ -274,20 +274,23 @@ def test_a_kill_during_extraction_leaves_no_half_version(sandbox_host: SandboxHo
     outcome = Transaction(sandbox_host.context()).recover()
     assert outcome is not None and outcome.reason == "recovered-back"
     assert assert_consistent(sandbox_host, layout, OLD) == pid_before
-    assert sorted(p.name for p in layout.versions_dir.iterdir()) == ["17.1.0"]
+    # the backup is kept until an update has passed its health check
+    assert sorted(p.name for p in layout.versions_dir.iterdir()) == ["17.0.5", "17.1.0"]
 
 
 def test_a_kill_while_cleaning_up_leaves_no_half_version(
     sandbox_host: SandboxHost, tmp_path: Path
 ) -> None:
     layout = sandbox_host.add_agent()
-    # A complete 17.2.0 left by an earlier attempt: the update to 17.2.1 cleans it up.
+    # A complete 17.2.0 left by an earlier attempt goes before the install; the old backup
+    # 17.0.5, the oldest, only once 17.2.1 has passed its health check: killed then.
     stale = build_artifact(tmp_path / "stale", "17.2.0")
     install.install_revision(stale.path, stale.sha256, layout.versions_dir, Revision.of("17.2.0"))
     sandbox_host.publish(str(NEW.version))
-    with updater_child(sandbox_host, "removing-17.2.0") as child:
+    with updater_child(sandbox_host, "removing-17.0.5") as child:
         wait_killed(child)
-    assert not (layout.versions_dir / "17.2.0" / "sha256").exists()
+    assert not (layout.versions_dir / "17.2.0").exists()
+    assert not (layout.versions_dir / "17.0.5" / "sha256").exists()
     # The update was committed and its journal cleared before the clean-up: nothing to
     # finish, but the half-deleted dir must still go.
     assert Transaction(sandbox_host.context()).recover() is None

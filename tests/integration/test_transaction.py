@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from engine.errors import ShepherdError
 from engine.install.links import linked_revision
+from engine.install.revisions import install_revision
 from engine.service.health import read_pid
-from engine.store.agent_record import load_agent_record
+from engine.store.agent_record import load_agent_record, save_agent_record
 from engine.store.history import History
 from engine.store.update_yaml import load_config, save_config
 from engine.update.transaction import Transaction
 from engine.versions import Revision
-from sandbox.agentbuild import Behaviour
+from sandbox.agentbuild import Behaviour, build_artifact
 from tests.fixtures.sandboxhost import SandboxHost, readyz_pid
 
 pytestmark = pytest.mark.integration
@@ -158,3 +162,110 @@ def test_namespaces_are_independent(sandbox_host: SandboxHost) -> None:
     assert_running(sandbox_host, "staging", "17.2.1")
     assert_running(sandbox_host, "prod", "17.1.0")
     assert staging.link_dir != sandbox_host.layouts["prod"].link_dir
+
+
+# ---- issue 18, item 1: a rollback target always ------------------------------------------
+BACKUP = Revision.of("17.0.5")
+
+
+def installed(host: SandboxHost, namespace: str = "default") -> list[str]:
+    return sorted(p.name for p in host.layouts[namespace].versions_dir.iterdir())
+
+
+def test_a_failed_update_keeps_the_backup_so_a_rollback_is_still_there(
+    sandbox_host: SandboxHost,
+) -> None:
+    layout = sandbox_host.add_agent()
+    sandbox_host.publish("17.2.1", Behaviour(crash_at_start=True))
+    seen: list[list[str]] = []
+    ctx = sandbox_host.context(step_hook=lambda step: seen.append(installed(sandbox_host)))
+
+    outcome = Transaction(ctx).update(NEW)
+
+    assert not outcome.ok
+    # the target was installed beside active and backup: three version dirs, never more
+    assert ["17.0.5", "17.1.0", "17.2.1"] in seen
+    assert max(len(dirs) for dirs in seen) == 3
+    assert installed(sandbox_host) == ["17.0.5", "17.1.0"]  # the failed target is gone
+    config = load_config(layout.update_yaml)
+    assert config is not None and (config.status.active, config.status.backup) == (OLD, BACKUP)
+
+    rollback = Transaction(sandbox_host.context()).rollback(uid=0, reason="17.1.0 misbehaves")
+    assert rollback.ok, rollback.message
+    assert_running(sandbox_host, "default", "17.0.5")
+
+
+def test_a_good_update_drops_the_oldest_version_only_after_its_health_check(
+    sandbox_host: SandboxHost,
+) -> None:
+    layout = sandbox_host.add_agent()
+    sandbox_host.publish("17.2.1")
+    at_switch: list[list[str]] = []
+
+    def hook(step: object) -> None:
+        if step == "switched":
+            at_switch.append(installed(sandbox_host))
+
+    assert Transaction(sandbox_host.context(step_hook=hook)).update(NEW).ok
+
+    assert at_switch == [["17.0.5", "17.1.0", "17.2.1"]]
+    assert installed(sandbox_host) == ["17.1.0", "17.2.1"]
+    config = load_config(layout.update_yaml)
+    assert config is not None and (config.status.active, config.status.backup) == (NEW, OLD)
+
+
+def test_a_leftover_version_dir_goes_before_the_install_so_three_is_the_most(
+    sandbox_host: SandboxHost, tmp_path: Path
+) -> None:
+    layout = sandbox_host.add_agent()
+    stale = build_artifact(tmp_path / "stale", "17.2.0")
+    install_revision(stale.path, stale.sha256, layout.versions_dir, Revision.of("17.2.0"))
+    sandbox_host.publish("17.2.1")
+    seen: list[list[str]] = []
+    ctx = sandbox_host.context(step_hook=lambda step: seen.append(installed(sandbox_host)))
+
+    assert Transaction(ctx).update(NEW).ok
+
+    assert max(len(dirs) for dirs in seen) == 3
+    assert "17.2.0" not in installed(sandbox_host)
+
+
+def test_a_rollback_never_switches_onto_the_version_that_just_failed(
+    sandbox_host: SandboxHost,
+) -> None:
+    """The soak defect: after rollback + clear-bad the backup is the version offered next;
+    that update fails its health check; a rollback must not switch onto it and mark the
+    good, running version bad."""
+    layout = sandbox_host.add_agent()
+    sandbox_host.publish("17.2.1")
+    transaction = Transaction(sandbox_host.context())
+    assert transaction.update(NEW).ok
+    assert transaction.rollback(uid=0, reason="soak").ok  # active 17.1.0, backup 17.2.1
+    record = load_agent_record(layout.state_dir)
+    save_agent_record(layout.state_dir, record.clear_bad(NEW))  # what clear-bad does
+    # the cluster offers 17.2.1 again; this time it crashes at start here
+    sandbox_host.publish("17.2.1", Behaviour(crash_at_start=True))
+    failed = transaction.update(NEW)
+    assert not failed.ok
+    config = load_config(layout.update_yaml)
+    assert config is not None and (config.status.active, config.status.backup) == (OLD, NEW)
+
+    with pytest.raises(ShepherdError, match=r"17\.2\.1 .* is the version that just failed"):
+        transaction.rollback(uid=0, reason="one click")
+
+    assert_running(sandbox_host, "default", "17.1.0")
+    assert "17.1.0" not in load_agent_record(layout.state_dir).bad
+    assert History(layout.state_dir).query()[0].reason == "backup-failed-here"
+
+
+def test_a_rollback_never_switches_onto_the_skipped_version(sandbox_host: SandboxHost) -> None:
+    layout = sandbox_host.add_agent()
+    config = load_config(layout.update_yaml)
+    assert config is not None
+    save_config(layout.update_yaml, config.with_status(skip=BACKUP))  # e.g. by teleport-update
+
+    with pytest.raises(ShepherdError, match="marked broken"):
+        Transaction(sandbox_host.context()).rollback(uid=0)
+
+    assert_running(sandbox_host, "default", "17.1.0")
+    assert not load_agent_record(layout.state_dir).bad
