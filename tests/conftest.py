@@ -15,4 +15,5 @@ pytest_plugins = [
     "tests.fixtures.packages",
     "tests.fixtures.polkit",
     "tests.fixtures.notify",
+    "tests.fixtures.debbuild",
 ]

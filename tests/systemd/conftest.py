@@ -4,13 +4,13 @@ The first test of a session may wait minutes for the root to be built once per m
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.debbuild import BuiltDebs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,25 +34,10 @@ class Debs:
 
 
 @pytest.fixture(scope="session")
-def shepherd_debs(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Debs:
-    """The two .debs built once per session (or ``SHEPHERD_TEST_DEB`` and the tray's beside
-    it), and newer repacks of both."""
+def shepherd_debs(tmp_path_factory: pytest.TempPathFactory, built_debs: BuiltDebs) -> Debs:
+    """The session's two .debs (``tests.fixtures.debbuild``) and newer repacks of both."""
     out = tmp_path_factory.mktemp("systemd-debs")
-    given = os.environ.get("SHEPHERD_TEST_DEB")
-    if given:
-        deb = Path(given).resolve()
-    else:
-        capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-        with capture.global_and_fixture_disabled():
-            print("\n[systemd test host] building the .debs (PyInstaller, once per session)")
-        result = subprocess.run(
-            [sys.executable, "-m", "installer.build", "deb", "--dist", str(out / "dist"),
-             "--work", str(out / "build"), "--xz-level", "1"],
-            cwd=ROOT, capture_output=True, text=True, timeout=850, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        deb = sorted((out / "dist").glob("agent-shepherd_*.deb"))[0]
-    tray = deb.with_name(deb.name.replace("agent-shepherd_", "agent-shepherd-tray_", 1))
+    deb, tray = built_debs.server, built_debs.tray
     version = _field(deb, "Version")
     newer_version = f"{version}+upgrade1"
     return Debs(
