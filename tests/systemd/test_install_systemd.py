@@ -43,8 +43,9 @@ def test_install_then_uninstall_a_namespaced_agent_under_systemd(guest: GuestAge
     unit = guest.agent()
     assert unit["ActiveState"] == "active"
     assert unit["FragmentPath"] == "/etc/systemd/system/teleport_fresh.service"
-    assert "/opt/teleport/fresh/bin/teleport start --config /etc/teleport_fresh.yaml" in (
-        unit["ExecStart"]
+    assert (
+        "/opt/teleport/fresh/bin/teleport start --config /etc/teleport_fresh.yaml"
+        in (unit["ExecStart"])
     )
     assert host.run("systemctl", "is-enabled", "teleport_fresh.service").stdout.strip() == (
         "enabled"
