@@ -1,0 +1,146 @@
+"""The tray on a desktop with a StatusNotifierItem panel and a real notification server
+(dunst), against the REAL daemon (issue 15: NeedsAttention, symbolic icons, notification
+actions). The panel is tests/gui/sni_panel.py, a minimal StatusNotifierWatcher that reads
+the item's properties and dbusmenu as a panel does (xfce4-panel is not installed here);
+dunst is the real server, driven with dunstctl as a user would. Qt itself runs offscreen:
+the icon, the menu and the notifications all go over the session bus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jeepney import DBusAddress, new_method_call
+from jeepney.io.blocking import open_dbus_connection
+from pytestqt.qtbot import QtBot
+
+from gui.icons import symbolic_name
+from gui.viewmodel import IconState
+from sandbox.agentbuild import Behaviour
+from tests.fixtures.daemon import RunningDaemon
+from tests.fixtures.desktop import Desktop
+from tests.gui.test_tray_daemon import WAIT_MS, Tray, start_tray, wait_until_started
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def panel_tray(qtbot: QtBot, desktop: Desktop, shepherd_daemon: RunningDaemon) -> Iterator[Tray]:
+    wait_until_started(shepherd_daemon)
+    tray = start_tray(qtbot, shepherd_daemon, use_tray=None)  # as the program decides
+    try:
+        qtbot.waitUntil(
+            lambda: "default — 17.1.0" in desktop.latest().get("ToolTip", [""] * 4)[3],
+            timeout=WAIT_MS,
+        )
+        yield tray
+    finally:
+        tray.worker.stop()
+        tray.controller.dispose()
+
+
+def ask(qtbot: QtBot, service: str, path: str, interface: str, method: str,
+        signature: str | None = None, body: tuple[Any, ...] = ()) -> tuple[Any, ...]:  # fmt: skip
+    """A method call from another connection (as the panel makes it), answered while the
+    tray's event loop runs."""
+
+    def call() -> tuple[Any, ...]:
+        with open_dbus_connection("SESSION") as bus:
+            address = DBusAddress(path, service, interface)
+            message = new_method_call(address, method, signature, body)
+            return tuple(bus.send_and_get_reply(message, timeout=WAIT_MS / 1000).body)
+
+    with ThreadPoolExecutor(1) as pool:
+        future: Future[tuple[Any, ...]] = pool.submit(call)
+        qtbot.waitUntil(future.done, timeout=WAIT_MS)
+        return future.result()
+
+
+def menu_ids(layout: Any) -> dict[str, int]:
+    item_id, props, children = layout
+    found = {str(props["label"][1]): int(item_id)} if "label" in props else {}
+    for _signature, child in children:
+        found.update(menu_ids(child))
+    return found
+
+
+def test_the_panel_shows_a_symbolic_icon_a_tooltip_and_the_menu_and_a_click_opens_status(
+    qtbot: QtBot, desktop: Desktop, panel_tray: Tray
+) -> None:
+    controller = panel_tray.controller
+    assert controller.sni is not None and controller.tray is None and controller.window is None
+    item = desktop.latest()
+    assert item["service"].startswith("org.kde.StatusNotifierItem-")
+    assert item["Status"] == "Active"  # not checked yet: something to say, nothing wrong
+    assert item["IconName"] == symbolic_name(IconState.UNCHECKED)
+    icon = Path(item["IconThemePath"]) / "hicolor/symbolic/apps" / f"{item['IconName']}.svg"
+    assert icon.is_file(), icon
+    assert [size[:2] for size in item["IconPixmap"]] == [[16, 16], [22, 22], [32, 32], [48, 48]]
+    assert item["ToolTip"][2] == "Shepherd"
+    assert item["ToolTip"][3].startswith("default — 17.1.0 · not checked yet")
+    menu = desktop.latest()["menu"]
+    for label in ("Check now", "Update now…", "Roll back to 17.0.5…", "Status…", "Quit"):
+        assert label in menu, menu
+    # a left click on the icon is Activate: the status window opens
+    ask(qtbot, item["service"], "/StatusNotifierItem", "org.kde.StatusNotifierItem",
+        "Activate", "ii", (10, 10))  # fmt: skip
+    qtbot.waitUntil(
+        lambda: controller.status_window is not None and controller.status_window.isVisible(),
+        timeout=WAIT_MS,
+    )
+    # a click in the panel's menu runs the entry: Check now, acknowledged
+    _revision, layout = ask(qtbot, item["service"], item["Menu"], "com.canonical.dbusmenu",
+                            "GetLayout", "iias", (0, -1, []))  # fmt: skip
+    ids = menu_ids(layout)
+    with qtbot.waitSignal(controller.action_done, timeout=WAIT_MS) as done:
+        ask(qtbot, item["service"], item["Menu"], "com.canonical.dbusmenu", "Event", "isvu",
+            (ids["Check now"], "clicked", ("s", ""), 0))  # fmt: skip
+    assert done.args is not None and done.args[0] == "check:default"
+    qtbot.waitUntil(lambda: any(s[1] == "Checked" for s in desktop.shown()), timeout=WAIT_MS)
+
+
+def test_a_failed_update_needs_attention_and_its_notification_shows_the_status(
+    qtbot: QtBot, desktop: Desktop, panel_tray: Tray
+) -> None:
+    panel_tray.daemon.host.publish("17.2.1", Behaviour(crash_at_start=True))
+    with qtbot.waitSignal(panel_tray.controller.action_done, timeout=WAIT_MS):
+        panel_tray.trigger("update:default")
+    # the panel is told (NewStatus), it need not poll
+    told = lambda: [r for r in desktop.readings() if r.get("why") == "signal NewStatus"]  # noqa: E731
+    qtbot.waitUntil(
+        lambda: bool(told()) and told()[-1]["Status"] == "NeedsAttention", timeout=WAIT_MS
+    )
+    item = desktop.latest()
+    assert item["Status"] == "NeedsAttention"
+    state = panel_tray.controller.view.state
+    assert state in (IconState.ERROR, IconState.ATTENTION)
+    assert item["IconName"] == symbolic_name(state)
+    qtbot.waitUntil(lambda: any(s[1] == "Update failed" for s in desktop.shown()), timeout=WAIT_MS)
+    failed = next(s for s in desktop.shown() if s[1] == "Update failed")
+    assert failed[0] == "Shepherd" and "rolled back to 17.1.0" in failed[2]
+    desktop.pick("Show")  # dunst runs the menu after dunstctl returns
+    qtbot.waitUntil(lambda: "#Show (Update failed)" in desktop.offered_actions(), timeout=WAIT_MS)
+    window = lambda: panel_tray.controller.status_window  # noqa: E731
+    qtbot.waitUntil(lambda: window() is not None and window().isVisible(), timeout=WAIT_MS)
+
+
+def test_roll_back_from_the_notification_of_an_update(
+    qtbot: QtBot, desktop: Desktop, panel_tray: Tray
+) -> None:
+    with qtbot.waitSignal(panel_tray.controller.action_done, timeout=WAIT_MS):
+        panel_tray.trigger("update:default")
+    qtbot.waitUntil(lambda: any(s[1] == "Agent updated" for s in desktop.shown()), timeout=WAIT_MS)
+    assert desktop.latest()["Status"] == "Active"
+    with qtbot.waitSignal(panel_tray.controller.action_done, timeout=WAIT_MS) as done:
+        desktop.pick("Roll back")
+    offered = desktop.offered_actions()
+    assert "#Show (Agent updated)" in offered and "#Roll back (Agent updated)" in offered
+    assert done.args is not None and done.args[0] == "rollback:default"
+    assert panel_tray.prompts.asked[-1] == "Roll back"  # the reason is asked, as from the menu
+    status = panel_tray.status()
+    assert (status["active"], status["backup"]) == ("17.1.0", "17.2.1")
+    assert "17.2.1" in status["bad"]
+    qtbot.waitUntil(lambda: desktop.latest()["Status"] == "NeedsAttention", timeout=WAIT_MS)
