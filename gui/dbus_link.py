@@ -126,6 +126,7 @@ class BusLink(QObject):
         finally:
             self._notifier.setEnabled(True)
         if reply.header.message_type is MessageType.error:
+            _log.info("%s failed: %s", method, reply.body[:1])
             return None
         return tuple(reply.body)
 

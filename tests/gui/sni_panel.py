@@ -111,19 +111,32 @@ class Panel:
             self.bus.send(new_method_return(call))
 
     def read(self, service: str, why: str) -> None:
+        """GetAll + GetLayout, as a panel does; an item that went away is dropped."""
         item = DBusAddress("/StatusNotifierItem", service, "org.freedesktop.DBus.Properties")
-        props = self.asker.send_and_get_reply(
-            new_method_call(item, "GetAll", "s", ("org.kde.StatusNotifierItem",)), timeout=10
-        ).body[0]
-        menu_path = props["Menu"][1]
-        menu = DBusAddress(menu_path, service, "com.canonical.dbusmenu")
-        layout = self.asker.send_and_get_reply(
-            new_method_call(menu, "GetLayout", "iias", (0, -1, [])), timeout=10
-        ).body
-        reading = {"why": why, "service": service, **plain(props)}
+        props = self.ask(new_method_call(item, "GetAll", "s", ("org.kde.StatusNotifierItem",)))
+        if props is None:
+            return self.drop(service, why)
+        menu = DBusAddress(props[0]["Menu"][1], service, "com.canonical.dbusmenu")
+        layout = self.ask(new_method_call(menu, "GetLayout", "iias", (0, -1, [])))
+        if layout is None:
+            return self.drop(service, why)
+        reading = {"why": why, "service": service, **plain(props[0])}
         reading["menu"] = labels(layout[1])
         reading["menu_revision"] = layout[0]
         self.write(reading)
+        return None
+
+    def ask(self, call: Message) -> tuple[Any, ...] | None:
+        reply = self.asker.send_and_get_reply(call, timeout=10)
+        if reply.header.message_type is MessageType.error:
+            return None
+        return tuple(reply.body)
+
+    def drop(self, service: str, why: str) -> None:
+        if service in self.items:
+            self.items.remove(service)
+            self.bus.send(new_signal(WATCHER, "StatusNotifierItemUnregistered", "s", (service,)))
+        self.write({"why": why, "gone": service})
 
     def write(self, reading: dict[str, Any]) -> None:
         with self.readings.open("a") as out:

@@ -7,6 +7,7 @@ the icon, the menu and the notifications all go over the session bus."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -20,9 +21,11 @@ from pytestqt.qtbot import QtBot
 from gui.icons import symbolic_name
 from gui.viewmodel import IconState
 from sandbox.agentbuild import Behaviour
+from sandbox.ports import wait_until
 from tests.fixtures.daemon import RunningDaemon
 from tests.fixtures.desktop import Desktop
 from tests.gui.test_tray_daemon import WAIT_MS, Tray, start_tray, wait_until_started
+from tests.gui.tray_process import start_tray_process
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +147,39 @@ def test_roll_back_from_the_notification_of_an_update(
     assert (status["active"], status["backup"]) == ("17.1.0", "17.2.1")
     assert "17.2.1" in status["bad"]
     qtbot.waitUntil(lambda: desktop.latest()["Status"] == "NeedsAttention", timeout=WAIT_MS)
+
+
+@pytest.mark.timeout(600)
+def test_the_program_with_its_panel_item_quits_cleanly_ten_times(
+    desktop: Desktop, shepherd_daemon: RunningDaemon, tmp_path: Path
+) -> None:
+    """The real ``shepherd-tray`` (offscreen Qt, the D-Bus item and notifier live): start,
+    the panel reads it, a pause and a resume change its state, quit by SIGTERM or SIGINT."""
+    api = shepherd_daemon.api
+    for cycle in range(10):
+        before = len(desktop.readings())
+        tray = start_tray_process(
+            shepherd_daemon.socket, tmp_path / f"cycle{cycle % 2}", env=desktop.env, window=False
+        )
+        try:
+            tray.wait_for_log("registered org.kde.StatusNotifierItem-")
+            tray.wait_for_log("default — 17.1.0 · ")
+            api.post("/v1/agents/default/pin")
+            tray.wait_for_log("paused (pinned)")
+            api.post("/v1/agents/default/unpin")
+            tray.wait_for_log("· not checked yet")
+            wait_until(
+                lambda since=before: any(
+                    r.get("IconName") == symbolic_name(IconState.PAUSED)
+                    for r in desktop.readings()[since:]
+                ),
+                60,
+                "the panel to read the paused icon",
+            )
+            code = tray.quit(signal.SIGTERM if cycle % 2 else signal.SIGINT)
+        finally:
+            tray.kill()
+        output = tray.output()
+        assert "Fatal Python error" not in output, output
+        assert "quit (exit code 0)" in tray.log_text(), output
+        assert code == 0, output
