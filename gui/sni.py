@@ -83,6 +83,7 @@ class StatusNotifierItem(QObject):
         self.state = IconState.DAEMON_DOWN
         self.tooltip = "Shepherd"
         self.registered = False
+        self.reads = 0  # property reads served (a panel that hosts the item reads them)
         link.export(ITEM_PATH, self.handle)
         link.on_signal("org.freedesktop.DBus", "NameOwnerChanged", self._owner_changed)
 
@@ -163,6 +164,7 @@ class StatusNotifierItem(QObject):
         if interface == "org.freedesktop.DBus.Introspectable":
             return reply_to(call, "s", (_INTROSPECTION,))
         if interface == "org.freedesktop.DBus.Properties":
+            self.reads += 1
             values = self.properties()
             if member == "GetAll":
                 return reply_to(call, "a{sv}", (values,))

@@ -1,9 +1,10 @@
 """The tray on a desktop with a StatusNotifierItem panel and a real notification server
 (dunst), against the REAL daemon (issue 15: NeedsAttention, symbolic icons, notification
-actions). The panel is tests/gui/sni_panel.py, a minimal StatusNotifierWatcher that reads
-the item's properties and dbusmenu as a panel does (xfce4-panel is not installed here);
-dunst is the real server, driven with dunstctl as a user would. Qt itself runs offscreen:
-the icon, the menu and the notifications all go over the session bus."""
+actions). Two panels: tests/gui/sni_panel.py, a minimal StatusNotifierWatcher that reads
+the item's properties and dbusmenu as a panel does and logs each reading (so the tests can
+assert what a panel sees), and xfce4-panel, a real one, for registration and reads. dunst
+is the real notification server, driven with dunstctl as a user would. Qt itself runs
+offscreen: the icon, the menu and the notifications all go over the session bus."""
 
 from __future__ import annotations
 
@@ -183,3 +184,31 @@ def test_the_program_with_its_panel_item_quits_cleanly_ten_times(
         assert "Fatal Python error" not in output, output
         assert "quit (exit code 0)" in tray.log_text(), output
         assert code == 0, output
+
+
+def test_xfce4_panel_hosts_the_item_and_reads_it(
+    qtbot: QtBot, xfce_desktop: Desktop, shepherd_daemon: RunningDaemon
+) -> None:
+    """A real panel: xfce4-panel's notification area is the watcher and the host."""
+    wait_until_started(shepherd_daemon)
+    tray = start_tray(qtbot, shepherd_daemon, use_tray=None)
+    try:
+        item = tray.controller.sni
+        assert item is not None and tray.controller.tray is None
+        qtbot.waitUntil(lambda: item.registered and item.reads > 0, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: item.state is IconState.UNCHECKED, timeout=WAIT_MS)
+        watcher = ("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher")
+        properties = "org.freedesktop.DBus.Properties"
+        ((_sig, items),) = ask(qtbot, *watcher, properties, "Get", "ss",
+                               (watcher[0], "RegisteredStatusNotifierItems"))  # fmt: skip
+        assert any(item.service in registered for registered in items), items
+        ((_sig, hosted),) = ask(qtbot, *watcher, properties, "Get", "ss",
+                                (watcher[0], "IsStatusNotifierHostRegistered"))  # fmt: skip
+        assert hosted is True
+        reads = item.reads
+        tray.daemon.api.post("/v1/agents/default/pin")  # a new icon: the panel reads again
+        qtbot.waitUntil(lambda: item.state is IconState.PAUSED, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: item.reads > reads, timeout=WAIT_MS)
+    finally:
+        tray.worker.stop()
+        tray.controller.dispose()
