@@ -8,8 +8,9 @@ say *NeedsAttention*, name a symbolic icon or serve a menu of its own; this can.
     item.activated.connect(open_status)           # a left click
 
 Status: *NeedsAttention* when an agent failed, was rolled back, is remembered as bad or its
-cluster cannot be asked (the tray's ERROR and ATTENTION states); *Passive* when all is up to
-date (nothing to say: a panel may tuck it away); *Active* otherwise. The icon is named
+cluster cannot be asked (the tray's ERROR and ATTENTION states); *Active* otherwise, also
+when all is up to date: xfce4-panel hides a *Passive* item altogether, and the icon is the
+way to the status window and the menu. The icon is named
 (``agent-shepherd-<state>-symbolic`` under ``IconThemePath``) and also given as pixels in the
 palette's text colour for panels that cannot load it.
 """
@@ -66,8 +67,6 @@ _INTROSPECTION = """<node><interface name="org.kde.StatusNotifierItem">
 def sni_status(state: IconState) -> str:
     if state in (IconState.ERROR, IconState.ATTENTION):
         return "NeedsAttention"
-    if state is IconState.OK:
-        return "Passive"
     return "Active"
 
 
