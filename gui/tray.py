@@ -223,9 +223,10 @@ class TrayController(QObject, AgentActions):
     @Slot(str, str)
     def _on_notice_action(self, key: str, name: str) -> None:
         """A desktop notification's button (or the notification itself) was clicked."""
-        agent = self._agent(name)
-        if key == "rollback" and agent is not None:
+        if key == "rollback" and (agent := self._agent(name)) is not None:
             self.rollback(agent)
+        elif key == "update":
+            self.update_now(name)
         else:
             self.open_status()
 

@@ -49,13 +49,16 @@ class DesktopLink:
 
 
 def notice_actions(notice: Notice, view: TrayView) -> list[tuple[str, str]]:
-    """A notification's buttons: "Show" (the status window; also what a click does), and
-    "Roll back" when it tells of an update of an agent that can be rolled back now (the
-    rollback itself asks for a reason, and the daemon for authentication, when chosen)."""
+    """A notification's buttons: "Show" (the status window; also what a click does),
+    "Update now…" (the update prompt) on an offer, and "Roll back" when it tells of an
+    update of an agent that can be rolled back now (the rollback itself asks for a reason,
+    and the daemon for authentication, when chosen)."""
     actions = [("default", "Show")]
     agent = next((a for a in view.agents if a.name == notice.agent), None)
     if agent is None:
         return actions
+    if notice.title == "Update available":
+        return [*actions, ("update", "Update now…")]
     if notice.title in _JUST_UPDATED or (
         notice.title in _UNDOABLE and agent.can_rollback and agent.backup
     ):

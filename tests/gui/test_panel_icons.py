@@ -71,5 +71,7 @@ def test_an_update_notice_offers_roll_back_others_only_show() -> None:
     assert notice_actions(failed, _view(False)) == [("default", "Show")]
     checked = Notice("Checked", "default: up to date", "info", "default")
     assert notice_actions(checked, _view(True)) == [("default", "Show")]
+    offer = Notice("Update available", "default: 17.3.0 is offered", "info", "default")
+    assert notice_actions(offer, _view(True))[-1] == ("update", "Update now…")
     nobody = Notice("Agent updated", "other: 17.1.0 -> 17.2.1", "info", "other")
     assert notice_actions(nobody, _view(True)) == [("default", "Show")]
