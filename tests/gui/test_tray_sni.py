@@ -43,7 +43,7 @@ def panel_tray(qtbot: QtBot, desktop: Desktop, shepherd_daemon: RunningDaemon) -
         yield tray
     finally:
         tray.worker.stop()
-        tray.controller.dispose()
+        tray.controller.close()
 
 
 def ask(qtbot: QtBot, service: str, path: str, interface: str, method: str,
@@ -211,4 +211,4 @@ def test_xfce4_panel_hosts_the_item_and_reads_it(
         qtbot.waitUntil(lambda: item.reads > reads, timeout=WAIT_MS)
     finally:
         tray.worker.stop()
-        tray.controller.dispose()
+        tray.controller.close()
