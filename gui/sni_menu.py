@@ -42,12 +42,6 @@ class MenuExporter:
             DBusAddress(MENU_PATH, interface=_IFACE), "LayoutUpdated", "ui", (self.revision, 0)
         )
 
-    def labels(self) -> list[str]:
-        """The entries' texts as the panel gets them (for logs and tests)."""
-        return [
-            str(item[1]["label"][1]) for item in self._flat(self.layout()) if "label" in item[1]
-        ]
-
     def layout(self, parent: int = 0) -> Item:
         self._actions.clear()
         root = self._item_of(self.menu, "", 0)
@@ -149,10 +143,3 @@ class MenuExporter:
             if found is not None:
                 return found
         return None
-
-    def _flat(self, item: Item) -> list[Item]:
-        items: list[Item] = []
-        for _signature, child in item[2]:
-            items.append(child)
-            items.extend(self._flat(child))
-        return items
