@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from engine.errors import BadAnswer, InvalidInput, TransportError
+from engine.sources.batched_reads import use_batched_reads
 
 __all__ = [
     "Secret",
@@ -117,6 +118,7 @@ def make_client(config: TransportConfig) -> httpx.Client:
         headers={"User-Agent": USER_AGENT},
     )
     client.shepherd_proxy_url = config.proxy_url  # type: ignore[attr-defined]  # for errors
+    use_batched_reads(client)  # a download at curl's pace: engine/sources/batched_reads.py
     return client
 
 
