@@ -17,6 +17,7 @@ the keeper exits with the worker's status, so the service manager sees the crash
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -148,9 +149,13 @@ def worker(args: list[str]) -> int:
     signal.signal(signal.SIGHUP, on_hup)
 
     if pid_file:
+        # Locked for the worker's lifetime, as Teleport's own PID file is: the unit's
+        # ExecReload (`pkill -HUP -L -F`) refuses a PID file that no process holds locked.
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         temp = Path(f"{pid_file}.{pid}.tmp")
-        temp.write_text(f"{pid}\n")
+        pid_lock = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fcntl.flock(pid_lock, fcntl.LOCK_EX)
+        os.write(pid_lock, f"{pid}\n".encode())
         temp.replace(pid_file)
 
     sock_path = data_dir / "debug.sock"
