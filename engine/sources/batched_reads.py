@@ -77,12 +77,13 @@ class _BatchedStream(httpcore.NetworkStream):
             if not self._nonblocking:
                 sock.setblocking(False)  # once, not per read: each toggle is a system call
                 self._nonblocking = True
-            batch = bytearray()
-            while len(batch) < limit:
+            parts: list[bytes] = []
+            received = 0
+            while received < limit:
                 try:
-                    more = sock.recv(limit - len(batch))
+                    more = sock.recv(limit - received)
                 except ssl.SSLWantReadError:
-                    if batch:
+                    if parts:
                         break  # what has arrived so far
                     _wait(sock, select.POLLIN, timeout)
                     continue
@@ -91,8 +92,9 @@ class _BatchedStream(httpcore.NetworkStream):
                     continue
                 if not more:
                     break  # the server closed the connection
-                batch += more
-            return bytes(batch)
+                parts.append(more)
+                received += len(more)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         except TimeoutError as e:
             raise httpcore.ReadTimeout(e) from e
         except OSError as e:
