@@ -4,12 +4,14 @@
                                   # of its transports now read in batches
 
 A TLS socket hands back one record (16 KiB) per ``recv``, and httpx passes each record on
-its own through httpcore, h11 and its stream layers in Python. ``BatchedReads`` is an
-httpcore network backend whose streams, after the first (blocking, time-limited) ``recv``,
-also take every further record the kernel already holds, without waiting, up to
-``batch_bytes``: a fast download then crosses those Python layers once per ~1 MiB instead of
-once per 16 KiB. Nothing else changes: the same sockets, TLS context, proxy tunnel,
-timeouts and errors (the first ``recv`` is httpcore's own).
+its own through httpcore, h11 and its stream layers in Python, setting the socket's timeout
+(a system call) before each. ``BatchedReads`` is an httpcore network backend whose TLS
+streams turn non-blocking once and, per read, take every record the kernel already holds,
+up to ``batch_bytes``, waiting (``poll``, bounded by the read timeout) only when none has
+arrived: a fast download then crosses those Python layers once per 256 KiB instead of once
+per 16 KiB. Nothing else changes: the same sockets, TLS context, proxy tunnel, read
+timeouts and errors (httpcore's ReadTimeout and ReadError). Plain TCP streams and TLS
+inside an https proxy's TLS are left to httpcore.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import httpx
 
 __all__ = ["BATCH_BYTES", "BatchedReads", "use_batched_reads"]
 
-BATCH_BYTES = 1 << 20
+BATCH_BYTES = 256 << 10  # 16 TLS records; 1 MiB measured no faster and holds more memory
 
 
 class BatchedReads(httpcore.NetworkBackend):
