@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import statistics
 import subprocess
@@ -30,7 +31,14 @@ sys.path.insert(0, str(REPO))
 from bench.figures import Figure, load, print_table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"all", "figures", "sandbox_host", "__init__", "update_unavailability"}
+NOT_BENCHMARKS = {
+    "all",
+    "figures",
+    "sandbox_host",
+    "__init__",
+    "update_unavailability",
+    "systemd_unavailability",
+}
 CLI_TARGET = 3.0
 
 
@@ -90,6 +98,27 @@ def outage(runs: int = 3) -> list[Figure]:
     ]
 
 
+def outage_systemd(runs: int = 3) -> list[Figure]:
+    """``bench/update_unavailability.py --systemd`` (root: it boots a systemd host)."""
+    result = subprocess.run(
+        [sys.executable, str(HERE / "update_unavailability.py"), "--systemd", "--runs", str(runs)],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ratio = float(re.search(r"ratio update/restart\s*:\s*([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    update = re.search(r"shepherd update\s*:\s*median\s*(\d+) ms", result.stdout)
+    restart = re.search(r"systemctl restart\s*:\s*median\s*(\d+) ms", result.stdout)
+    return [
+        Figure(
+            f"outage during an update, median of {runs} (booted systemd host)",
+            f"{update.group(1) if update else '?'} ms",
+            f"systemctl restart {restart.group(1) if restart else '?'} ms",
+            ratio,
+            "<= 0.3x restart",
+            ratio <= 0.3,
+        )
+    ]
+
+
 def plan(quick: bool) -> dict[str, Callable[[], list[Figure]]]:
     from bench import daemon_idle, download_verify, extract, history_query, status_cost, update_wave  # noqa: PLC0415  # noqa: PLC0415
 
@@ -104,6 +133,8 @@ def plan(quick: bool) -> dict[str, Callable[[], list[Figure]]]:
     }
     if not quick:
         steps["update_unavailability"] = outage
+        if os.geteuid() == 0:
+            steps["systemd_unavailability"] = outage_systemd
     for path in sorted(HERE.glob("*.py")):  # benchmarks others add
         if path.stem in NOT_BENCHMARKS or path.stem in steps:
             continue

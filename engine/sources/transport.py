@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 import time
@@ -22,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from engine.errors import BadAnswer, InvalidInput, TransportError
+from engine.sources.batched_reads import use_batched_reads
 
 __all__ = [
     "Secret",
@@ -68,15 +70,37 @@ class TransportConfig:
 
 
 def _ssl_context(config: TransportConfig) -> ssl.SSLContext:
+    """The verifying context for ``config``'s CA bundle (the system's when None). Loading a
+    CA store costs ~30 ms of CPU, so a context is shared by every client with the same
+    bundle for as long as the bundle file is unchanged (its inode, size and mtime)."""
     if config.ca_bundle is None:
-        return ssl.create_default_context()
+        default = ssl.get_default_verify_paths()
+        return _cached_context(None, _file_identity(default.cafile), _file_identity(default.capath))
     path = config.ca_bundle
     if not path.is_file():
         raise InvalidInput(f"CA bundle {str(path)!r} does not exist or is not a file")
     try:
-        return ssl.create_default_context(cafile=str(path))
+        return _cached_context(str(path), _file_identity(str(path)), None)
     except (OSError, ssl.SSLError) as e:
         raise InvalidInput(f"CA bundle {str(path)!r} is not a readable PEM bundle: {e}") from e
+
+
+def _file_identity(path: str | None) -> tuple[int, int, int] | None:
+    try:
+        info = Path(path).stat() if path else None
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns) if info else None
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(
+    cafile: str | None,
+    file_identity: tuple[int, int, int] | None,
+    dir_identity: tuple[int, int, int] | None,
+) -> ssl.SSLContext:
+    """A new context per (bundle, identity): the identities only key the cache."""
+    return ssl.create_default_context(cafile=cafile)
 
 
 def _proxy(config: TransportConfig) -> httpx.Proxy | None:
@@ -117,6 +141,7 @@ def make_client(config: TransportConfig) -> httpx.Client:
         headers={"User-Agent": USER_AGENT},
     )
     client.shepherd_proxy_url = config.proxy_url  # type: ignore[attr-defined]  # for errors
+    use_batched_reads(client)  # a download at curl's pace: engine/sources/batched_reads.py
     return client
 
 

@@ -6,17 +6,26 @@ The builder prepends ``VERSION = ...`` and ``BEHAVIOUR = {...}`` and a ``#!`` li
     teleport start --config C --pid-file P  -> runs the agent
 
 ``start`` runs a small keeper process (the one a service manager tracks) that runs the agent
-as a child "worker". The worker writes its PID to the PID file and serves ``GET /readyz`` ->
-``{"status": "ok", "pid": N}`` on ``<data_dir>/debug.sock``. On SIGHUP the running worker
-asks the keeper to re-exec: the keeper starts a new worker from the path the agent was started
-with (the link dir, so after an update it is the new version), then stops the old one — so the
-PID in the PID file changes, as with Teleport's own re-exec. If the worker dies on its own,
-the keeper exits with the worker's status, so the service manager sees the crash.
+as a child "worker". The worker writes its PID to the PID file (and holds it locked) and
+serves ``GET /readyz`` -> ``{"status": "ok", "pid": N}`` on ``<data_dir>/debug.sock``. On
+SIGHUP the running worker asks the keeper to re-exec: the keeper starts a new worker from the
+path the agent was started with (the link dir, so after an update it is the new version) and
+stops the old one once the new one has written its PID and taken the socket over — so the
+PID in the PID file changes, as with Teleport's own re-exec, and the old one serves until
+then. If the worker dies on its own, the keeper exits with the worker's status, so the
+service manager sees the crash.
+
+Started by systemd (a child of PID 1 with ``INVOCATION_ID`` set) there is no keeper, as
+with Teleport itself: the started process is the worker, and on SIGHUP it starts its
+successor and exits once the successor is up (or with status 1 if it is not); the unit's
+``PIDFile=`` makes systemd follow the main PID to the successor. supervisord takes a process
+that exits for a crash, hence the keeper there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -72,6 +81,7 @@ def keeper(args: list[str]) -> int:
                     worker.send_signal(signal.SIGHUP)
             elif event == signal.SIGUSR1:
                 old, worker = worker, spawn()
+                _await_handover(worker, args)  # the old worker serves until then
                 old.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     old.wait(timeout=10)
@@ -86,6 +96,44 @@ def keeper(args: list[str]) -> int:
         if status is not None:
             return status if status > 0 else 1 if status < 0 else 0
         time.sleep(0.02)
+
+
+def _socket_inode(args: list[str]) -> int:
+    with contextlib.suppress(OSError):
+        return (_data_dir(_option(args, "--config")) / "debug.sock").stat().st_ino
+    return 0
+
+
+def _await_handover(new: subprocess.Popen[bytes], args: list[str], timeout: float = 10) -> bool:
+    """Wait until the new worker has written its PID file and taken the debug socket over
+    (True), or died or took longer than ``timeout`` (False): as Teleport's re-exec, the old
+    process keeps serving until its successor is up."""
+    pid_file = _option(args, "--pid-file")
+    old_inode = _socket_inode(args)
+    deadline = time.monotonic() + timeout
+    named_since: float | None = None
+    while time.monotonic() < deadline and new.poll() is None:
+        named = False
+        with contextlib.suppress(OSError):
+            named = pid_file is None or Path(pid_file).read_text().strip() == str(new.pid)
+        if named:
+            named_since = named_since or time.monotonic()
+            # a build without a debug socket never takes it over: 1 s of grace
+            if _socket_inode(args) != old_inode or time.monotonic() - named_since > 1:
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def _write_locked_pid_file(pid_file: Path, pid: int) -> None:
+    """Write ``pid`` atomically and keep the file locked for the process's lifetime, as
+    Teleport does: the unit's ExecReload (``pkill -HUP -L -F``) refuses an unlocked one."""
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(f"{pid_file}.{pid}.tmp")
+    locked = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # open until exit
+    fcntl.flock(locked, fcntl.LOCK_EX)
+    os.write(locked, f"{pid}\n".encode())
+    temp.replace(pid_file)
 
 
 class _ReadyHandler(BaseHTTPRequestHandler):
@@ -124,7 +172,10 @@ class _UnixHTTPServer(HTTPServer):
         return request, ("unix", 0)
 
 
-def worker(args: list[str]) -> int:
+def worker(args: list[str], *, direct: bool = False) -> int:
+    """One agent process. ``direct`` (under systemd): there is no keeper; on SIGHUP this
+    process starts its successor and exits once the successor is up, as Teleport does (the
+    unit's PIDFile= lets systemd follow the main PID to the successor)."""
     if BEHAVIOUR.get("crash_at_start"):
         print(f"teleport {VERSION}: fatal error at start (sandbox behaviour)", file=sys.stderr)
         return 1
@@ -139,8 +190,14 @@ def worker(args: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda s, f: stop.set())
     signal.signal(signal.SIGINT, lambda s, f: stop.set())
 
+    reexec = threading.Event()
+
     def on_hup(signum: int, frame: Any) -> None:
         if BEHAVIOUR.get("ignore_sighup"):
+            return
+        if direct:
+            reexec.set()
+            stop.set()
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(os.getppid(), signal.SIGUSR1)
@@ -148,31 +205,21 @@ def worker(args: list[str]) -> int:
     signal.signal(signal.SIGHUP, on_hup)
 
     if pid_file:
-        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(f"{pid_file}.{pid}.tmp")
-        temp.write_text(f"{pid}\n")
-        temp.replace(pid_file)
+        _write_locked_pid_file(Path(pid_file), pid)
 
     sock_path = data_dir / "debug.sock"
-    server: _UnixHTTPServer | None = None
-    sock_inode = 0
-    if not BEHAVIOUR.get("no_debug_socket"):
-        _ReadyHandler.ready_at = time.monotonic() + float(BEHAVIOUR.get("ready_after", 0))
-        temp_sock = data_dir / f".debug.{pid}.sock"
-        with contextlib.suppress(FileNotFoundError):
-            temp_sock.unlink()
-        server = _UnixHTTPServer(str(temp_sock), _ReadyHandler)  # type: ignore[arg-type]
-        temp_sock.replace(sock_path)  # take over the socket path atomically
-        sock_inode = sock_path.stat().st_ino
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    server, sock_inode = (None, 0) if BEHAVIOUR.get("no_debug_socket") else _serve(data_dir)
     crash_after = BEHAVIOUR.get("crash_after")
     deadline = time.monotonic() + float(crash_after) if crash_after is not None else None
     while not stop.wait(0.02):
         if deadline is not None and time.monotonic() >= deadline:
             print(f"teleport {VERSION}: crashed (sandbox behaviour)", file=sys.stderr)
             os._exit(2)
+    status = 0
+    if reexec.is_set():
+        successor = subprocess.Popen([sys.argv[0], "_direct", *args])
+        if not _await_handover(successor, args):
+            status = 1  # the new version did not come up: the service manager sees a crash
     if server is not None:
         with contextlib.suppress(OSError):
             if sock_path.stat().st_ino == sock_inode:
@@ -182,7 +229,23 @@ def worker(args: list[str]) -> int:
         with contextlib.suppress(OSError):
             if Path(pid_file).read_text().strip() == str(pid):
                 Path(pid_file).unlink()
-    return 0
+    return status
+
+
+def _serve(data_dir: Path) -> tuple[_UnixHTTPServer, int]:
+    """Serve /readyz on ``<data_dir>/debug.sock``, taking the path over atomically; the
+    server and the socket's inode."""
+    _ReadyHandler.ready_at = time.monotonic() + float(BEHAVIOUR.get("ready_after", 0))
+    temp_sock = data_dir / f".debug.{os.getpid()}.sock"
+    with contextlib.suppress(FileNotFoundError):
+        temp_sock.unlink()
+    server = _UnixHTTPServer(str(temp_sock), _ReadyHandler)  # type: ignore[arg-type]
+    sock_path = data_dir / "debug.sock"
+    temp_sock.replace(sock_path)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    return server, sock_path.stat().st_ino
 
 
 def main() -> int:
@@ -192,9 +255,15 @@ def main() -> int:
         print(f"Teleport v{VERSION} git:v{VERSION}-0-g5a1e0c1 go1.23.4")
         return 0
     if command == "start":
+        # systemd (PID 1, which sets INVOCATION_ID) follows a new main PID through the PID
+        # file; supervisord takes a process that exits for a crash, so there a keeper stays
+        if os.getppid() == 1 and os.environ.get("INVOCATION_ID"):
+            return worker(args[1:], direct=True)
         return keeper(args[1:])
     if command == "_worker":
         return worker(args[1:])
+    if command == "_direct":
+        return worker(args[1:], direct=True)
     print("usage: teleport version | teleport start --config FILE --pid-file FILE", file=sys.stderr)
     return 2
 

@@ -236,6 +236,31 @@ def test_unknown_ca_is_named(emulator: ClusterEmulator, tmp_path: Path) -> None:
         find(client, emulator.proxy_addr)
 
 
+def test_a_replaced_ca_bundle_is_honoured_by_the_next_client(
+    emulator: ClusterEmulator, sandbox_ca: SandboxCA, tmp_path: Path
+) -> None:
+    # clients share a CA store per bundle (loading one costs ~30 ms): a changed file is
+    # loaded again, both ways
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(sandbox_ca.ca_path.read_bytes())
+    config = TransportConfig(ca_bundle=bundle, trust_env=False)
+    with make_client(config) as client:
+        find(client, emulator.proxy_addr)
+    other = SandboxCA.create(tmp_path / "other")
+    bundle.write_bytes(other.ca_path.read_bytes() + b"\n")
+    with (
+        make_client(config) as client,
+        pytest.raises(TransportError, match="unknown certificate authority"),
+    ):
+        find(client, emulator.proxy_addr)
+    bundle.write_bytes(sandbox_ca.ca_path.read_bytes())
+    with make_client(config) as client:
+        find(client, emulator.proxy_addr)
+    bundle.write_text("not a certificate\n")
+    with pytest.raises(InvalidInput, match="not a readable PEM bundle"):
+        make_client(config)
+
+
 def test_system_store_does_not_trust_the_sandbox_ca(emulator: ClusterEmulator) -> None:
     with (
         make_client(TransportConfig(trust_env=False)) as client,

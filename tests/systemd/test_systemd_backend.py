@@ -48,6 +48,13 @@ def test_an_update_reloads_the_agent_unit_into_the_new_build(guest: GuestAgents)
     assert new_pid != old_pid
     assert after["MainPID"] != before["MainPID"]
     assert guest.running_version() == "17.2.1"
+    # the unit's own ExecReload re-exec'd the agent: no fallback to a restart
+    journal = guest.host.run(
+        "journalctl", "--no-pager", "-u", guest.agent_unit, "-o", "cat", check=False
+    ).stdout
+    assert "Reloaded teleport.service" in journal, journal
+    assert "Reload failed" not in journal, journal
+    assert "restarting it instead" not in guest.daemon_log()
 
 
 def test_a_fips_build_is_started_with_fips(guest: GuestAgents) -> None:
