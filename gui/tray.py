@@ -173,6 +173,14 @@ class TrayController(QObject, AgentActions):
             self._load_settings()
         elif kind == "progress" and self.view.daemon_up:
             self._show_progress(event)
+        elif kind == "health" and self.view.daemon_up:  # the icon and card, without a read
+            keys = ("running", "pid", "ready")
+            health = {key: event.get(key) for key in keys}
+            same = [a for a in self._agents if a.get("agent") == event.get("agent")]
+            for status in same:
+                status["health"] = health
+            if same:
+                self._on_agents(self._agents)
 
     def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
