@@ -39,7 +39,6 @@ from gui.viewmodel import (
     with_access,
 )
 from gui.views.history_view import HistoryView
-from gui.views.schedule_view import ScheduleView
 from gui.views.settings_dialog import SettingsDialog
 from gui.window import StatusWindow
 from gui.worker import ApiWorker
@@ -101,7 +100,6 @@ class TrayController(QObject, AgentActions):
         self._clicked_update: str | None = None  # the agent an "Update available" names
         self.prompts = prompts or Prompts(self.window)
         self.history: HistoryView | None = None
-        self.schedule: ScheduleView | None = None
         self.settings: SettingsDialog | None = None
         self._access: str | None = None
         self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
@@ -119,7 +117,7 @@ class TrayController(QObject, AgentActions):
             self.window.show()
 
     def close(self) -> None:
-        for widget in (self.history, self.schedule, self.settings, self.window, self.status_window):
+        for widget in (self.history, self.settings, self.window, self.status_window):
             if widget is not None:
                 widget.close()
         if self.tray is not None:
@@ -129,14 +127,14 @@ class TrayController(QObject, AgentActions):
         """Delete every Qt object this controller made, now, while the application still
         exists (left to the garbage collector they may outlive it)."""
         self.close()
-        windows = (self.history, self.schedule, self.settings, self.window, self.status_window)
+        windows = (self.history, self.settings, self.window, self.status_window)
         for widget in windows:
             if widget is not None:
                 widget.deleteLater()
         if self.tray is not None:
             self.tray.deleteLater()
         self.menu.deleteLater()
-        self.history = self.schedule = self.settings = self.window = self.status_window = None
+        self.history = self.settings = self.window = self.status_window = None
         self.tray = None
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
@@ -293,7 +291,7 @@ class TrayController(QObject, AgentActions):
                 self.menu.addSeparator()
         self._add(self.menu, "status", "Status…", self.open_status)
         self._add(self.menu, "history", "History…", self.open_history)
-        self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
+        self._add(self.menu, "schedule", "Schedule…", self.open_status)  # the window's strip
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
         self.session.add_items(self.menu)
@@ -360,13 +358,6 @@ class TrayController(QObject, AgentActions):
         self.history.show()
         self.history.raise_()
         self.history.reload()
-
-    def open_schedule(self) -> None:
-        if self.schedule is None:
-            self.schedule = ScheduleView(self.worker)
-        self.schedule.show()
-        self.schedule.raise_()
-        self.schedule.reload()
 
     def open_settings(self) -> None:
         if self.settings is None:

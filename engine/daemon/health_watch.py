@@ -5,8 +5,9 @@ The daemon learns an agent's health where it looks at it already: each status re
 after each pass, rollback or repair (``check``). Between those, a running agent's process
 is watched through a pidfd on the event loop: its exit wakes the loop, no polling. Only
 while an agent is not running (or not ready) is its health probed again, from 0.25 s
-doubling up to 30 s, to see it come back (a service manager may restart it at any time); an agent in the middle
-of an update is left to that update, which restarts it and is followed by a check.
+doubling up to 30 s, to see it come back (a service manager may restart it at any time).
+An agent in the middle of an update is left to that update, which restarts it and is
+followed by a check.
 """
 
 from __future__ import annotations

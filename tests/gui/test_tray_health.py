@@ -61,7 +61,7 @@ def _shows_down(view: TrayView, name: str) -> bool:
 def test_a_killed_agent_shows_down_from_the_health_event_then_up_when_it_is_back(
     qtbot: QtBot, watched: tuple[Tray, list[TrayView], list[dict[str, Any]]]
 ) -> None:
-    tray, views, events = watched
+    tray, _views, events = watched
     host = tray.daemon.host
     staging = host.layouts["staging"]
     pid = host.wait_healthy(staging)
