@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["next_occurrences"]
 
@@ -21,6 +20,9 @@ def next_occurrences(
 ) -> list[tuple[datetime, datetime]]:
     """The current (if inside) and next occurrences of one window spec, in UTC; [] when the
     spec is not in the normalised form."""
+    # imported here: a tray with no local window never loads zoneinfo (~1.5 MB resident)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
     try:
         zone = ZoneInfo(str(spec.get("timezone") or "UTC"))
     except (ZoneInfoNotFoundError, ValueError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFontMetrics
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from engine.api.client import ApiClient
 from gui.about import with_release
@@ -26,6 +26,7 @@ from gui.prompts import Prompts
 from gui.status_model import week_strip
 from gui.tray_actions import AgentActions
 from gui.tray_session import TraySession
+from gui.tray_windows import TrayWindows
 from gui.viewmodel import (
     AgentView,
     IconState,
@@ -38,8 +39,6 @@ from gui.viewmodel import (
     tray_view,
     with_access,
 )
-from gui.views.history_view import HistoryView
-from gui.views.settings_dialog import SettingsDialog
 from gui.window import StatusWindow
 from gui.worker import ApiWorker
 
@@ -54,7 +53,7 @@ _LEVEL_ICON = {
 }
 
 
-class TrayController(QObject, AgentActions):
+class TrayController(QObject, AgentActions, TrayWindows):
     view_changed = Signal(object)  # TrayView
     notified = Signal(object)  # Notice, each one raised
     action_done = Signal(str, object)  # (action id, answer)
@@ -99,8 +98,9 @@ class TrayController(QObject, AgentActions):
             self._wire_status(self.window)
         self._clicked_update: str | None = None  # the agent an "Update available" names
         self.prompts = prompts or Prompts(self.window)
-        self.history: HistoryView | None = None
-        self.settings: SettingsDialog | None = None
+        self.history = None
+        self.settings = None
+        self._made = {}
         self._access: str | None = None
         self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
         self.session = TraySession(self)
@@ -336,38 +336,6 @@ class TrayController(QObject, AgentActions):
             self.action_failed.emit(key, str(error))
 
         self.worker.call(work, done, failed)
-
-    # ---- windows ------------------------------------------------------------------------
-    def open_status(self) -> None:
-        """The status window: the fallback window itself, or one beside the tray icon."""
-        window = self.window
-        if window is None:
-            if self.status_window is None:
-                self.status_window = StatusWindow()
-                self._wire_status(self.status_window)
-                self.status_window.show_view(self.view)
-            window = self.status_window
-        window.show()
-        window.raise_()
-        window.activateWindow()
-        self._show_schedule()
-
-    def open_history(self) -> None:
-        if self.history is None:
-            self.history = HistoryView(self.worker)
-        self.history.show()
-        self.history.raise_()
-        self.history.reload()
-
-    def open_settings(self) -> None:
-        if self.settings is None:
-            self.settings = SettingsDialog(self.worker, self._parent_widget())
-        self.settings.show()
-        self.settings.raise_()
-        self.settings.reload()
-
-    def _parent_widget(self) -> QWidget | None:
-        return self.window
 
 
 def _elided(menu: QMenu, text: str, width: int = 460) -> str:
