@@ -72,7 +72,7 @@ class SingleInstance(QObject):
                 return
             client.setblocking(False)
             notifier = QSocketNotifier(client.fileno(), QSocketNotifier.Type.Read, self)
-            notifier.activated.connect(lambda _fd, c=client: self._read(c))
+            notifier.activated.connect(lambda *_, c=client: self._read(c))
             self._clients[client.fileno()] = (client, notifier)
 
     def _read(self, client: socket.socket) -> None:

@@ -13,6 +13,7 @@ followed by a check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -44,13 +45,17 @@ class HealthWatch:
         self._known: dict[str, tuple[bool, bool | None]] = {}  # (running, ready)
         self._watched: dict[str, tuple[int, int]] = {}  # agent: (pid, pidfd)
         self._rechecks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
 
     def observe(self, agent: str, health: Health) -> None:
         """A health the daemon just learned (from any thread)."""
-        self._loop.call_soon_threadsafe(self._seen, agent, dict(health))
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the daemon stopped
+            self._loop.call_soon_threadsafe(self._seen, agent, dict(health))
 
     def check(self, agent: str) -> None:
         """Probe the agent's health now (on the event loop), e.g. after an operation."""
+        if self._closed:
+            return
         pending = self._rechecks.pop(agent, None)
         if pending is not None:
             pending.cancel()
@@ -64,6 +69,7 @@ class HealthWatch:
             task.cancel()
 
     def close(self) -> None:
+        self._closed = True
         for agent in list(self._watched) + list(self._rechecks):
             self.forget(agent)
 
@@ -74,7 +80,7 @@ class HealthWatch:
         return runtime is None or runtime.busy is not None
 
     def _seen(self, agent: str, health: Health, *, rechecking: bool = False) -> None:
-        if agent not in self._agents:
+        if self._closed or agent not in self._agents:
             self.forget(agent)
             return
         running, pid = bool(health.get("running")), health.get("pid")
