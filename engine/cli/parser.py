@@ -14,6 +14,7 @@ from engine.cli.exits import EPILOG
 from engine.cli.explain import explain_command
 from engine.cli.history import history_command
 from engine.cli.host import add_host_options
+from engine.cli.install import install_command, uninstall_command
 from engine.cli.notify import notify_status_command, notify_test_command
 from engine.cli.operate import (
     check_command,
@@ -104,11 +105,77 @@ def build_parser() -> argparse.ArgumentParser:
     add_host_options(update)
 
     _add_change_commands(commands)
+    _add_install_commands(commands)
     _add_read_commands(commands)
     _add_settings_commands(commands)
     _add_notify_command(commands)
     _add_daemon_command(commands)
     return parser
+
+
+_INSTALL_HELP = """\
+What teleport-update's 'enable' does, and then starts the agent: asks the cluster (the
+proxy) for its target version, downloads it from the CDN (or --base-url) and checks its
+SHA-256, installs it under /opt/teleport/AGENT/versions, links its binaries into the link
+dir, writes the agent's unit (systemd: teleport_AGENT.service; supervisord: a program in its
+include dir), enables and starts it and checks its health. Only then is update.yaml written
+and the agent added to Shepherd's agents. If any step fails, everything done is undone and
+the message names the step. The agent's config (/etc/teleport_AGENT.yaml, or
+/etc/teleport.yaml for 'default') must exist. An existing installation (update.yaml,
+versions, binaries in the link dir, a unit) is refused, naming what exists, unless --force.
+Needs an administrator.
+"""
+
+_UNINSTALL_HELP = """\
+What teleport-update's 'uninstall' does. If a package-installed Teleport is there
+(/opt/teleport/system, the default agent only), its binaries and unit are linked again and
+the agent restarted on them, health-checked (a failure puts everything back). Otherwise the
+agent is refused while its service runs or is enabled, since it would be left without
+binaries; --force stops, disables and removes its unit. Then the links into its versions,
+the versions and update.yaml are removed and Shepherd stops managing it (its history stays).
+Needs an administrator.
+"""
+
+
+def _add_install_commands(commands: Any) -> None:
+    install = _command(
+        commands,
+        "install",
+        "set up a fresh agent from its cluster's target version, start and health-check it",
+        install_command,
+    )
+    install.description = _INSTALL_HELP
+    install.add_argument(
+        "agent", nargs="?", default="default", help="the agent's namespace (default: default)"
+    )
+    install.add_argument(
+        "--proxy", help="the cluster's proxy, HOST[:PORT] (default: from the agent config)"
+    )
+    install.add_argument("--group", help="the update group (default: default)")
+    install.add_argument("--base-url", help="the CDN to download from (https only)")
+    install.add_argument(
+        "--link-dir",
+        help="where to link the binaries (default: /usr/local/bin; /opt/teleport/AGENT/bin)",
+    )
+    install.add_argument(
+        "--force", action="store_true", help="install over an existing installation"
+    )
+    install.add_argument("--json", action="store_true", help="print JSON")
+
+    uninstall = _command(
+        commands,
+        "uninstall",
+        "remove an agent's installation, handing it back to a package if there is one",
+        uninstall_command,
+    )
+    uninstall.description = _UNINSTALL_HELP
+    uninstall.add_argument("agent", help="the agent's namespace")
+    uninstall.add_argument(
+        "--force",
+        action="store_true",
+        help="stop, disable and remove a running agent that has no package to go back to",
+    )
+    uninstall.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _add_notify_command(commands: Any) -> None:
