@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFontMetrics
@@ -39,8 +39,10 @@ from gui.viewmodel import (
     tray_view,
     with_access,
 )
-from gui.window import StatusWindow
 from gui.worker import ApiWorker
+
+if TYPE_CHECKING:
+    from gui.window import StatusWindow
 
 __all__ = ["TrayController"]
 
@@ -92,6 +94,8 @@ class TrayController(QObject, AgentActions, TrayWindows):
             self.tray.activated.connect(self._on_activated)
             self.tray.messageClicked.connect(self._on_message_clicked)
         else:
+            from gui.window import StatusWindow  # noqa: PLC0415 - a tray host needs none yet
+
             self.window = StatusWindow(self.menu)
         self.status_window: StatusWindow | None = None
         if self.window is not None:

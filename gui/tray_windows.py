@@ -12,12 +12,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from gui.viewmodel import TrayView
-from gui.window import StatusWindow
 from gui.worker import ApiWorker
 
 if TYPE_CHECKING:
     from gui.views.history_view import HistoryView
     from gui.views.settings_dialog import SettingsDialog
+    from gui.window import StatusWindow
 
 __all__ = ["TrayWindows"]
 
@@ -73,6 +73,8 @@ class TrayWindows:
         return self.window
 
     def _new_status_window(self) -> StatusWindow:
+        from gui.window import StatusWindow  # noqa: PLC0415 - on first open
+
         window = StatusWindow()
         self._wire_status(window)
         window.show_view(self.view)
