@@ -340,6 +340,11 @@ def test_history_and_schedule_views_load_from_the_api(qtbot: QtBot, tray: Tray) 
         "succeeded",
         "17.1.0 → 17.2.1",
     )
+    history.close()  # a closed window is deleted, not kept while the tray idles
+    qtbot.waitUntil(lambda: tray.controller.history is None, timeout=WAIT_MS)
+    tray.trigger("history")  # and built anew on the next open
+    reopened = tray.controller.history
+    assert reopened is not None and reopened is not history and reopened.isVisible()
 
     tray.daemon.api.request(
         "PATCH", "/v1/settings", body={"changes": {"agents.default.windows": "tue 02:00 2h UTC"}}
