@@ -6,7 +6,8 @@ BIN       := $(VENV)/bin
 APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
              gnome-keyring dbus dbus-x11 libsecret-tools polkitd pkexec \
              libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 \
-             gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c
+             gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c \
+             xvfb dunst xfce4-panel
 
 # a desktop under Xvfb: `make shots`, `make demo-gui` and tests/gui/test_desktop_shots.py
 # (the other GUI tests run Qt offscreen without them)
@@ -25,8 +26,9 @@ DEB_PKGS  := dpkg-dev lintian patchelf appstream desktop-file-utils apt-utils gp
              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
              libxcb-sync1 libxcb-shm0 libwayland-client0 libwayland-cursor0 libwayland-egl1
 
-# `make demo-gui` also needs a notification daemon and a session bus on the virtual desktop
-DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11
+# `make demo-gui` also needs a notification daemon, a session bus and a panel that hosts
+# StatusNotifierItems (xfce4-panel; trayer, XEmbed only, where it is missing)
+DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11 xfce4-panel
 
 .PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb repo debtools pyinstaller
 

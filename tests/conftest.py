@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.fixtures.polkit",
     "tests.fixtures.notify",
     "tests.fixtures.debbuild",
+    "tests.fixtures.desktop",
 ]

@@ -1,5 +1,6 @@
-"""Screenshots of the new windows on a real X display — Xvfb with a tray host (trayer) and
-a notification daemon (dunst) — against a REAL daemon with two agents: ``staging`` updated
+"""Screenshots of the new windows on a real X display — Xvfb with a panel hosting the
+tray's icon (xfce4-panel's StatusNotifierItem host, else trayer) and a notification
+daemon (dunst) — against a REAL daemon with two agents: ``staging`` updated
 to 17.2.1, ``default`` offered 17.2.1 behind the cluster's closed window. The status
 window (cards and week strip), the update prompt, history and settings (with the refusal
 reason of a bad CDN) each exist as a picture, lie inside the screen, and cut no text short
@@ -44,8 +45,8 @@ def two_agents(sandbox_host: SandboxHost, cluster: ClusterEmulator) -> Iterator[
 
 @pytest.fixture
 def desktop() -> Iterator[dict[str, str]]:
-    if shutil.which("Xvfb") is None or shutil.which("trayer") is None:
-        pytest.skip("Xvfb or trayer is not installed (make apt installs them)")
+    if shutil.which("Xvfb") is None or not (shutil.which("xfce4-panel") or shutil.which("trayer")):
+        pytest.skip("Xvfb or a panel is not installed (make apt installs them)")
     from scripts.demo_gui import desktop as start_desktop  # noqa: PLC0415
 
     try:
