@@ -1,5 +1,5 @@
-"""The tray on a real X display (Xvfb, a panel hosting its icon, dunst): opens the status window, the
-update prompt, history and settings, saves a screenshot of each and checks what a person
+"""The tray on a real X display (Xvfb, a panel hosting its icon, dunst): opens the status
+window, the update prompt, history and settings, saves a screenshot of each and checks what a person
 would see — the window and every widget on the screen, and no text cut short. Run by
 ``test_desktop_shots.py`` in a child process (the test process's Qt is offscreen):
 
