@@ -34,6 +34,7 @@ DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11 xfce4-panel
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
+	@echo "             (TEST_WORKERS=N test workers, default 4; TEST_WORKERS=0 runs them in one)"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
 	@echo "make demo-gui - the demo told by the tray on a virtual desktop: screenshots in demo-shots/"
@@ -69,8 +70,12 @@ unit: venv
 debtools:
 	@bash scripts/ensure-apt.sh $(DEB_PKGS)
 
+# the suite's workers (pytest-xdist): most tests wait on real servers and processes, so
+# more workers than cores; `--dist load` hands the slowest tests (ordered first) out one each
+TEST_WORKERS ?= 4
+
 test: apt debtools venv lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 demo: apt venv
 	$(BIN)/python -m sandbox.demo
