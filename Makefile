@@ -9,7 +9,8 @@ APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-ve
              gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c \
              xvfb dunst xfce4-panel
 
-# only for `make shots` (tray screenshots under Xvfb); the tests run Qt offscreen without them
+# a desktop under Xvfb: `make shots`, `make demo-gui` and tests/gui/test_desktop_shots.py
+# (the other GUI tests run Qt offscreen without them)
 SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \
              libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
              libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
@@ -43,7 +44,7 @@ help:
 	@echo "make repo KEY=<gpg key> URL=<where served> - add dist/'s .debs to the signed dist/repo/"
 
 apt:
-	@bash scripts/ensure-apt.sh $(APT_PKGS)
+	@bash scripts/ensure-apt.sh $(APT_PKGS) $(DEMO_GUI_PKGS)
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,12 +1,9 @@
 """HTTP over a Unix socket with httpx: the daemon's API, an agent's debug socket.
 
 httpx speaks HTTP over a Unix socket (``httpx.HTTPTransport(uds=...)``). This module only
-gives that transport's connection pool a socket backend of its own, which
-
-- closes a socket whose ``connect()`` failed (httpcore's backend leaves it to the garbage
-  collector, a ``ResourceWarning``), and
-- reports every socket it opens to ``on_open``, so that a client can shut its requests in
-  flight down from another thread (httpx has no public hook for that).
+gives that transport's connection pool a socket backend of its own, which closes a socket
+whose ``connect()`` failed (httpcore's backend leaves it to the garbage collector, a
+``ResourceWarning``).
 
     with httpx.Client(transport=unix_transport(path), timeout=2) as client:
         client.get("http://agent/readyz")
@@ -15,7 +12,7 @@ gives that transport's connection pool a socket backend of its own, which
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +26,7 @@ SocketOption = (
 )
 
 
-def unix_transport(
-    path: Path, *, on_open: Callable[[socket.socket], None] | None = None
-) -> httpx.HTTPTransport:
+def unix_transport(path: Path) -> httpx.HTTPTransport:
     """A transport to the HTTP server on the Unix socket ``path``; one connection per
     request (nothing kept alive)."""
     transport = httpx.HTTPTransport(
@@ -41,15 +36,12 @@ def unix_transport(
     )
     # the pool httpx would build, with our backend (httpcore's public NetworkBackend API)
     transport._pool = httpcore.ConnectionPool(
-        uds=str(path), max_keepalive_connections=0, network_backend=_UnixBackend(on_open)
+        uds=str(path), max_keepalive_connections=0, network_backend=_UnixBackend()
     )
     return transport
 
 
 class _UnixBackend(httpcore.NetworkBackend):
-    def __init__(self, on_open: Callable[[socket.socket], None] | None) -> None:
-        self._on_open = on_open
-
     def connect_unix_socket(
         self,
         path: str,
@@ -66,8 +58,6 @@ class _UnixBackend(httpcore.NetworkBackend):
         except OSError as e:
             sock.close()
             raise httpcore.ConnectError(e) from e
-        if self._on_open is not None:
-            self._on_open(sock)
         return _UnixStream(sock)
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:

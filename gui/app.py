@@ -14,15 +14,23 @@ every Qt object is deleted before the application.
 from __future__ import annotations
 
 import argparse
+import linecache
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-# httpx imports its own command line (rich, click, pygments: ~10 MB resident) whenever they
-# are installed; the tray never runs it, and httpx does without it when it cannot be found
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+class _KeepNothing(dict[str, Any]):
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+# PySide6 reads the source of each module imported after it (inspect.getsource, looking for
+# its __feature__ switches) and linecache would keep every line of them: ~4 MB resident
+_kept_lines, linecache.cache = linecache.cache, _KeepNothing()
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -33,6 +41,8 @@ from gui.single_instance import SingleInstance  # noqa: E402
 from gui.tray import TrayController  # noqa: E402
 from gui.tray_log import start_logging  # noqa: E402
 from gui.worker import ApiWorker  # noqa: E402
+
+linecache.cache = _kept_lines
 
 __all__ = ["build", "main"]
 

@@ -103,12 +103,14 @@ def week_strip(
         if status.get("kind") != "package" and status.get("exported_windows") is None:
             notes.append(f"{prefix}the cluster opens its v2 window itself; {_observed(status, tz)}")
         local = per_agent.get(name) or {}
-        for lane, setting in ((LANES[1], "windows"), (LANES[2], "blackouts")):
+        for lane, setting, what in (
+            (LANES[1], "windows", "local window"),
+            (LANES[2], "blackouts", "blackout"),
+        ):  # the label names no time: the band's own, in the desktop's zone, is the one shown
             for spec in local.get(setting) or ():
                 for begin, finish in next_occurrences(spec, start, count=14):
                     if begin < end:
-                        label = f"{prefix}{spec.get('start')} for {spec.get('duration')}"
-                        bands.append(Band(lane, begin, finish, label))
+                        bands.append(Band(lane, begin, finish, f"{prefix}{what}"))
     next_update, next_text = _next_update(agents, bands, now, tz)
     return WeekStrip(
         start=start,

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from engine.api.client import ApiClient
 from gui.about import with_release
@@ -27,6 +27,7 @@ from gui.status_model import week_strip
 from gui.tray_actions import AgentActions, elided
 from gui.tray_panel import DesktopLink, notice_actions
 from gui.tray_session import TraySession
+from gui.tray_windows import TrayWindows
 from gui.viewmodel import (
     AgentView,
     IconState,
@@ -39,11 +40,10 @@ from gui.viewmodel import (
     tray_view,
     with_access,
 )
-from gui.views.history_view import HistoryView
-from gui.views.schedule_view import ScheduleView
-from gui.views.settings_dialog import SettingsDialog
-from gui.window import StatusWindow
 from gui.worker import ApiWorker
+
+if TYPE_CHECKING:
+    from gui.window import StatusWindow
 
 __all__ = ["TrayController"]
 
@@ -56,7 +56,7 @@ _LEVEL_ICON = {
 }
 
 
-class TrayController(QObject, AgentActions):
+class TrayController(QObject, AgentActions, TrayWindows):
     view_changed = Signal(object)  # TrayView
     notified = Signal(object)  # Notice, each one raised
     action_done = Signal(str, object)  # (action id, answer)
@@ -101,15 +101,17 @@ class TrayController(QObject, AgentActions):
             self.tray.activated.connect(self._on_activated)
             self.tray.messageClicked.connect(self._on_message_clicked)
         else:
+            from gui.window import StatusWindow  # noqa: PLC0415 - a tray host needs none yet
+
             self.window = StatusWindow(self.menu)
         self.status_window: StatusWindow | None = None
         if self.window is not None:
             self._wire_status(self.window)
         self._clicked_update: str | None = None  # the agent an "Update available" names
         self.prompts = prompts or Prompts(self.window)
-        self.history: HistoryView | None = None
-        self.schedule: ScheduleView | None = None
-        self.settings: SettingsDialog | None = None
+        self.history = None
+        self.settings = None
+        self._made = {}
         self._access: str | None = None
         self.hello: dict[str, Any] = {}  # the daemon's last GET /v1: who we are to it
         self.session = TraySession(self)
@@ -126,7 +128,7 @@ class TrayController(QObject, AgentActions):
             self.window.show()
 
     def close(self) -> None:
-        for widget in (self.history, self.schedule, self.settings, self.window, self.status_window):
+        for widget in (self.history, self.settings, self.window, self.status_window):
             if widget is not None:
                 widget.close()
         if self.tray is not None:
@@ -139,14 +141,14 @@ class TrayController(QObject, AgentActions):
         """Delete every Qt object this controller made, now, while the application still
         exists (left to the garbage collector they may outlive it)."""
         self.close()
-        windows = (self.history, self.schedule, self.settings, self.window, self.status_window)
+        windows = (self.history, self.settings, self.window, self.status_window)
         for widget in windows:
             if widget is not None:
                 widget.deleteLater()
         if self.tray is not None:
             self.tray.deleteLater()
         self.menu.deleteLater()
-        self.history = self.schedule = self.settings = self.window = self.status_window = None
+        self.history = self.settings = self.window = self.status_window = None
         self.tray = None
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
@@ -183,6 +185,14 @@ class TrayController(QObject, AgentActions):
             self._load_settings()
         elif kind == "progress" and self.view.daemon_up:
             self._show_progress(event)
+        elif kind == "health" and self.view.daemon_up:  # the icon and card, without a read
+            keys = ("running", "pid", "ready")
+            health = {key: event.get(key) for key in keys}
+            same = [a for a in self._agents if a.get("agent") == event.get("agent")]
+            for status in same:
+                status["health"] = health
+            if same:
+                self._on_agents(self._agents)
 
     def show_view(self, view: TrayView) -> None:
         notice = daemon_state_notice(self._seen_view, view)
@@ -312,7 +322,7 @@ class TrayController(QObject, AgentActions):
                 self.menu.addSeparator()
         self._add(self.menu, "status", "Status…", self.open_status)
         self._add(self.menu, "history", "History…", self.open_history)
-        self._add(self.menu, "schedule", "Schedule…", self.open_schedule)
+        self._add(self.menu, "schedule", "Schedule…", self.open_status)  # the window's strip
         self._add(self.menu, "settings", "Settings…", self.open_settings)
         self.menu.addSeparator()
         self.session.add_items(self.menu)
@@ -359,42 +369,3 @@ class TrayController(QObject, AgentActions):
             self.action_failed.emit(key, str(error))
 
         self.worker.call(work, done, failed)
-
-    # ---- windows ------------------------------------------------------------------------
-    def open_status(self) -> None:
-        """The status window: the fallback window itself, or one beside the tray icon."""
-        window = self.window
-        if window is None:
-            if self.status_window is None:
-                self.status_window = StatusWindow()
-                self._wire_status(self.status_window)
-                self.status_window.show_view(self.view)
-            window = self.status_window
-        window.show()
-        window.raise_()
-        window.activateWindow()
-        self._show_schedule()
-
-    def open_history(self) -> None:
-        if self.history is None:
-            self.history = HistoryView(self.worker)
-        self.history.show()
-        self.history.raise_()
-        self.history.reload()
-
-    def open_schedule(self) -> None:
-        if self.schedule is None:
-            self.schedule = ScheduleView(self.worker)
-        self.schedule.show()
-        self.schedule.raise_()
-        self.schedule.reload()
-
-    def open_settings(self) -> None:
-        if self.settings is None:
-            self.settings = SettingsDialog(self.worker, self._parent_widget())
-        self.settings.show()
-        self.settings.raise_()
-        self.settings.reload()
-
-    def _parent_widget(self) -> QWidget | None:
-        return self.window

@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import logging
 import os
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 __all__ = ["default_log_path", "start_logging"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(message)s"
+_MAX_BYTES = 1_000_000
+
+
+class _OneBackupFileHandler(logging.FileHandler):
+    """Past ``_MAX_BYTES`` the file becomes ``<name>.1`` (replacing the one before) and a new
+    one starts: logging.handlers' RotatingFileHandler does the same, but that module (it
+    imports pickle, socket, queue...) costs the tray ~2 MB resident."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not None and self.stream.tell() >= _MAX_BYTES:
+            self.stream.close()
+            self.stream = None
+            Path(self.baseFilename).replace(self.baseFilename + ".1")
+        super().emit(record)  # opens the file again when it has none
 
 
 def default_log_path() -> Path:
@@ -31,9 +44,7 @@ def start_logging(path: Path | None) -> Path | None:
     logger.propagate = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = RotatingFileHandler(
-            target, maxBytes=1_000_000, backupCount=1, encoding="utf-8"
-        )
+        handler: logging.Handler = _OneBackupFileHandler(target, encoding="utf-8")
     except OSError as e:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(_FORMAT))

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon, QWidget
 
 from gui.about import about_text
 from gui.autostart import autostart_enabled, set_autostart
@@ -98,6 +98,8 @@ class TraySession:
         return about_text(hello.get("shepherd") if hello else None, tray.log_path)
 
     def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415 - on first use (~0.5 MB)
+
         box = QMessageBox(QMessageBox.Icon.Information, "About Shepherd", self.about())
         box.setParent(self._tray._parent_widget(), box.windowFlags())
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

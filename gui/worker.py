@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
+from shiboken6 import isValid
 
 from engine.api.client import ApiClient, ApiError, DaemonUnavailable
 
@@ -126,6 +127,9 @@ class ApiWorker(QObject):
 
     @Slot(object, object)
     def _on_deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, QObject) and not isValid(owner):
+            return  # its window was closed (and deleted) while the request ran
         if not self._stop.is_set():
             callback(value)
 

@@ -8,9 +8,9 @@ Starts Xvfb, a session bus, a notification daemon (dunst) and a panel on a free 
 an XEmbed tray), the demo's sandbox (cluster emulator, TLS CDN, supervisord agent, the real
 daemon), and the tray in this process; then tells the story through the daemon's API and
 saves, per step, the whole screen (the panel icon, the open menu, the notification) and
-the windows it opens (history, schedule, settings). Every process it starts is stopped by
-its PID. Needs the Debian packages xvfb, xfce4-panel (or trayer), dunst, dbus-x11 and Qt's
-xcb libraries (the Makefile installs them).
+the windows it opens (history, the status window and its week strip, settings). Every
+process it starts is stopped by its PID. Needs the Debian packages xvfb, xfce4-panel (or
+trayer), dunst, dbus-x11 and Qt's xcb libraries (the Makefile installs them).
 """
 
 from __future__ import annotations

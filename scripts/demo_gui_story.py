@@ -135,15 +135,19 @@ class GuiDemo(Demo):
         self._wait_view("the failed update", lambda v: v.agents[0].busy is None)
         self.shot("automatic-rollback")
 
-        say("5. The history, the schedule and the settings windows.")
+        say("5. The history, the status window with its week strip, and the settings.")
         self.tray.open_history()
         history = self.tray.history
         if history is None:
             raise SystemExit("the tray opened no history window")
         wait_for(self._pump_until(lambda: history.table.rowCount() > 0), "the history")
         self.window_shot("history-window", history)
-        self.tray.open_schedule()
-        self.window_shot("schedule-window", self.tray.schedule)
+        self.tray.open_status()  # its cards and week strip: the schedule
+        status = self.tray.status_window or self.tray.window
+        if status is None:
+            raise SystemExit("the tray opened no status window")
+        wait_for(self._pump_until(lambda: status.strip.strip is not None), "the week strip")
+        self.window_shot("status-window", status)
         self.tray.open_settings()
         settings = self.tray.settings
         if settings is None:

@@ -53,6 +53,8 @@ def started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 def free_display() -> int:

@@ -7,7 +7,8 @@
         ...
     api.close()                         # from any thread: ends requests in flight
 
-HTTP over the Unix socket is httpx's (``httpx.HTTPTransport(uds=...)``, engine.unixhttp). Errors:
+HTTP/1.1 over the Unix socket is ``engine.api.wire``'s: the standard library only, so the
+tray app loads neither httpx nor ssl (~23 MB resident). Errors:
 ``DaemonUnavailable`` when nothing answers on the socket (with what to do about it),
 ``ApiError`` carrying the HTTP status, the daemon's message and any details of its error
 (such as the privilege ``level`` a refused request needs) otherwise.
@@ -23,13 +24,12 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 from engine.about import shepherd_version  # re-exported: the tray shows its own version
 from engine.api.errors import ApiError, DaemonDenied, DaemonUnavailable
 from engine.api.paths import DEFAULT_SOCKET, agent_path, default_socket
-from engine.unixhttp import unix_transport
+from engine.api.wire import Answer, BrokenAnswer, send_request
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 _MAX_ANSWER = 32 * 1024 * 1024
-_BASE_URL = "http://shepherd"  # the Host header; the socket path says where
 
 
 class ApiClient:
@@ -55,8 +54,6 @@ class ApiClient:
         self._lock = threading.Lock()
         self._live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closed = False
-        transport = unix_transport(self.socket_path, on_open=self._opened)
-        self._http = httpx.Client(transport=transport, base_url=_BASE_URL, timeout=timeout)
 
     def get(self, path: str, query: Mapping[str, object] | None = None) -> Any:
         return self.request("GET", path, query=query)
@@ -77,23 +74,22 @@ class ApiClient:
     ) -> Any:
         self._check_open()
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
-        try:
-            with self._http.stream(method, path, params=params, json=body) as response:
-                raw = _read_at_most(response, _MAX_ANSWER + 1)
-        except httpx.ConnectError as e:
-            raise self._unreachable(e) from e
-        except httpx.HTTPError as e:
-            raise DaemonUnavailable(f"the Shepherd daemon stopped answering: {e}") from e
+        target = f"{path}?{urlencode(params)}" if params else path
+        payload = None if body is None else json.dumps(body).encode()
+        with self._connected() as sock:
+            try:
+                answer = send_request(sock, method, target, payload)
+                raw = answer.read(_MAX_ANSWER + 1)
+            except (OSError, BrokenAnswer) as e:
+                raise DaemonUnavailable(f"the Shepherd daemon stopped answering: {e}") from e
         if len(raw) > _MAX_ANSWER:
-            raise ApiError(response.status_code, "the daemon's answer is too large")
+            raise ApiError(answer.status, "the daemon's answer is too large")
         try:
             data = json.loads(raw) if raw.strip() else None
         except ValueError as e:
-            raise ApiError(
-                response.status_code, f"the daemon answered something not JSON: {e}"
-            ) from e
-        if response.status_code >= 400:
-            raise _api_error(response.status_code, data)
+            raise ApiError(answer.status, f"the daemon answered something not JSON: {e}") from e
+        if answer.status >= 400:
+            raise _api_error(answer.status, data)
         return data
 
     def events(self, on_connected: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
@@ -102,34 +98,17 @@ class ApiClient:
         ``on_connected`` is called once the daemon has accepted the stream, before the
         first event: a state read then misses no change that follows it."""
         self._check_open()
-        timeout = httpx.Timeout(self.timeout, read=None)
-        try:
-            with self._http.stream("GET", "/v1/events", timeout=timeout) as response:
-                if response.status_code != 200:
-                    raw = _read_at_most(response, 65536)
-                    try:
-                        data = json.loads(raw)
-                    except ValueError:
-                        data = None
-                    raise _api_error(response.status_code, data)
+        with self._connected() as sock:
+            try:
+                answer = send_request(sock, "GET", "/v1/events", None)
+                if answer.status != 200:
+                    raise _api_error(answer.status, _json_or_none(answer.read(65536)))
+                sock.settimeout(None)  # the daemon sends a heartbeat; quiet is not an error
                 if on_connected is not None:
                     on_connected()
-                data_lines: list[str] = []
-                for text in response.iter_lines():
-                    if text.startswith("data:"):
-                        data_lines.append(text[5:].strip())
-                    elif not text and data_lines:
-                        try:
-                            event = json.loads("\n".join(data_lines))
-                        except ValueError:
-                            event = None
-                        data_lines = []
-                        if isinstance(event, dict):
-                            yield event
-        except httpx.ConnectError as e:
-            raise self._unreachable(e) from e
-        except httpx.HTTPError as e:
-            raise DaemonUnavailable(f"the event stream from the daemon broke: {e}") from e
+                yield from _events(answer)
+            except (OSError, BrokenAnswer) as e:
+                raise DaemonUnavailable(f"the event stream from the daemon broke: {e}") from e
 
     def close(self) -> None:
         """Refuse new requests and end those in flight (they raise DaemonUnavailable).
@@ -140,7 +119,6 @@ class ApiClient:
         for sock in live:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self._http.close()
 
     # ---- internals --------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -148,19 +126,29 @@ class ApiClient:
             if self._closed:
                 raise DaemonUnavailable("this API client has been closed")
 
-    def _opened(self, sock: socket.socket) -> None:
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._live.add(sock)
-        if closed:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[socket.socket]:
+        """A socket connected to the daemon, shut down by ``close()`` from any thread."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            with self._lock:
+                closed = self._closed
+                if not closed:
+                    self._live.add(sock)
+            if closed:
+                raise DaemonUnavailable("this API client has been closed")
+            try:
+                sock.connect(str(self.socket_path))
+            except OSError as e:
+                raise self._unreachable(e) from e
+            yield sock
+        finally:
+            with self._lock:
+                self._live.discard(sock)
+            sock.close()
 
-    def _unreachable(self, error: httpx.ConnectError) -> DaemonUnavailable:
-        cause: BaseException | None = error
-        while cause is not None and not isinstance(cause, OSError):
-            cause = cause.__cause__ or cause.__context__
+    def _unreachable(self, cause: OSError) -> DaemonUnavailable:
         path = self.socket_path
         start = "start it with 'systemctl start shepherd' or 'shepherd daemon'"
         if isinstance(cause, FileNotFoundError):
@@ -176,16 +164,26 @@ class ApiClient:
                 f"permission denied on {path}: ask an admin to add you to the "
                 "'shepherd' group (then log in again)"
             )
-        return DaemonUnavailable(f"cannot reach the Shepherd daemon at {path}: {cause or error}")
+        return DaemonUnavailable(f"cannot reach the Shepherd daemon at {path}: {cause}")
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
-    raw = bytearray()
-    for chunk in response.iter_raw():
-        raw += chunk
-        if len(raw) >= limit:
-            break
-    return bytes(raw)
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _events(answer: Answer) -> Iterator[dict[str, Any]]:
+    data_lines: list[str] = []
+    for text in answer.lines():
+        if text.startswith("data:"):
+            data_lines.append(text[5:].strip())
+        elif not text and data_lines:
+            event = _json_or_none("\n".join(data_lines).encode())
+            data_lines = []
+            if isinstance(event, dict):
+                yield event
 
 
 def _api_error(status: int, data: Any) -> ApiError:

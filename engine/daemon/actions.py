@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
+from engine.daemon.health_watch import HealthWatch
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.install_actions import InstallActions
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_status, package_status
+from engine.daemon.status import agent_health, agent_status, package_status
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
@@ -58,6 +59,7 @@ class DaemonActions(InstallActions):
         self.records = RecordCache()
         self.notices = DaemonNotices(settings, bus)
         self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
+        self.health = HealthWatch(bus, self.agents, lambda name: agent_health(self.host, name))
 
     @property
     def host(self) -> HostConfig:
@@ -89,9 +91,9 @@ class DaemonActions(InstallActions):
             try:
                 return await agent.run_in_worker(work)
             finally:
-                agent.busy = None
-                agent.progress = None
+                agent.busy = agent.progress = None
                 self.bus.publish("state", agent=agent.namespace, busy=None)
+                self.health.check(agent.namespace)  # it may have been restarted
 
     # ---- passes and rollbacks ------------------------------------------------------------
     async def check(
@@ -370,24 +372,21 @@ class DaemonActions(InstallActions):
 
     def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
         """Blocking: one agent's status answer."""
+        problem, records = self.settings.problem, self.records
         answer = agent_status(
-            self.host,
-            agent,
-            managed=managed,
-            settings_problem=self.settings.problem,
-            records=self.records,
+            self.host, agent, managed=managed, settings_problem=problem, records=records
         )
         package = self._package_agent(agent.namespace)
         if package is not None:  # its version, lock and repository; no update.yaml
             package_status(answer, self.host, agent, package)
+        self.health.observe(agent.namespace, answer["health"])
         return answer
 
     def history(self, namespace: str | None) -> list[History]:
-        host = self.host
         if namespace:
             return [History(self._state_dir(self.agent(namespace).namespace))]
         agents = [History(self._state_dir(n)) for n in self.agent_names()]
-        return [History(host.state_dir), *agents]
+        return [History(self.host.state_dir), *agents]
 
     def events(self) -> AsyncIterator[bytes]:
         return self.bus.stream()

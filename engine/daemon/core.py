@@ -222,6 +222,7 @@ class Daemon:
                 self.options.stop_grace_seconds,
                 ", ".join(f"{a.namespace} ({a.busy})" for a in busy),
             )
+        self.actions.health.close()
         self.actions.bus.close()  # ends the event streams; requests in progress are answered
         tasks: list[asyncio.Task[Any]] = [
             *(a.task for a in agents if a.task is not None),
@@ -258,6 +259,7 @@ class Daemon:
             agents[namespace] = agent
         if agent.task is None or agent.task.done():
             agent.task = asyncio.create_task(self._poll_loop(agent), name=f"poll-{namespace}")
+            self.actions.health.check(namespace)  # and watch its process from now on
         return agent
 
     async def _poll_loop(self, agent: AgentRuntime) -> None:

@@ -22,7 +22,7 @@ _QUEUE_SIZE = 256
 
 class EventBus:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._ids = itertools.count(1)
 
@@ -33,10 +33,10 @@ class EventBus:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is self._loop:
+        if running is self.loop:
             self._deliver(event)
         else:
-            self._loop.call_soon_threadsafe(self._deliver, event)
+            self.loop.call_soon_threadsafe(self._deliver, event)
 
     def _deliver(self, event: dict[str, Any]) -> None:
         for queue in self._subscribers:

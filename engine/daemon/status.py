@@ -18,11 +18,18 @@ from engine.service.health import read_pid, readyz
 from engine.store.cache import RecordCache
 from engine.update.effective import effective_settings
 from engine.update.host import HostConfig
-from engine.update.package_agent import PackageAgentRunner, agent_files
+from engine.update.package_agent import PACKAGE_AGENT, PackageAgentRunner, agent_files
 from engine.update.report import decision_json, offer_json, revision_json
 from engine.update.update_pass import failed_versions
 
-__all__ = ["agent_status", "exported_windows", "health_now", "offer_now", "package_status"]
+__all__ = [
+    "agent_health",
+    "agent_status",
+    "exported_windows",
+    "health_now",
+    "offer_now",
+    "package_status",
+]
 
 
 def agent_status(
@@ -173,6 +180,14 @@ def exported_windows(schedule_file: Path) -> list[WindowAnswer] | None:
     except InvalidSchedule:
         return []
     return [{"start": w.start.isoformat(), "end": w.end.isoformat()} for w in windows]
+
+
+def agent_health(host: HostConfig, namespace: str) -> dict[str, Any]:
+    """One agent's health now (its process and ``/readyz``), without the rest of its status."""
+    if namespace == PACKAGE_AGENT:
+        return health_now(*agent_files(host))
+    layout = host.layout(namespace)
+    return health_now(layout.pid_file, layout.debug_socket)
 
 
 def health_now(pid_file: Path, debug_socket: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QDialog,
@@ -285,7 +285,8 @@ class SettingsDialog(QDialog):
             self.errors[key].setText(text)
             self.errors[key].show()
         if placed:
-            self._scroll.ensureWidgetVisible(self.edits[next(iter(placed))])
+            first = next(iter(placed))
+            QTimer.singleShot(0, self, lambda: self._scroll_to(first))  # once laid out anew
             others = "".join(f" {text}." for text in elsewhere)
             self.message.setText(
                 "not saved: the daemon refused a value (nothing was changed)." + others + retype
@@ -293,6 +294,11 @@ class SettingsDialog(QDialog):
         else:
             self.message.setText(f"not saved: {message}.{retype}")
         self.refused.emit("\n".join([*placed.values(), *elsewhere]) or message)
+
+    def _scroll_to(self, key: str) -> None:
+        """The field and the whole of its error in view (the error below the field)."""
+        self._scroll.ensureWidgetVisible(self.errors[key], 0, 0)
+        self._scroll.ensureWidgetVisible(self.edits[key])
 
     def _save_failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)

@@ -1,5 +1,6 @@
 """The week strip: seven days from local midnight, one lane per kind of window (cluster,
-local windows, blackouts), a line at "now" and a diamond at the next possible update."""
+local windows, blackouts; each lane's name beside a swatch of its colour), a line at "now"
+and a diamond at the next possible update, and a legend for those two marks."""
 
 from __future__ import annotations
 
@@ -20,9 +21,13 @@ _LANE_COLOURS = {
 }
 _NOW = QColor("#e53935")
 _NEXT = QColor("#fb8c00")
-_LABEL_WIDTH = 110
-_HEADER = 18
-_LANE_HEIGHT = 22
+_LABEL_WIDTH = 124
+_HEADER = 20
+_LANE_HEIGHT = 26
+_LEGEND = 22
+_SWATCH = 10
+_HEIGHT = _HEADER + len(LANES) * _LANE_HEIGHT + _LEGEND
+LEGEND = ("now", "next possible update")
 
 
 class WeekStripView(QWidget):
@@ -33,10 +38,10 @@ class WeekStripView(QWidget):
         self.setMinimumWidth(_LABEL_WIDTH + 7 * 40)
 
     def sizeHint(self) -> QSize:
-        return QSize(_LABEL_WIDTH + 7 * 80, _HEADER + len(LANES) * _LANE_HEIGHT + 4)
+        return QSize(_LABEL_WIDTH + 7 * 80, _HEIGHT)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(_LABEL_WIDTH + 7 * 40, _HEADER + len(LANES) * _LANE_HEIGHT + 4)
+        return QSize(_LABEL_WIDTH + 7 * 40, _HEIGHT)
 
     def show_strip(self, strip: WeekStrip) -> None:
         self.strip = strip
@@ -86,16 +91,21 @@ class WeekStripView(QWidget):
                     QRectF(left, top, max(right - left, 3.0), _LANE_HEIGHT - 6), 3, 3
                 )
             self._draw_marks(painter, strip)
+            self._draw_legend(painter, text)
         finally:
             painter.end()
 
     def _draw_grid(self, painter: QPainter, strip: WeekStrip, text: QColor, grid: QColor) -> None:
         bottom = _HEADER + len(LANES) * _LANE_HEIGHT
         for row, lane in enumerate(LANES):
-            painter.setPen(text)
             top = _HEADER + row * _LANE_HEIGHT
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_LANE_COLOURS[lane])
+            swatch_top = top + (_LANE_HEIGHT - _SWATCH) / 2
+            painter.drawRoundedRect(QRectF(2, swatch_top, _SWATCH, _SWATCH), 2, 2)
+            painter.setPen(text)
             painter.drawText(
-                QRectF(2, top, _LABEL_WIDTH - 6, _LANE_HEIGHT),
+                QRectF(_SWATCH + 6, top, _LABEL_WIDTH - _SWATCH - 10, _LANE_HEIGHT),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 lane,
             )
@@ -120,9 +130,29 @@ class WeekStripView(QWidget):
             x = self.x_of(strip.next_update)
             painter.setPen(QPen(_NEXT, 1))
             painter.setBrush(_NEXT)
-            y = _HEADER - 5
-            painter.drawPolygon(
-                QPolygonF(
-                    [QPointF(x, y - 5), QPointF(x + 5, y), QPointF(x, y + 5), QPointF(x - 5, y)]
-                )
+            painter.drawPolygon(_diamond(x, _HEADER - 5))
+
+    def _draw_legend(self, painter: QPainter, text: QColor) -> None:
+        top = _HEADER + len(LANES) * _LANE_HEIGHT + 4
+        middle = top + (_LEGEND - 4) / 2
+        metrics = painter.fontMetrics()
+        x = float(_LABEL_WIDTH)
+        for words in LEGEND:
+            if words == LEGEND[0]:
+                painter.setPen(QPen(_NOW, 2))
+                painter.drawLine(QPointF(x + 4, middle - 6), QPointF(x + 4, middle + 6))
+            else:
+                painter.setPen(QPen(_NEXT, 1))
+                painter.setBrush(_NEXT)
+                painter.drawPolygon(_diamond(x + 5, middle))
+            x += 14
+            width = metrics.horizontalAdvance(words) + 2
+            painter.setPen(text)
+            painter.drawText(
+                QRectF(x, top, width, _LEGEND - 4), Qt.AlignmentFlag.AlignVCenter, words
             )
+            x += width + 18
+
+
+def _diamond(x: float, y: float) -> QPolygonF:
+    return QPolygonF([QPointF(x, y - 5), QPointF(x + 5, y), QPointF(x, y + 5), QPointF(x - 5, y)])

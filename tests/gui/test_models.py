@@ -8,7 +8,7 @@ import pytest
 
 from engine.settings.model import Settings
 from engine.settings.schema import schema_document
-from gui.schedule_model import next_occurrences, schedule_rows
+from gui.schedule_model import next_occurrences
 from gui.settings_model import (
     changes_between,
     current_values,
@@ -72,44 +72,6 @@ MONDAY_NOON = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday
 )
 def test_next_occurrences(spec: dict[str, object], expected: list[object]) -> None:
     assert next_occurrences(spec, MONDAY_NOON) == expected
-
-
-def test_schedule_rows_list_the_cluster_check_then_windows_and_blackouts() -> None:
-    settings = {
-        "settings": {
-            "agents": {
-                "default": {
-                    "windows": [
-                        {"days": ["tue"], "start": "02:00", "duration": "1h", "timezone": "UTC"}
-                    ],
-                    "blackouts": [
-                        {"days": ["mon"], "start": "11:00", "duration": "2h", "timezone": "UTC"}
-                    ],
-                }
-            }
-        }
-    }
-    agents = [
-        {
-            "agent": "default",
-            "decision": {
-                "message": "waiting for the window",
-                "next_check": "2026-01-06T02:00:00+00:00",
-            },
-        },
-        {"agent": "other", "decision": None, "next_check": None},
-    ]
-    rows = schedule_rows(settings, agents, MONDAY_NOON)
-    kinds = [(r.agent, r.kind) for r in rows]
-    assert kinds[:3] == [("default", "cluster"), ("default", "blackout"), ("default", "window")]
-    assert rows[0].detail == "waiting for the window"
-    assert rows[0].start == datetime(2026, 1, 6, 2, 0, tzinfo=UTC)
-    assert rows[1].detail.startswith("inside now: ")
-    assert ("other", "cluster") in kinds
-    assert [r.detail for r in rows if r.agent == "other"] == [
-        "not checked yet",
-        "no local window: any time",
-    ]
 
 
 def test_settings_changes_only_send_edited_fields_and_empty_means_default() -> None:

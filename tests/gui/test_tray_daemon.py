@@ -340,17 +340,28 @@ def test_history_and_schedule_views_load_from_the_api(qtbot: QtBot, tray: Tray) 
         "succeeded",
         "17.1.0 → 17.2.1",
     )
+    history.close()  # a closed window is deleted, not kept while the tray idles
+    qtbot.waitUntil(lambda: tray.controller.history is None, timeout=WAIT_MS)
+    tray.trigger("history")  # and built anew on the next open
+    reopened = tray.controller.history
+    assert reopened is not None and reopened is not history and reopened.isVisible()
 
     tray.daemon.api.request(
         "PATCH", "/v1/settings", body={"changes": {"agents.default.windows": "tue 02:00 2h UTC"}}
     )
-    tray.trigger("schedule")
-    schedule = tray.controller.schedule
-    assert schedule is not None
-    qtbot.waitUntil(lambda: schedule.table.rowCount() > 0, timeout=WAIT_MS)
-    rows = schedule.rows()
-    assert rows[0][:2] == ("default", "cluster")
-    assert any(r[1] == "window" and "tue 02:00 for 2h (UTC)" in r[3] for r in rows)
+    tray.trigger("schedule")  # the status window's week strip is the schedule
+    window = tray.controller.window
+    assert window is not None and window.isVisible()
+    qtbot.waitUntil(
+        lambda: any(t.startswith("local windows: Tue") for t in window.strip.band_texts()),
+        timeout=WAIT_MS,
+    )
+    strip = window.strip.strip
+    assert strip is not None
+    assert f"times in {strip.zone}, this desktop's zone" in window.strip_title.text()
+    band = next(t for t in window.strip.band_texts() if t.startswith("local windows"))
+    assert band.endswith(f"{strip.zone} (local window)")
+    assert window.next_update.text() == strip.next_text
 
 
 def test_notifications_the_admin_switched_off_stay_quiet(qtbot: QtBot, tray: Tray) -> None:

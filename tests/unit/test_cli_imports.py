@@ -65,11 +65,13 @@ def test_help_loads_no_heavy_library(argv: list[str]) -> None:
 
 def test_a_command_still_loads_what_it_needs() -> None:
     """The lazy imports happen: ``status`` reaches for the API client (and says the daemon is
-    not running when nothing listens)."""
+    not running when nothing listens). The client speaks HTTP with the standard library:
+    httpx (and ssl) stay unloaded."""
     code = (
         "from engine.cli.main import main\n"
         "assert main(['--socket', '/nonexistent/shepherd.sock', 'status']) != 0\n"
     )
     loaded = modules_after(code)
-    assert "engine.api.client" in loaded and "httpx" in loaded
+    assert "engine.api.client" in loaded and "engine.api.wire" in loaded
+    assert "httpx" not in loaded and "ssl" not in loaded
     assert "rich" not in loaded  # httpx's own command line stays unloaded (engine/__init__)
