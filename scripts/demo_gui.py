@@ -28,22 +28,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.tray_screenshot import free_display, started, wait_for  # noqa: E402
-
-X_SOCKETS = Path("/tmp/.X11-unix")  # noqa: S108 - where X servers put their sockets
+from scripts.tray_screenshot import started, wait_for, xvfb  # noqa: E402
 
 
 @contextmanager
 def desktop() -> Iterator[dict[str, str]]:
     """Xvfb + session bus + dunst + xfce4-panel (else trayer); yields the environment to run
     Qt in."""
-    number = free_display()
     env = {k: v for k, v in os.environ.items() if k not in {"QT_QPA_PLATFORM", "WAYLAND_DISPLAY"}}
-    env["DISPLAY"] = f":{number}"
     with ExitStack() as stack:
-        xvfb = ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"]
-        stack.enter_context(started(xvfb, env))
-        wait_for((X_SOCKETS / f"X{number}").exists, "Xvfb")
+        env["DISPLAY"] = stack.enter_context(xvfb(env, "1280x800x24"))
         bus = subprocess.run(
             ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
             capture_output=True, text=True, check=True, env=env,

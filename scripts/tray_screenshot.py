@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -28,9 +29,6 @@ from engine.api.client import default_socket
 from gui.tray import TrayController
 from gui.worker import ApiWorker
 
-X_SOCKETS = Path("/tmp/.X11-unix")  # noqa: S108 - where X servers put their sockets
-X_LOCKS = Path("/tmp")  # noqa: S108
-
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
@@ -42,8 +40,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) ->
 
 
 @contextmanager
-def started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def started(
+    argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=pass_fds
+    )
     try:
         yield process
     finally:
@@ -57,11 +59,31 @@ def started(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
             process.stderr.close()
 
 
-def free_display() -> int:
-    for number in range(77, 200):
-        if not (X_SOCKETS / f"X{number}").exists() and not (X_LOCKS / f".X{number}-lock").exists():
-            return number
-    raise SystemExit("no free X display number")
+@contextmanager
+def xvfb(env: dict[str, str], size: str = "1024x768x24", timeout: float = 30.0) -> Iterator[str]:
+    """An Xvfb that picks a free display itself (``-displayfd``: no race with another X
+    server starting at the same time); yields its DISPLAY, e.g. ``:1``."""
+    read_end, write_end = os.pipe()
+    argv = ["Xvfb", "-displayfd", str(write_end), "-screen", "0", size, "-nolisten", "tcp"]
+    try:
+        with started(argv, env, pass_fds=(write_end,)) as process:
+            os.close(write_end)
+            write_end = -1
+            number = b""
+            deadline = time.monotonic() + timeout
+            while not number.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([read_end], [], [], max(left, 0))
+                chunk = os.read(read_end, 16) if ready else b""
+                if not chunk:
+                    code = process.poll()
+                    raise SystemExit(f"Xvfb gave no display number (exit {code})")
+                number += chunk
+            yield f":{int(number)}"
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
 
 
 def main() -> int:
@@ -70,16 +92,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("shots"))
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
-    number = free_display()
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env["DISPLAY"] = f":{number}"
-    xvfb = ["Xvfb", f":{number}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
     trayer = [
         "trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width",
         "160", "--height", "28", "--transparent", "false", "--tint", "0x888888",
     ]  # fmt: skip
-    with started(xvfb, env):
-        wait_for((X_SOCKETS / f"X{number}").exists, "Xvfb")
+    with xvfb(env) as display:
+        env["DISPLAY"] = display
         with started(trayer, env):
             os.environ["DISPLAY"] = env["DISPLAY"]
             os.environ.pop("QT_QPA_PLATFORM", None)

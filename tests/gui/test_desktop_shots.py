@@ -46,14 +46,14 @@ def two_agents(sandbox_host: SandboxHost, cluster: ClusterEmulator) -> Iterator[
 @pytest.fixture
 def desktop() -> Iterator[dict[str, str]]:
     if shutil.which("Xvfb") is None or not (shutil.which("xfce4-panel") or shutil.which("trayer")):
-        pytest.skip("Xvfb or a panel is not installed (make apt installs them)")
+        pytest.fail("Xvfb or a panel is not installed (make apt installs them)")
     from scripts.demo_gui import desktop as start_desktop  # noqa: PLC0415
 
     try:
         with start_desktop() as env:
             yield env
     except SystemExit as e:  # scripts' waits end with SystemExit
-        pytest.skip(f"the virtual desktop did not start: {e}")
+        pytest.fail(f"the virtual desktop did not start: {e}")
 
 
 def test_the_windows_are_on_screen_whole_with_nothing_cut_short(
