@@ -7,9 +7,6 @@ tree reads ``pyproject.toml`` beside the ``engine`` package; an installed wheel 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["DISTRIBUTION", "VERSION_FILE", "shepherd_version"]
@@ -21,6 +18,11 @@ VERSION_FILE = "VERSION"  # inside the engine package of a frozen build
 @functools.cache
 def shepherd_version() -> str:
     """This Shepherd's version, e.g. ``0.1.0`` (``unknown`` if no source says it)."""
+    # imported here: importlib.metadata alone costs a command line ~30 ms to start
+    import importlib.metadata  # noqa: PLC0415
+    import tomllib  # noqa: PLC0415
+    from importlib import resources  # noqa: PLC0415
+
     frozen = resources.files("engine") / VERSION_FILE
     if frozen.is_file():
         return frozen.read_text().strip()

@@ -1,106 +1,62 @@
-"""HTTP over a Unix socket with httpx: the daemon's API, an agent's debug socket.
+"""HTTP over a Unix socket with the standard library: the daemon's API, an agent's debug socket.
 
-httpx speaks HTTP over a Unix socket (``httpx.HTTPTransport(uds=...)``). This module only
-gives that transport's connection pool a socket backend of its own, which
+``http.client`` speaks the HTTP; this module only gives it a Unix socket for a transport,
+which
 
-- closes a socket whose ``connect()`` failed (httpcore's backend leaves it to the garbage
+- closes a socket whose ``connect()`` failed (instead of leaving it to the garbage
   collector, a ``ResourceWarning``), and
 - reports every socket it opens to ``on_open``, so that a client can shut its requests in
-  flight down from another thread (httpx has no public hook for that).
+  flight down from another thread.
 
-    with httpx.Client(transport=unix_transport(path), timeout=2) as client:
-        client.get("http://agent/readyz")
+The standard library and not httpx: a ``shepherd status`` pays ~25 ms to import
+``http.client`` and ~90 ms to import httpx, and an httpx client costs the daemon ~1 ms to
+build for each ``/readyz`` probe (issue 17).
+
+    connection = UnixHTTPConnection(path, timeout=2)
+    connection.request("GET", "/readyz")
+    body = connection.getresponse().read(65536)
+    connection.close()
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpcore
-import httpx
-
-__all__ = ["unix_transport"]
-
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
+__all__ = ["UnixHTTPConnection"]
 
 
-def unix_transport(
-    path: Path, *, on_open: Callable[[socket.socket], None] | None = None
-) -> httpx.HTTPTransport:
-    """A transport to the HTTP server on the Unix socket ``path``; one connection per
-    request (nothing kept alive)."""
-    transport = httpx.HTTPTransport(
-        uds=str(path),
-        verify=False,  # no TLS on a Unix socket, and loading the CAs costs ~45 ms
-        limits=httpx.Limits(max_keepalive_connections=0),
-    )
-    # the pool httpx would build, with our backend (httpcore's public NetworkBackend API)
-    transport._pool = httpcore.ConnectionPool(
-        uds=str(path), max_keepalive_connections=0, network_backend=_UnixBackend(on_open)
-    )
-    return transport
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """``http.client.HTTPConnection`` whose transport is the Unix socket at ``path``; ``host``
+    is only what the ``Host`` header says.
 
+    ``opened_socket`` stays the socket ``connect()`` opened: http.client drops ``sock`` as
+    soon as an answer that closes the connection is under way, while the answer keeps
+    reading from it."""
 
-class _UnixBackend(httpcore.NetworkBackend):
-    def __init__(self, on_open: Callable[[socket.socket], None] | None) -> None:
-        self._on_open = on_open
-
-    def connect_unix_socket(
+    def __init__(
         self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.NetworkStream:
+        path: Path,
+        timeout: float | None,
+        *,
+        host: str = "localhost",
+        on_open: Callable[[socket.socket], None] | None = None,
+    ) -> None:
+        super().__init__(host, timeout=timeout)
+        self.path = path
+        self._on_open = on_open
+        self.opened_socket: socket.socket | None = None
+
+    def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
-            sock.connect(path)
-        except TimeoutError as e:
+            sock.settimeout(self.timeout)
+            sock.connect(str(self.path))
+        except OSError:
             sock.close()
-            raise httpcore.ConnectTimeout(e) from e
-        except OSError as e:
-            sock.close()
-            raise httpcore.ConnectError(e) from e
+            raise
+        self.sock = self.opened_socket = sock
         if self._on_open is not None:
             self._on_open(sock)
-        return _UnixStream(sock)
-
-    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("this transport only speaks to a Unix socket")
-
-    def sleep(self, seconds: float) -> None:  # pragma: no cover - only for retries
-        httpcore.SyncBackend().sleep(seconds)
-
-
-class _UnixStream(httpcore.NetworkStream):
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            self._sock.settimeout(timeout)
-            return self._sock.recv(max_bytes)
-        except TimeoutError as e:
-            raise httpcore.ReadTimeout(e) from e
-        except OSError as e:
-            raise httpcore.ReadError(e) from e
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        try:
-            self._sock.settimeout(timeout)
-            self._sock.sendall(buffer)
-        except TimeoutError as e:
-            raise httpcore.WriteTimeout(e) from e
-        except OSError as e:
-            raise httpcore.WriteError(e) from e
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._sock if info == "socket" else None

@@ -7,15 +7,18 @@
         ...
     api.close()                         # from any thread: ends requests in flight
 
-HTTP over the Unix socket is httpx's (``httpx.HTTPTransport(uds=...)``, engine.unixhttp). Errors:
-``DaemonUnavailable`` when nothing answers on the socket (with what to do about it),
-``ApiError`` carrying the HTTP status, the daemon's message and any details of its error
-(such as the privilege ``level`` a refused request needs) otherwise.
+HTTP over the Unix socket is the standard library's (``http.client``, engine.unixhttp): a
+command line that asks one question must not pay httpx's import (issue 17). One connection
+per request, as the daemon closes each. Errors: ``DaemonUnavailable`` when nothing answers
+on the socket (with what to do about it), ``ApiError`` carrying the HTTP status, the
+daemon's message and any details of its error (such as the privilege ``level`` a refused
+request needs) otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import socket
 import threading
@@ -23,13 +26,12 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 from engine.about import shepherd_version  # re-exported: the tray shows its own version
 from engine.api.errors import ApiError, DaemonDenied, DaemonUnavailable
 from engine.api.paths import DEFAULT_SOCKET, agent_path, default_socket
-from engine.unixhttp import unix_transport
+from engine.unixhttp import UnixHTTPConnection
 
 __all__ = [
     "DEFAULT_SOCKET",
@@ -43,11 +45,15 @@ __all__ = [
 ]
 
 _MAX_ANSWER = 32 * 1024 * 1024
-_BASE_URL = "http://shepherd"  # the Host header; the socket path says where
+_MAX_EVENT_LINE = 1 << 20
+_HOST = "shepherd"  # the Host header; the socket path says where
 
 
 class ApiClient:
-    """Thread-safe: the tray calls it from several threads at once."""
+    """Thread-safe: the tray calls it from several threads at once.
+
+    ``timeout`` bounds the connect and each read and write of a request; an event stream
+    waits for its next event without one."""
 
     def __init__(self, socket_path: Path | None = None, *, timeout: float = 900.0) -> None:
         self.socket_path = socket_path or default_socket()
@@ -55,8 +61,6 @@ class ApiClient:
         self._lock = threading.Lock()
         self._live: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._closed = False
-        transport = unix_transport(self.socket_path, on_open=self._opened)
-        self._http = httpx.Client(transport=transport, base_url=_BASE_URL, timeout=timeout)
 
     def get(self, path: str, query: Mapping[str, object] | None = None) -> Any:
         return self.request("GET", path, query=query)
@@ -75,25 +79,22 @@ class ApiClient:
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, object] | None = None,
     ) -> Any:
-        self._check_open()
-        params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+        connection = self._connect()
         try:
-            with self._http.stream(method, path, params=params, json=body) as response:
-                raw = _read_at_most(response, _MAX_ANSWER + 1)
-        except httpx.ConnectError as e:
-            raise self._unreachable(e) from e
-        except httpx.HTTPError as e:
+            response = _send(connection, method, path, body, query)
+            raw = response.read(_MAX_ANSWER + 1)
+        except (OSError, http.client.HTTPException) as e:
             raise DaemonUnavailable(f"the Shepherd daemon stopped answering: {e}") from e
+        finally:
+            connection.close()
         if len(raw) > _MAX_ANSWER:
-            raise ApiError(response.status_code, "the daemon's answer is too large")
+            raise ApiError(response.status, "the daemon's answer is too large")
         try:
             data = json.loads(raw) if raw.strip() else None
         except ValueError as e:
-            raise ApiError(
-                response.status_code, f"the daemon answered something not JSON: {e}"
-            ) from e
-        if response.status_code >= 400:
-            raise _api_error(response.status_code, data)
+            raise ApiError(response.status, f"the daemon answered something not JSON: {e}") from e
+        if response.status >= 400:
+            raise _api_error(response.status, data)
         return data
 
     def events(self, on_connected: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
@@ -101,35 +102,25 @@ class ApiClient:
 
         ``on_connected`` is called once the daemon has accepted the stream, before the
         first event: a state read then misses no change that follows it."""
-        self._check_open()
-        timeout = httpx.Timeout(self.timeout, read=None)
+        connection = self._connect()
         try:
-            with self._http.stream("GET", "/v1/events", timeout=timeout) as response:
-                if response.status_code != 200:
-                    raw = _read_at_most(response, 65536)
-                    try:
-                        data = json.loads(raw)
-                    except ValueError:
-                        data = None
-                    raise _api_error(response.status_code, data)
-                if on_connected is not None:
-                    on_connected()
-                data_lines: list[str] = []
-                for text in response.iter_lines():
-                    if text.startswith("data:"):
-                        data_lines.append(text[5:].strip())
-                    elif not text and data_lines:
-                        try:
-                            event = json.loads("\n".join(data_lines))
-                        except ValueError:
-                            event = None
-                        data_lines = []
-                        if isinstance(event, dict):
-                            yield event
-        except httpx.ConnectError as e:
-            raise self._unreachable(e) from e
-        except httpx.HTTPError as e:
+            response = _send(connection, "GET", "/v1/events", None, None)
+            if response.status != 200:
+                raw = response.read(65536)
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                raise _api_error(response.status, data)
+            if connection.opened_socket is not None:
+                connection.opened_socket.settimeout(None)  # events come when they come
+            if on_connected is not None:
+                on_connected()
+            yield from _decoded_events(response)
+        except (OSError, http.client.HTTPException) as e:
             raise DaemonUnavailable(f"the event stream from the daemon broke: {e}") from e
+        finally:
+            connection.close()
 
     def close(self) -> None:
         """Refuse new requests and end those in flight (they raise DaemonUnavailable).
@@ -140,13 +131,20 @@ class ApiClient:
         for sock in live:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self._http.close()
 
     # ---- internals --------------------------------------------------------------------
-    def _check_open(self) -> None:
+    def _connect(self) -> UnixHTTPConnection:
         with self._lock:
             if self._closed:
                 raise DaemonUnavailable("this API client has been closed")
+        connection = UnixHTTPConnection(
+            self.socket_path, self.timeout, host=_HOST, on_open=self._opened
+        )
+        try:
+            connection.connect()
+        except OSError as e:
+            raise self._unreachable(e) from e
+        return connection
 
     def _opened(self, sock: socket.socket) -> None:
         with self._lock:
@@ -157,35 +155,57 @@ class ApiClient:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _unreachable(self, error: httpx.ConnectError) -> DaemonUnavailable:
-        cause: BaseException | None = error
-        while cause is not None and not isinstance(cause, OSError):
-            cause = cause.__cause__ or cause.__context__
+    def _unreachable(self, error: OSError) -> DaemonUnavailable:
         path = self.socket_path
         start = "start it with 'systemctl start shepherd' or 'shepherd daemon'"
-        if isinstance(cause, FileNotFoundError):
+        if isinstance(error, FileNotFoundError):
             return DaemonUnavailable(
                 f"the Shepherd daemon is not running (no socket at {path}); {start}"
             )
-        if isinstance(cause, ConnectionRefusedError):
+        if isinstance(error, ConnectionRefusedError):
             return DaemonUnavailable(
                 f"the Shepherd daemon is not running (nothing listens on {path}); {start}"
             )
-        if isinstance(cause, PermissionError):
+        if isinstance(error, PermissionError):
             return DaemonDenied(
                 f"permission denied on {path}: ask an admin to add you to the "
                 "'shepherd' group (then log in again)"
             )
-        return DaemonUnavailable(f"cannot reach the Shepherd daemon at {path}: {cause or error}")
+        return DaemonUnavailable(f"cannot reach the Shepherd daemon at {path}: {error}")
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
-    raw = bytearray()
-    for chunk in response.iter_raw():
-        raw += chunk
-        if len(raw) >= limit:
-            break
-    return bytes(raw)
+def _send(
+    connection: UnixHTTPConnection,
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None,
+    query: Mapping[str, object] | None,
+) -> http.client.HTTPResponse:
+    params = {k: str(v) for k, v in (query or {}).items() if v is not None}
+    target = f"{path}?{urlencode(params)}" if params else path
+    payload = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if payload is not None else {}
+    connection.request(method, target, body=payload, headers=headers)
+    return connection.getresponse()
+
+
+def _decoded_events(response: http.client.HTTPResponse) -> Iterator[dict[str, Any]]:
+    data_lines: list[str] = []
+    while True:
+        line = response.readline(_MAX_EVENT_LINE)
+        if not line:
+            return
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        if text.startswith("data:"):
+            data_lines.append(text[5:].strip())
+        elif not text and data_lines:
+            try:
+                event = json.loads("\n".join(data_lines))
+            except ValueError:
+                event = None
+            data_lines = []
+            if isinstance(event, dict):
+                yield event
 
 
 def _api_error(status: int, data: Any) -> ApiError:
