@@ -18,7 +18,7 @@ from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_status, package_status
+from engine.daemon.snapshot import StatusReader
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
@@ -55,6 +55,7 @@ class DaemonActions:
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
+        self.reader = StatusReader(settings, self.records, package_agent=self._package_agent)
         self.notices = DaemonNotices(settings, bus)
         self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
 
@@ -287,7 +288,7 @@ class DaemonActions:
     async def found_agents(self) -> list[dict[str, Any]]:
         """Agents on this host that Shepherd does not manage, with the foreign updater
         timers that are on for each."""
-        found = await asyncio.to_thread(ManagedAgents(self.host).found, set(self.agents))
+        found = await self.reader.found(set(self.agents))
         return [{"agent": n, "foreign_updaters": t} for n, t in sorted(found.items())]
 
     async def _add_package_agent(self, uid: int | None) -> dict[str, Any]:
@@ -358,31 +359,11 @@ class DaemonActions:
 
     # ---- reads -------------------------------------------------------------------------
     async def status(self, namespace: str) -> dict[str, Any]:
-        agent = self.agent(namespace)
-        return await asyncio.to_thread(self._status, agent, set(self.agents))
+        return await self.reader.status(self.agent(namespace), set(self.agents))
 
     async def statuses(self) -> list[dict[str, Any]]:
-        """Every agent's status, each in a worker thread of its own: an agent in the middle
-        of its re-exec holds its ``/readyz`` probe until the new process answers, and during
-        a wave of updates those waits must overlap, not add up."""
-        agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
-        return list(
-            await asyncio.gather(*(asyncio.to_thread(self._status, a, managed) for a in agents))
-        )
-
-    def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
-        """Blocking: one agent's status answer."""
-        answer = agent_status(
-            self.host,
-            agent,
-            managed=managed,
-            settings_problem=self.settings.problem,
-            records=self.records,
-        )
-        package = self._package_agent(agent.namespace)
-        if package is not None:  # its version, lock and repository; no update.yaml
-            package_status(answer, self.host, agent, package)
-        return answer
+        agents = [self.agents[n] for n in self.agent_names()]
+        return await self.reader.statuses(agents, set(self.agents))
 
     def history(self, namespace: str | None) -> list[History]:
         host = self.host

@@ -234,6 +234,7 @@ class Daemon:
             task.cancel()
         for agent in agents:
             agent.stop_worker()
+        self.actions.reader.close()
         await asyncio.to_thread(self.actions.notices.stop)  # the rest stays queued on disk
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")

@@ -3,6 +3,7 @@ effective settings with their sources, its health now, and the problems worth sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,17 @@ from engine.update.package_agent import PackageAgentRunner, agent_files
 from engine.update.report import decision_json, offer_json, revision_json
 from engine.update.update_pass import failed_versions
 
-__all__ = ["agent_status", "exported_windows", "health_now", "offer_now", "package_status"]
+__all__ = [
+    "HealthOf",
+    "agent_status",
+    "exported_windows",
+    "health_now",
+    "offer_now",
+    "package_status",
+]
+
+
+HealthOf = Callable[[Path, Path], dict[str, Any]]  # (pid_file, debug_socket) -> health
 
 
 def agent_status(
@@ -32,8 +43,11 @@ def agent_status(
     managed: set[str],
     settings_problem: str | None,
     records: RecordCache,
+    health: HealthOf | None = None,
 ) -> dict[str, Any]:
-    """Blocking (reads files, probes the agent); the records parsed once per file change."""
+    """Blocking (reads files, probes the agent); the records parsed once per file change.
+    ``health(pid_file, debug_socket)``: the agent's health (default: ``health_now``)."""
+    health = health or health_now
     layout = records.layout(host.root, agent.namespace)
     problems: list[str] = []
     try:
@@ -111,7 +125,7 @@ def agent_status(
             }
             for version, failed in failed_versions(record).items()
         },
-        "health": health_now(layout.pid_file, layout.debug_socket),
+        "health": health(layout.pid_file, layout.debug_socket),
         "busy": agent.busy,
         "progress": agent.progress,
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
@@ -139,7 +153,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def package_status(
-    answer: dict[str, Any], host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
+    answer: dict[str, Any],
+    host: HostConfig,
+    agent: AgentRuntime,
+    package: PackageAgentRunner,
+    *,
+    health: HealthOf | None = None,
 ) -> None:
     """Turn ``answer`` into a package agent's: its version, lock and repository, its spec
     (kept in Shepherd's own file: it has no update.yaml), its health, and the offer seen
@@ -149,7 +168,7 @@ def package_status(
     source = answer.pop("spec_source")
     for name in ("enabled", "pinned"):
         answer["effective"][name] = {"value": answer[name], "from": source}
-    answer["health"] = health_now(*agent_files(host))
+    answer["health"] = (health or health_now)(*agent_files(host))
     answer["backup_installed"] = answer["backup"] is not None  # in the repository
     answer["offer"] = offer_now(agent, package.installed_revision)
 
