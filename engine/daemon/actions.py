@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
+from engine.daemon.memory import release_free_memory
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
 from engine.daemon.snapshot import StatusReader
@@ -81,13 +82,21 @@ class DaemonActions:
             raise ShepherdError("the daemon is stopping; try again when it is back")
 
     async def exclusive(self, agent: AgentRuntime, what: str, work: Callable[[], T]) -> T:
-        """Run ``work`` in the agent's own thread while holding its operation lock."""
+        """Run ``work`` in the agent's own thread while holding its operation lock (and hand
+        the memory it freed back to the system)."""
         self._refuse_when_stopping()
+
+        def then_release() -> T:
+            try:
+                return work()
+            finally:
+                release_free_memory()
+
         async with agent.lock:
             agent.busy = what
             self.bus.publish("state", agent=agent.namespace, busy=what)
             try:
-                return await agent.run_in_worker(work)
+                return await agent.run_in_worker(then_release)
             finally:
                 agent.busy = None
                 agent.progress = None
