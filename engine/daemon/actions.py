@@ -56,7 +56,9 @@ class DaemonActions:
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
-        self.reader = StatusReader(settings, self.records, package_agent=self._package_agent)
+        self.reader = StatusReader(
+            settings, self.records, package_agent=self._package_agent, bus=bus
+        )
         self.notices = DaemonNotices(settings, bus)
         self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
 

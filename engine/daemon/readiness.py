@@ -14,9 +14,9 @@ run in a small pool of their own, and an answer uses
   answer's deadline, and otherwise ``ready: None`` (not known yet) until it does.
 
     readiness = Readiness()
+    started = time.monotonic()
     readiness.expect(pid_file, debug_socket)          # start the probes of every agent
-    deadline = time.monotonic() + readiness.wait_seconds
-    readiness.health(pid_file, debug_socket, deadline)  # {"running", "pid", "ready"}
+    readiness.health(pid_file, debug_socket, started)  # {"running", "pid", "ready"}
 """
 
 from __future__ import annotations
@@ -69,9 +69,12 @@ class Readiness:
         if pid is not None and debug_socket.exists():
             self._probe_for(debug_socket, pid)
 
-    def health(self, pid_file: Path, debug_socket: Path, deadline: float) -> HealthAnswer:
+    def health(self, pid_file: Path, debug_socket: Path, started: float) -> HealthAnswer:
         """Is the agent's process running, and does its ``/readyz`` answer for that PID?
-        Waits for a probe until ``deadline`` (monotonic) at most."""
+
+        ``started`` (monotonic) is when the answer began: it waits for a probe until
+        ``started`` + ``wait_seconds`` at most (+ ``first_wait_seconds`` for an agent never
+        probed), so the waits of every agent in one answer overlap rather than add up."""
         pid = read_pid(pid_file)
         if pid is None or not debug_socket.exists():
             return {"running": pid is not None, "pid": pid, "ready": None}
@@ -80,8 +83,8 @@ class Readiness:
             return {"running": True, "pid": pid, "ready": last.ready}
         if running is None:  # closed: the daemon is stopping
             return {"running": True, "pid": pid, "ready": None}
-        if last is None:  # never probed: no older answer to give
-            deadline = max(deadline, time.monotonic() + self.first_wait_seconds)
+        wait = self.first_wait_seconds if last is None else self.wait_seconds
+        deadline = started + wait  # never probed: there is no older answer to give
         try:
             probe = running.result(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:

@@ -24,12 +24,14 @@ from engine.update.report import decision_json, offer_json, revision_json
 from engine.update.update_pass import failed_versions
 
 __all__ = [
+    "RUNTIME_KEYS",
     "HealthOf",
     "agent_status",
     "exported_windows",
     "health_now",
     "offer_now",
     "package_status",
+    "runtime_fields",
 ]
 
 
@@ -126,15 +128,28 @@ def agent_status(
             for version, failed in failed_versions(record).items()
         },
         "health": health(layout.pid_file, layout.debug_socket),
+        "exported_windows": exported_windows(layout.schedule_file),
+        "problems": problems,
+        **runtime_fields(agent, revision_json(status.active if status else None)),
+    }
+
+
+RUNTIME_KEYS = frozenset(
+    ("busy", "progress", "last_check", "next_check", "decision", "offer", "last_result")
+)
+
+
+def runtime_fields(agent: AgentRuntime, active: str | None) -> dict[str, Any]:
+    """The part of an agent's status the daemon holds in memory (no file is read): what it
+    is doing, its last and next check, decision, offer (seen from ``active``) and result."""
+    return {
         "busy": agent.busy,
         "progress": agent.progress,
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
         "decision": _decision(agent),
-        "offer": offer_now(agent, revision_json(status.active if status else None)),
-        "exported_windows": exported_windows(layout.schedule_file),
+        "offer": offer_now(agent, active),
         "last_result": agent.last_result,
-        "problems": problems,
     }
 
 

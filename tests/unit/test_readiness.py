@@ -69,18 +69,14 @@ def agent(tmp_path: Path) -> Iterator[tuple[_Agent, Path, Path]]:
         thread.join(10)
 
 
-def soon(readiness: Readiness) -> float:
-    return time.monotonic() + readiness.wait_seconds
-
-
 def test_an_agent_never_probed_is_waited_for_and_then_answered_from_the_probe(
     agent: tuple[_Agent, Path, Path],
 ) -> None:
     server, pid_file, socket_path = agent
     readiness = Readiness(fresh_seconds=60)
     try:
-        first = readiness.health(pid_file, socket_path, soon(readiness))
-        again = [readiness.health(pid_file, socket_path, soon(readiness)) for _ in range(20)]
+        first = readiness.health(pid_file, socket_path, time.monotonic())
+        again = [readiness.health(pid_file, socket_path, time.monotonic()) for _ in range(20)]
     finally:
         readiness.close()
     assert first == {"running": True, "pid": os.getpid(), "ready": True}
@@ -94,10 +90,10 @@ def test_a_stale_probe_is_answered_at_once_and_asked_again_in_the_background(
     server, pid_file, socket_path = agent
     readiness = Readiness(fresh_seconds=0.0)
     try:
-        assert readiness.health(pid_file, socket_path, soon(readiness))["ready"] is True
+        assert readiness.health(pid_file, socket_path, time.monotonic())["ready"] is True
         server.hold.set()  # the agent stops answering (busy)
         started = time.monotonic()
-        answer = readiness.health(pid_file, socket_path, soon(readiness))
+        answer = readiness.health(pid_file, socket_path, time.monotonic())
         took = time.monotonic() - started
         wait_until(lambda: server.requests == 2, 10, "the probe asked again, in the background")
     finally:
@@ -114,12 +110,12 @@ def test_a_new_process_that_does_not_answer_yet_is_not_known_yet_then_not_ready(
     server, pid_file, socket_path = agent
     readiness = Readiness(probe_timeout=0.5)
     try:
-        assert readiness.health(pid_file, socket_path, soon(readiness))["ready"] is True
+        assert readiness.health(pid_file, socket_path, time.monotonic())["ready"] is True
         server.hold.set()
         new_pid = os.getppid()  # another live process
         pid_file.write_text(f"{new_pid}\n")
         started = time.monotonic()
-        answer = readiness.health(pid_file, socket_path, soon(readiness))
+        answer = readiness.health(pid_file, socket_path, time.monotonic())
         took = time.monotonic() - started
         assert answer == {"running": True, "pid": new_pid, "ready": None}
         assert took < 0.4, took
@@ -137,10 +133,39 @@ def test_a_new_process_that_does_not_answer_yet_is_not_known_yet_then_not_ready(
 def test_no_process_or_no_debug_socket_is_not_probed(tmp_path: Path) -> None:
     readiness = Readiness()
     try:
-        gone = readiness.health(tmp_path / "none.pid", tmp_path / "debug.sock", soon(readiness))
+        gone = readiness.health(tmp_path / "none.pid", tmp_path / "debug.sock", time.monotonic())
         (tmp_path / "teleport.pid").write_text(f"{os.getpid()}\n")
         older = readiness.health(tmp_path / "teleport.pid", tmp_path / "none.sock", 0.0)
     finally:
         readiness.close()
     assert gone == {"running": False, "pid": None, "ready": None}
     assert older == {"running": True, "pid": os.getpid(), "ready": None}
+
+
+def test_the_waits_of_agents_never_probed_overlap_in_one_answer(tmp_path: Path) -> None:
+    """Three agents that hold their probes, none probed before: one answer waits for them
+    ``first_wait_seconds`` once, not once per agent."""
+    servers, files = [], []
+    for index in range(3):
+        pid_file, socket_path = tmp_path / f"{index}.pid", tmp_path / f"{index}.sock"
+        pid_file.write_text(f"{os.getpid()}\n")
+        server = _Agent(socket_path, os.getpid())
+        server.hold.set()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        files.append((pid_file, socket_path))
+    readiness = Readiness(first_wait_seconds=0.5, probe_timeout=5)
+    try:
+        started = time.monotonic()
+        for pid_file, socket_path in files:
+            readiness.expect(pid_file, socket_path)
+        answers = [readiness.health(p, s, started) for p, s in files]
+        took = time.monotonic() - started
+    finally:
+        readiness.close()
+        for server in servers:
+            server.release.set()
+            server.shutdown()
+            server.server_close()
+    assert [a["ready"] for a in answers] == [None, None, None]
+    assert 0.5 <= took < 1.2, took
