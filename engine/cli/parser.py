@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from engine.api.paths import default_socket
 from engine.cli.exits import EPILOG
 from engine.cli.host import add_host_options
+from engine.cli.lazy import Lazy, VersionAction
 from engine.cli.records import add_local_option
 
 __all__ = ["build_parser"]
@@ -30,35 +30,6 @@ def _command(
     return parser
 
 
-class _Lazy:
-    """A command's implementation, ``engine.cli.<module>.<function>``, imported only when that
-    command runs: ``shepherd status`` loads none of the other commands' modules."""
-
-    def __init__(self, module: str, function: str) -> None:
-        self.module = module
-        self.function = function
-
-    def __call__(self, args: argparse.Namespace) -> int:
-        module = importlib.import_module(f"engine.cli.{self.module}")
-        result: int = getattr(module, self.function)(args)
-        return result
-
-
-class _VersionAction(argparse.Action):
-    """``--version``, reading the version only when asked (argparse's own action wants the
-    text when the parser is built: reading it costs every command ~30 ms)."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
-        kwargs.setdefault("help", "show program's version number and exit")
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from engine.cli.version import version_text  # noqa: PLC0415
-
-        print(version_text())
-        parser.exit()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shepherd",
@@ -74,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"the daemon's API socket (default: $SHEPHERD_SOCKET or {default_socket()})",
     )
-    parser.add_argument("--version", action=_VersionAction)
+    parser.add_argument("--version", action=VersionAction)
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", prog=parser.prog
     )
@@ -83,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "status",
         "show each agent: versions, health, why and when",
-        _Lazy("status", "status_command"),
+        Lazy("status", "status_command"),
     )
     status.add_argument("agent", nargs="?", help="one agent (namespace); default: all")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -92,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "check",
         "ask the cluster now and act as the policy says",
-        _Lazy("operate", "check_command"),
+        Lazy("operate", "check_command"),
     )
     check.add_argument("agent", nargs="?", help="one agent; default: all")
     check.add_argument("--json", action="store_true", help="print JSON")
@@ -101,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "update",
         "update an agent now if the policy allows (--now: without waiting for the window)",
-        _Lazy("operate", "update_command"),
+        Lazy("operate", "update_command"),
     )
     update.add_argument("agent", nargs="?", help="one agent; default: all")
     update.add_argument(
@@ -119,11 +90,77 @@ def build_parser() -> argparse.ArgumentParser:
     add_host_options(update)
 
     _add_change_commands(commands)
+    _add_install_commands(commands)
     _add_read_commands(commands)
     _add_settings_commands(commands)
     _add_notify_command(commands)
     _add_daemon_command(commands)
     return parser
+
+
+_INSTALL_HELP = """\
+What teleport-update's 'enable' does, and then starts the agent: asks the cluster (the
+proxy) for its target version, downloads it from the CDN (or --base-url) and checks its
+SHA-256, installs it under /opt/teleport/AGENT/versions, links its binaries into the link
+dir, writes the agent's unit (systemd: teleport_AGENT.service; supervisord: a program in its
+include dir), enables and starts it and checks its health. Only then is update.yaml written
+and the agent added to Shepherd's agents. If any step fails, everything done is undone and
+the message names the step. The agent's config (/etc/teleport_AGENT.yaml, or
+/etc/teleport.yaml for 'default') must exist. An existing installation (update.yaml,
+versions, binaries in the link dir, a unit) is refused, naming what exists, unless --force.
+Needs an administrator.
+"""
+
+_UNINSTALL_HELP = """\
+What teleport-update's 'uninstall' does. If a package-installed Teleport is there
+(/opt/teleport/system, the default agent only), its binaries and unit are linked again and
+the agent restarted on them, health-checked (a failure puts everything back). Otherwise the
+agent is refused while its service runs or is enabled, since it would be left without
+binaries; --force stops, disables and removes its unit. Then the links into its versions,
+the versions and update.yaml are removed and Shepherd stops managing it (its history stays).
+Needs an administrator.
+"""
+
+
+def _add_install_commands(commands: Any) -> None:
+    install = _command(
+        commands,
+        "install",
+        "set up a fresh agent from its cluster's target version, start and health-check it",
+        Lazy("install", "install_command"),
+    )
+    install.description = _INSTALL_HELP
+    install.add_argument(
+        "agent", nargs="?", default="default", help="the agent's namespace (default: default)"
+    )
+    install.add_argument(
+        "--proxy", help="the cluster's proxy, HOST[:PORT] (default: from the agent config)"
+    )
+    install.add_argument("--group", help="the update group (default: default)")
+    install.add_argument("--base-url", help="the CDN to download from (https only)")
+    install.add_argument(
+        "--link-dir",
+        help="where to link the binaries (default: /usr/local/bin; /opt/teleport/AGENT/bin)",
+    )
+    install.add_argument(
+        "--force", action="store_true", help="install over an existing installation"
+    )
+    install.add_argument("--json", action="store_true", help="print JSON")
+
+    uninstall = _command(
+        commands,
+        "uninstall",
+        "remove an agent's installation, handing it back to a package if there is one",
+        Lazy("install", "uninstall_command"),
+    )
+    uninstall.description = _UNINSTALL_HELP
+    uninstall.add_argument("agent", help="the agent's namespace")
+    uninstall.add_argument(
+        "--force",
+        action="store_true",
+        help="stop, disable and remove a running agent that has no package to go back to",
+    )
+    uninstall.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _add_notify_command(commands: Any) -> None:
@@ -132,13 +169,13 @@ def _add_notify_command(commands: Any) -> None:
         "notify",
         "where notices go (webhook, e-mail: the notifications.* settings) and which are "
         "still queued for delivery",
-        _Lazy("notify", "notify_status_command"),
+        Lazy("notify", "notify_status_command"),
     )
     notify.add_argument("--json", action="store_true", help="print JSON")
     sub = notify.add_subparsers(dest="notify_command", metavar="ACTION", prog=notify.prog)
     test = sub.add_parser("test", help="send one test notice to every channel now (admin)")
     test.add_argument("--json", action="store_true", help="print JSON")
-    test.set_defaults(handler=_Lazy("notify", "notify_test_command"))
+    test.set_defaults(handler=Lazy("notify", "notify_test_command"))
 
 
 def _add_change_commands(commands: Any) -> None:
@@ -146,7 +183,7 @@ def _add_change_commands(commands: Any) -> None:
         commands,
         "rollback",
         "switch an agent back to its backup version",
-        _Lazy("operate", "rollback_command"),
+        Lazy("operate", "rollback_command"),
     )
     rollback.add_argument("agent", nargs="?", help="the agent (default: the only one)")
     rollback.add_argument(
@@ -160,7 +197,7 @@ def _add_change_commands(commands: Any) -> None:
         ("enable", "enable updates of an agent"),
         ("disable", "disable updates of an agent (nothing is asked or changed)"),
     ):
-        command = _command(commands, name, help_text, _Lazy("operate", "spec_change_command"))
+        command = _command(commands, name, help_text, Lazy("operate", "spec_change_command"))
         command.add_argument("agent", nargs="?", help="the agent (default: the only one)")
         add_local_option(command)
         command.set_defaults(action=name)
@@ -169,7 +206,7 @@ def _add_change_commands(commands: Any) -> None:
         commands,
         "clear-bad",
         "allow a version that failed or was rolled back again",
-        _Lazy("operate", "clear_bad_command"),
+        Lazy("operate", "clear_bad_command"),
     )
     clear.add_argument("agent", help="the agent")
     clear.add_argument("version", help="the version, e.g. 17.2.1")
@@ -181,7 +218,7 @@ def _add_read_commands(commands: Any) -> None:
         commands,
         "version",
         "show this Shepherd's version, the daemon's, and a newer one apt offers",
-        _Lazy("version", "version_command"),
+        Lazy("version", "version_command"),
     )
     version.add_argument("--json", action="store_true", help="print JSON")
 
@@ -189,7 +226,7 @@ def _add_read_commands(commands: Any) -> None:
         commands,
         "history",
         "what Shepherd changed, and every failure",
-        _Lazy("history", "history_command"),
+        Lazy("history", "history_command"),
     )
     history.add_argument("agent", nargs="?", help="one agent; default: all")
     fmt = history.add_mutually_exclusive_group()
@@ -203,24 +240,24 @@ def _add_read_commands(commands: Any) -> None:
         commands,
         "agents",
         "list, adopt or stop managing agents",
-        _Lazy("agents", "agents_list_command"),
+        Lazy("agents", "agents_list_command"),
     )
     agents_sub = agents.add_subparsers(dest="agents_command", metavar="ACTION", prog=agents.prog)
     agents_list = agents_sub.add_parser("list", help="list the managed agents")
     agents_list.add_argument("--json", action="store_true", help="print JSON")
-    agents_list.set_defaults(handler=_Lazy("agents", "agents_list_command"))
+    agents_list.set_defaults(handler=Lazy("agents", "agents_list_command"))
     agents_add = agents_sub.add_parser(
         "add", help="adopt an agent namespace set up by teleport-update (nothing reinstalled)"
     )
     agents_add.add_argument("agent", help="namespace (default for the main agent)")
     add_local_option(agents_add)
-    agents_add.set_defaults(handler=_Lazy("agents", "agents_add_command"))
+    agents_add.set_defaults(handler=Lazy("agents", "agents_add_command"))
     agents_remove = agents_sub.add_parser(
         "remove", help="stop managing an agent (its files and service are untouched)"
     )
     agents_remove.add_argument("agent", help="namespace")
     add_local_option(agents_remove)
-    agents_remove.set_defaults(handler=_Lazy("agents", "agents_remove_command"))
+    agents_remove.set_defaults(handler=Lazy("agents", "agents_remove_command"))
     agents.add_argument("--json", action="store_true", help="print JSON")
 
     explain = _command(
@@ -228,7 +265,7 @@ def _add_read_commands(commands: Any) -> None:
         "explain",
         "show what Shepherd would decide, and why: for a managed agent (asks the daemon) or "
         "for a scenario file (no cluster needed; format in docs/scenarios.md)",
-        _Lazy("explain", "explain_command"),
+        Lazy("explain", "explain_command"),
     )
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument("scenario", nargs="?", type=Path, help="scenario file (YAML or JSON)")
@@ -244,13 +281,13 @@ def _add_settings_commands(commands: Any) -> None:
         "settings",
         "show or change the host settings (cluster proxy, group, CDN, CA bundle, HTTP proxy, "
         "windows, canary, ...)",
-        _Lazy("settings", "settings_get_command"),
+        Lazy("settings", "settings_get_command"),
     )
     sub = settings.add_subparsers(dest="settings_command", metavar="ACTION", prog=settings.prog)
     get = sub.add_parser("get", help="show the settings (or one key)")
     get.add_argument("key", nargs="?", help="e.g. network.http_proxy or agents.staging.group")
     get.add_argument("--json", action="store_true", help="print JSON")
-    get.set_defaults(handler=_Lazy("settings", "settings_get_command"))
+    get.set_defaults(handler=Lazy("settings", "settings_get_command"))
     change = sub.add_parser(
         "set",
         help="set KEY=VALUE (several at once: all or nothing)",
@@ -259,15 +296,15 @@ def _add_settings_commands(commands: Any) -> None:
         "'agents.default.windows=sat 02:00 3h Europe/Berlin'",
     )
     change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
-    change.set_defaults(handler=_Lazy("settings", "settings_set_command"))
+    change.set_defaults(handler=Lazy("settings", "settings_set_command"))
     unset = sub.add_parser("unset", help="back to the default")
     unset.add_argument("keys", nargs="+", metavar="KEY")
-    unset.set_defaults(handler=_Lazy("settings", "settings_unset_command"))
+    unset.set_defaults(handler=Lazy("settings", "settings_unset_command"))
     options = sub.add_parser("describe", help="every setting: type, default and meaning")
     options.add_argument(
         "--json", action="store_true", help="print JSON (what GET /v1/settings/schema serves)"
     )
-    options.set_defaults(handler=_Lazy("settings", "settings_describe_command"))
+    options.set_defaults(handler=Lazy("settings", "settings_describe_command"))
     settings.add_argument("--json", action="store_true", help="print JSON")
     settings.set_defaults(key=None)
 
@@ -276,7 +313,7 @@ def _add_settings_commands(commands: Any) -> None:
         "secret",
         "store or delete a secret in the keyring (proxy-password, mirror-token, "
         "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
-        _Lazy("settings", "secret_list_command"),
+        Lazy("settings", "secret_list_command"),
     )
     secret.epilog = (
         "names:\n"
@@ -299,16 +336,16 @@ def _add_settings_commands(commands: Any) -> None:
         "name",
         help="proxy-password, mirror-token, mirror-token:AGENT, webhook-secret or smtp-password",
     )
-    store.set_defaults(handler=_Lazy("settings", "secret_set_command"))
+    store.set_defaults(handler=Lazy("settings", "secret_set_command"))
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")
-    delete.set_defaults(handler=_Lazy("settings", "secret_delete_command"))
+    delete.set_defaults(handler=Lazy("settings", "secret_delete_command"))
     listing = sub.add_parser(
         "list",
         help="which secrets are stored (never their values): the host-wide ones, then "
         "mirror-token:AGENT for each managed agent",
     )
-    listing.set_defaults(handler=_Lazy("settings", "secret_list_command"))
+    listing.set_defaults(handler=Lazy("settings", "secret_list_command"))
 
 
 def _add_daemon_command(commands: Any) -> None:
@@ -316,7 +353,7 @@ def _add_daemon_command(commands: Any) -> None:
         commands,
         "daemon",
         "run the Shepherd daemon (root): poll loops per agent and the local API",
-        _Lazy("daemon", "daemon_command"),
+        Lazy("daemon", "daemon_command"),
     )
     add_host_options(daemon)
     daemon.add_argument("--group", default="shepherd", help="group allowed to use the API")

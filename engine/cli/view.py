@@ -223,10 +223,22 @@ class ProgressPrinter:
     def _follow(self) -> None:
         try:
             for event in self.api.events():
-                if event.get("type") == "progress" and event.get("agent") == self.agent:
+                if event.get("agent") != self.agent:
+                    continue
+                if event.get("type") == "progress":
                     self.draw(event)
+                elif event.get("type") == "step":
+                    self.say(str(event.get("step")))
         except ShepherdError:
             return
+
+    def say(self, step: str) -> None:
+        """One line per step of a long operation (install)."""
+        if self._drawn and self.tty:
+            self.stream.write("\n")
+        self._drawn = False
+        self.stream.write(f"{step} ...\n")
+        self.stream.flush()
 
     def draw(self, event: dict[str, Any]) -> None:
         done = int(event.get("bytes_done") or 0)

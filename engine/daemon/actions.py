@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from engine.daemon.events import EventBus
 from engine.daemon.host_settings import HostSettings
+from engine.daemon.install_actions import InstallActions
 from engine.daemon.memory import release_free_memory
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
@@ -40,8 +41,8 @@ __all__ = ["DaemonActions"]
 T = TypeVar("T")
 
 
-class DaemonActions:
-    """The daemon's side of every API route (see ``engine.daemon.router.Operations``)."""
+class DaemonActions(InstallActions):
+    """Every API route's side (``router.Operations``); install, uninstall: ``install_actions``."""
 
     def __init__(
         self,
@@ -153,12 +154,9 @@ class DaemonActions:
         if result.outcome is not None:
             agent.last_result = outcome_json(result.outcome)
             self.bus.publish("operation", agent=agent.namespace, **agent.last_result)
-            if result.outcome.cancelled:
-                pass  # update.yaml changed under us (pinned, disabled): nothing to report
-            elif result.outcome.ok:
-                self.notify(agent.namespace, "updated", result.outcome.message)
-            else:
-                self.notify(agent.namespace, "failed", result.outcome.message)
+            if not result.outcome.cancelled:  # cancelled: update.yaml changed under us
+                kind = "updated" if result.outcome.ok else "failed"
+                self.notify(agent.namespace, kind, result.outcome.message)
             agent.last_recorded_reason = None
             return
         reason = decision.reason.value

@@ -69,6 +69,12 @@ class Operations(Protocol):
     async def found_agents(self) -> list[dict[str, Any]]: ...
 
     async def remove_agent(self, namespace: str, *, uid: int | None) -> dict[str, Any]: ...
+    async def install_agent(
+        self, namespace: str, options: Mapping[str, Any], *, uid: int | None
+    ) -> dict[str, Any]: ...
+    async def uninstall_agent(
+        self, namespace: str, *, force: bool, uid: int | None
+    ) -> dict[str, Any]: ...
     async def change_settings(self, changes: dict[str, str | None], *, uid: int | None) -> None: ...
     async def set_secret(self, name: str, value: str | None, *, uid: int | None) -> bool: ...
     def settings_answer(self) -> dict[str, Any]: ...
@@ -93,6 +99,8 @@ class Router:
         add("POST", "/v1/agents", self.add_agent, HOST_ONLY, "agents add …")
         add("GET", f"/v1/agents/{_NAME}", self.agent_status)
         add("DELETE", f"/v1/agents/{_NAME}", self.remove_agent, HOST_ONLY, "agents remove …")
+        add("POST", f"/v1/agents/{_NAME}/install", self.install, HOST_ONLY, "install …")
+        add("POST", f"/v1/agents/{_NAME}/uninstall", self.uninstall, HOST_ONLY, "uninstall …")
         add("GET", f"/v1/agents/{_NAME}/explain", self.explain)
         add("POST", f"/v1/agents/{_NAME}/check", self.check, OPERATE, "check …")
         add("POST", f"/v1/agents/{_NAME}/update", self.update, OPERATE, "update …")
@@ -196,6 +204,15 @@ class Router:
 
     async def remove_agent(self, request: Request, params: dict[str, str]) -> Answer:
         return Response.json(await self.ops.remove_agent(params["agent"], uid=request.peer.uid))
+
+    async def install(self, request: Request, params: dict[str, str]) -> Answer:
+        answer = await self.ops.install_agent(params["agent"], request.json(), uid=request.peer.uid)
+        return Response.json(answer, 201)
+
+    async def uninstall(self, request: Request, params: dict[str, str]) -> Answer:
+        force = request_args.bool_field(request.json(), "force")
+        answer = await self.ops.uninstall_agent(params["agent"], force=force, uid=request.peer.uid)
+        return Response.json(answer)
 
     async def explain(self, request: Request, params: dict[str, str]) -> Answer:
         forced = request_args.flag(request.query, "now")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.service.base import (
     QUERY_TIMEOUT_SECONDS,
     RESTART_TIMEOUT_SECONDS,
+    AgentUnit,
     Reload,
     ReloadOutcome,
     ServiceManager,
@@ -26,11 +27,13 @@ from engine.service.health import (
 from engine.service.own_unit import OwnUnit, read_only_here
 from engine.service.restore import restart_and_check
 from engine.service.supervisor import Supervisord
+from engine.service.supervisor_programs import program_file, program_section
 from engine.service.systemd import Systemd
 
 __all__ = [
     "QUERY_TIMEOUT_SECONDS",
     "RESTART_TIMEOUT_SECONDS",
+    "AgentUnit",
     "DisabledTimer",
     "ForeignUpdaters",
     "HealthCheck",
@@ -45,6 +48,8 @@ __all__ = [
     "UnitStatus",
     "foreign_timer_names",
     "load_disabled",
+    "program_file",
+    "program_section",
     "read_only_here",
     "read_pid",
     "restart_and_check",

@@ -7,13 +7,16 @@ logic lives in the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
 
 __all__ = [
     "QUERY_TIMEOUT_SECONDS",
     "RESTART_TIMEOUT_SECONDS",
+    "AgentUnit",
     "Reload",
     "ReloadOutcome",
     "ServiceManager",
@@ -35,6 +38,16 @@ class Reload(StrEnum):
 class ReloadOutcome:
     result: Reload
     warning: str = ""
+
+
+@dataclass(frozen=True)
+class AgentUnit:
+    """What a service manager needs to run one agent: its unit (program) name, the command
+    that starts it, and the systemd unit file (copied from the version dir beforehand)."""
+
+    name: str
+    command: Sequence[str]
+    unit_file: Path
 
 
 class ServiceManager(Protocol):
@@ -74,3 +87,29 @@ class ServiceManager(Protocol):
 
     def daemon_reload(self) -> None:
         """Tell the manager that unit files changed. Idempotent."""
+
+    def start(self, unit: str) -> None:
+        """Start the unit; idempotent (a running unit stays as it is). Waits at most the
+        restart timeout. Raises ServiceError naming the unit and the manager's stderr."""
+
+    def stop(self, unit: str) -> None:
+        """Stop the unit and wait until it stopped; idempotent (a stopped or unknown unit
+        is fine). Raises ServiceError naming the unit and the manager's stderr."""
+
+    def enable(self, unit: str) -> None:
+        """Make the unit start with the host (systemd ``enable``; supervisord: load the
+        program, which then starts with supervisord and, being ``autostart``, now).
+        Idempotent. Raises ServiceError naming the unit and the manager's stderr."""
+
+    def disable(self, unit: str) -> None:
+        """Undo ``enable`` (systemd ``disable``; supervisord: unload the stopped program).
+        Idempotent: an unknown unit is fine. Raises ServiceError naming the unit."""
+
+    def write_unit(self, unit: AgentUnit) -> None:
+        """Make the manager know ``unit`` (systemd: its unit file must already be in place;
+        this reloads systemd. supervisord: writes the program section into the include
+        directory its config reads and rereads it). Idempotent. Raises ServiceError."""
+
+    def remove_unit(self, unit: AgentUnit) -> None:
+        """Forget ``unit``: remove its unit file or program section and tell the manager.
+        Stop it first. Idempotent: a missing file is fine. Raises ServiceError."""

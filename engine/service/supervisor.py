@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ServiceError
+from engine.fsutil import atomic_write
 from engine.service.base import (
     QUERY_TIMEOUT_SECONDS,
     RESTART_TIMEOUT_SECONDS,
+    AgentUnit,
     Reload,
     ReloadOutcome,
 )
+from engine.service.supervisor_programs import program_file, program_section
 from engine.service.supervisor_rpc import (
     FAULT_ALREADY_STARTED,
     FAULT_BAD_NAME,
@@ -207,3 +210,50 @@ class Supervisord:
             self._call(f"restart {unit}", "supervisor.startProcess", unit, True, timeout=seconds)
         except SupervisorFault as e:
             raise ServiceError(f"supervisorctl restart {unit} failed: {e.text}") from e
+
+    # ---- an agent's program: set up by ``shepherd install``, removed by ``uninstall`` ----
+    def _manage(self, *args: str, ok: tuple[str, ...] = ()) -> None:
+        """``supervisorctl ARGS``; its output naming an error fails unless it contains one
+        of ``ok`` (supervisorctl 4 exits 0 on some refusals, so the text is what counts)."""
+        result = self._run(*args, timeout=self._restart_timeout)
+        text = (result.stdout + result.stderr).strip()
+        failed = result.returncode != 0 or "ERROR" in text
+        if failed and not any(words in text for words in ok):
+            raise ServiceError(f"supervisorctl {' '.join(args)} failed: {text or 'no output'}")
+
+    def stop(self, unit: str) -> None:
+        if self._rpc is None:
+            self._manage("stop", unit, ok=("not running", "no such process", "no such group"))
+            return
+        try:
+            self._call(
+                f"stop {unit}", "supervisor.stopProcess", unit, True, timeout=self._restart_timeout
+            )
+        except SupervisorFault as e:
+            if e.code not in (FAULT_NOT_RUNNING, FAULT_BAD_NAME):
+                raise ServiceError(f"supervisorctl stop {unit} failed: {e.text}") from e
+
+    def enable(self, unit: str) -> None:
+        self._manage("add", unit, ok=("already active",))
+
+    def disable(self, unit: str) -> None:
+        self.stop(unit)
+        self._manage("remove", unit, ok=("no such process", "no such group"))
+
+    def write_unit(self, unit: AgentUnit) -> None:
+        path = program_file(self._config, unit.name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, program_section(unit).encode(), mode=0o644)
+        except OSError as e:
+            raise ServiceError(f"cannot write the supervisord program {path}: {e}") from e
+        self._manage("reread")
+
+    def remove_unit(self, unit: AgentUnit) -> None:
+        self.disable(unit.name)
+        path = program_file(self._config, unit.name)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:
+            raise ServiceError(f"cannot remove the supervisord program {path}: {e}") from e
+        self._manage("reread")

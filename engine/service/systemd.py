@@ -10,12 +10,15 @@ from engine.errors import ServiceError
 from engine.service.base import (
     QUERY_TIMEOUT_SECONDS,
     RESTART_TIMEOUT_SECONDS,
+    AgentUnit,
     Reload,
     ReloadOutcome,
 )
 
 __all__ = ["Systemd"]
 
+# systemctl's exit code for a unit that is not loaded (LSB "program is not installed")
+_NOT_LOADED = 5
 _ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 
 
@@ -112,3 +115,40 @@ class Systemd:
         result = self._run("daemon-reload")
         if result.returncode != 0:
             raise ServiceError(f"systemctl daemon-reload failed: {result.stderr.strip()}")
+
+    def _check(self, *args: str, ok: tuple[int, ...] = (0,), timeout: float | None = None) -> None:
+        result = self._run(*args, timeout=timeout)
+        if result.returncode not in ok:
+            raise ServiceError(
+                f"systemctl {' '.join(args)} failed: "
+                f"{result.stderr.strip() or f'exit {result.returncode}'}"
+            )
+
+    def start(self, unit: str) -> None:
+        self._check("start", self._unit(unit), timeout=self._restart_timeout)
+
+    def stop(self, unit: str) -> None:
+        self._check("stop", self._unit(unit), ok=(0, _NOT_LOADED), timeout=self._restart_timeout)
+
+    def enable(self, unit: str) -> None:
+        self._check("enable", self._unit(unit))
+
+    def disable(self, unit: str) -> None:
+        if self._run("cat", self._unit(unit)).returncode != 0:
+            return  # systemd does not know it: nothing is enabled
+        self._check("disable", self._unit(unit))
+
+    def write_unit(self, unit: AgentUnit) -> None:
+        if not unit.unit_file.is_file():
+            raise ServiceError(
+                f"cannot set up {self._unit(unit.name)}: {unit.unit_file} is missing"
+            )
+        self.daemon_reload()
+
+    def remove_unit(self, unit: AgentUnit) -> None:
+        try:
+            unit.unit_file.unlink(missing_ok=True)
+        except OSError as e:
+            raise ServiceError(f"cannot remove {unit.unit_file}: {e.strerror}") from e
+        self.daemon_reload()
+        self._run("reset-failed", self._unit(unit.name))  # forget a failed state, if any

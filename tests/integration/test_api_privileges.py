@@ -40,6 +40,9 @@ ACTIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [  # level, method,
     (HOST_ONLY, "POST", "/v1/agents/default/enable", {}),
     (HOST_ONLY, "POST", "/v1/agents/default/clear-bad", {"version": "17.2.1"}),
     (HOST_ONLY, "POST", "/v1/agents", {"agent": "default"}),
+    # refused for those allowed (an installation exists; running without a package)
+    (HOST_ONLY, "POST", "/v1/agents/default/install", {}),
+    (HOST_ONLY, "POST", "/v1/agents/default/uninstall", {}),
     (HOST_ONLY, "PATCH", "/v1/settings", {"changes": {"canary.order": "default"}}),
     (HOST_ONLY, "PUT", "/v1/secrets/mirror-token", {"value": "t0ken"}),
 ]

@@ -43,8 +43,14 @@ def test_importing_the_parser_loads_no_heavy_library() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["status", "--help"], ["daemon", "--help"], ["settings", "set", "--help"]],
-    ids=["shepherd --help", "status --help", "daemon --help", "settings set --help"],
+    [
+        ["--help"],
+        ["status", "--help"],
+        ["daemon", "--help"],
+        ["settings", "set", "--help"],
+        ["install", "--help"],
+    ],
+    ids=["shepherd --help", "status --help", "daemon --help", "settings set --help", "install"],
 )
 def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     code = (
