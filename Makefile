@@ -6,7 +6,8 @@ BIN       := $(VENV)/bin
 APT_PKGS  := nginx-light tinyproxy supervisor openssl ca-certificates python3-venv \
              gnome-keyring dbus dbus-x11 libsecret-tools polkitd pkexec \
              libegl1 libgl1 libfontconfig1 libxkbcommon0 libglib2.0-0 \
-             gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c
+             gpg apt-utils debootstrap util-linux rpm dnf zypper createrepo-c \
+             xvfb dunst xfce4-panel
 
 # only for `make shots` (tray screenshots under Xvfb); the tests run Qt offscreen without them
 SHOT_PKGS := xvfb trayer libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \
@@ -24,13 +25,15 @@ DEB_PKGS  := dpkg-dev lintian patchelf appstream desktop-file-utils apt-utils gp
              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
              libxcb-sync1 libxcb-shm0 libwayland-client0 libwayland-cursor0 libwayland-egl1
 
-# `make demo-gui` also needs a notification daemon and a session bus on the virtual desktop
-DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11
+# `make demo-gui` also needs a notification daemon, a session bus and a panel that hosts
+# StatusNotifierItems (xfce4-panel; trayer, XEmbed only, where it is missing)
+DEMO_GUI_PKGS := $(SHOT_PKGS) dunst dbus-x11 xfce4-panel
 
 .PHONY: help test lint typecheck unit demo demo-package demo-gui apt venv clean shots build deb repo debtools pyinstaller
 
 help:
 	@echo "make test   - install everything needed, then lint, type-check and run the tests"
+	@echo "             (TEST_WORKERS=N test workers, default 4; TEST_WORKERS=0 runs them in one)"
 	@echo "make demo   - install what it needs, then run Shepherd on the sandbox demo host"
 	@echo "make demo-package - (root) a package-installed agent updated with apt by Shepherd"
 	@echo "make demo-gui - the demo told by the tray on a virtual desktop: screenshots in demo-shots/"
@@ -66,8 +69,12 @@ unit: venv
 debtools:
 	@bash scripts/ensure-apt.sh $(DEB_PKGS)
 
+# the suite's workers (pytest-xdist): most tests wait on real servers and processes, so
+# more workers than cores; `--dist load` hands the slowest tests (ordered first) out one each
+TEST_WORKERS ?= 4
+
 test: apt debtools venv lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 demo: apt venv
 	$(BIN)/python -m sandbox.demo

@@ -19,6 +19,7 @@ __all__ = [
     "UpdateChoice",
     "UpdateOffer",
     "acknowledgement",
+    "answer_text",
     "local_time_text",
     "refusal",
     "release_notes_url",
@@ -126,3 +127,17 @@ def refusal(key: str, error: Exception) -> Notice:
     if isinstance(error, ApiError):
         return Notice(f"{verb} refused", prefix + error.message, "warning")
     return Notice(f"{verb} failed", prefix + str(error), "error")
+
+
+def answer_text(answer: object) -> str:
+    """The message in a daemon's answer to an action (its outcome's, else its decision's)."""
+    if isinstance(answer, dict):
+        outcome = answer.get("outcome")
+        if isinstance(outcome, dict):
+            return str(outcome.get("message") or "")
+        decision = answer.get("decision")
+        if isinstance(decision, dict):
+            return str(decision.get("message") or "")
+        if "message" in answer:
+            return str(answer["message"])
+    return "done"

@@ -1,14 +1,37 @@
-"""The tray icons, drawn with QPainter: a coloured disc with a glyph per state, so they
-need no files and stay sharp at any size. Needs a QGuiApplication."""
+"""The tray icons. Two kinds, one glyph per state:
+
+- coloured discs drawn with QPainter (the XEmbed tray and the windows): no files, sharp at
+  any size;
+- monochrome symbolic icons for a StatusNotifierItem panel: ``symbolic_name(state)`` names
+  an SVG shipped under ``gui/panel_icons/hicolor/symbolic/apps`` (the package installs the
+  same files under /usr/share/icons), which a panel recolours to its theme;
+  ``symbolic_pixmap`` renders one in the palette's text colour for panels that only take
+  pixels, so it is light on a dark panel and dark on a light one.
+
+Needs a QGuiApplication."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 
 from gui.viewmodel import IconState
 
-__all__ = ["COLOURS", "state_icon", "state_pixmap"]
+__all__ = [
+    "COLOURS",
+    "SYMBOLIC_THEME_PATH",
+    "state_icon",
+    "state_pixmap",
+    "symbolic_file",
+    "symbolic_image",
+    "symbolic_name",
+]
+
+# an icon theme path holding hicolor/symbolic/apps (beside this module, frozen or not)
+SYMBOLIC_THEME_PATH = Path(__file__).resolve().with_name("panel_icons")
 
 COLOURS = {
     IconState.OK: QColor("#2e7d32"),
@@ -36,6 +59,30 @@ def state_icon(state: IconState) -> QIcon:
     for size in (16, 22, 24, 32, 48, 64):
         icon.addPixmap(state_pixmap(state, size))
     return icon
+
+
+def symbolic_name(state: IconState) -> str:
+    """The icon name a panel looks up: ``agent-shepherd-attention-symbolic``."""
+    return f"agent-shepherd-{state.value}-symbolic"
+
+
+def symbolic_file(state: IconState) -> Path:
+    return SYMBOLIC_THEME_PATH / "hicolor" / "symbolic" / "apps" / f"{symbolic_name(state)}.svg"
+
+
+def symbolic_image(state: IconState, size: int, palette: QPalette) -> QImage:
+    """The symbolic icon in ``palette``'s window text colour, ARGB32, ``size`` square."""
+    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        QSvgRenderer(str(symbolic_file(state))).render(painter, QRectF(0, 0, size, size))
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(image.rect(), palette.color(QPalette.ColorRole.WindowText))
+    finally:
+        painter.end()
+    return image.convertToFormat(QImage.Format.Format_ARGB32)
 
 
 def _draw(state: IconState, size: int) -> QPixmap:

@@ -14,17 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QFontMetrics
+from PySide6.QtCore import QEvent, QObject, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient
 from gui.about import with_release
-from gui.feedback import acknowledgement, refusal
+from gui.feedback import acknowledgement, answer_text, refusal
 from gui.icons import state_icon
 from gui.prompts import Prompts
 from gui.status_model import week_strip
-from gui.tray_actions import AgentActions
+from gui.tray_actions import AgentActions, elided
+from gui.tray_panel import DesktopLink, notice_actions
 from gui.tray_session import TraySession
 from gui.viewmodel import (
     AgentView,
@@ -83,11 +84,17 @@ class TrayController(QObject, AgentActions):
         self.menu.aboutToShow.connect(self._rebuild_menu)
         self.menu.aboutToShow.connect(worker.refresh)  # what it shows next is the daemon's now
         self.actions: dict[str, QAction] = {}
+        self.desktop = DesktopLink.open(self.menu, want_item=use_tray is not False)
+        self.sni = self.desktop.item if self.desktop is not None else None
         if use_tray is None:
-            use_tray = QSystemTrayIcon.isSystemTrayAvailable()
+            use_tray = self.sni is not None or QSystemTrayIcon.isSystemTrayAvailable()
         self.tray: QSystemTrayIcon | None = None
         self.window: StatusWindow | None = None
-        if use_tray:
+        if self.desktop is not None:
+            self.desktop.notifier.action_invoked.connect(self._on_notice_action)
+        if self.sni is not None and use_tray:
+            self.sni.activated.connect(self.open_status)
+        elif use_tray:
             self.tray = QSystemTrayIcon(state_icon(self.view.state))
             self.tray.setContextMenu(self.menu)
             self.tray.setToolTip(self.view.tooltip)
@@ -124,6 +131,9 @@ class TrayController(QObject, AgentActions):
                 widget.close()
         if self.tray is not None:
             self.tray.hide()
+        if self.desktop is not None:
+            self.desktop.close()
+            self.desktop = self.sni = None
 
     def dispose(self) -> None:
         """Delete every Qt object this controller made, now, while the application still
@@ -183,6 +193,8 @@ class TrayController(QObject, AgentActions):
         if self.tray is not None:
             self.tray.setIcon(state_icon(view.state))
             self.tray.setToolTip(view.tooltip)
+        if self.sni is not None:
+            self.sni.show_view(view)
         if self.window is not None:
             self.window.show_view(view)
         if self.status_window is not None and self.status_window is not self.window:
@@ -207,6 +219,16 @@ class TrayController(QObject, AgentActions):
             return  # the admin silenced update news
         self._clicked_update = agent.name
         self._notify(Notice("Update available", f"{agent.name}: {agent.why}", "info"))
+
+    @Slot(str, str)
+    def _on_notice_action(self, key: str, name: str) -> None:
+        """A desktop notification's button (or the notification itself) was clicked."""
+        if key == "rollback" and (agent := self._agent(name)) is not None:
+            self.rollback(agent)
+        elif key == "update":
+            self.update_now(name)
+        else:
+            self.open_status()
 
     @Slot()
     def _on_message_clicked(self) -> None:
@@ -238,6 +260,8 @@ class TrayController(QObject, AgentActions):
             text = f"{event.get('agent')}: downloading {100 * done // total}%"
             if self.tray is not None:
                 self.tray.setToolTip(f"{self.view.tooltip}\n{text}")
+            if self.sni is not None:
+                self.sni.set_tooltip(f"{self.view.tooltip}\n{text}")
             if self.window is not None:
                 self.window.show_message(text)
 
@@ -260,7 +284,10 @@ class TrayController(QObject, AgentActions):
 
     def _notify(self, notice: Notice) -> None:
         _log.info("notification (%s): %s: %s", notice.level, notice.title, notice.message)
-        if self.tray is not None:
+        notifier = self.desktop.notifier if self.desktop is not None else None
+        if notifier is not None and notifier.available:
+            notifier.show(notice, notice_actions(notice, self.view), notice.agent or "")
+        elif self.tray is not None:
             icon = _LEVEL_ICON.get(notice.level, QSystemTrayIcon.MessageIcon.Information)
             self.tray.showMessage(notice.title, notice.message, icon, 10_000)
         if self.window is not None:
@@ -290,6 +317,8 @@ class TrayController(QObject, AgentActions):
         self.menu.addSeparator()
         self.session.add_items(self.menu)
         self._add(self.menu, "quit", "Quit", QApplication.quit)
+        if self.sni is not None:
+            self.sni.menu_changed()
 
     def _add(
         self,
@@ -299,7 +328,7 @@ class TrayController(QObject, AgentActions):
         slot: Callable[[], object] | None,
         enabled: bool = True,
     ) -> QAction:
-        action = menu.addAction(_elided(menu, text))
+        action = menu.addAction(elided(menu, text))
         action.setObjectName(key)
         if action.text() != text:
             action.setToolTip(text)
@@ -312,13 +341,13 @@ class TrayController(QObject, AgentActions):
     # ---- actions ------------------------------------------------------------------------
     def _request(self, key: str, work: Callable[[ApiClient], object]) -> None:
         def done(answer: object) -> None:
-            _log.info("%s done: %s", key, _answer_text(answer))
+            _log.info("%s done: %s", key, answer_text(answer))
             self.worker.refresh()
             notice = acknowledgement(key, answer)
             if notice is not None:
                 self._notify(notice)
             elif self.window is not None:
-                self.window.show_message(_answer_text(answer))
+                self.window.show_message(answer_text(answer))
             self.action_done.emit(key, answer)
 
         def failed(error: Exception) -> None:
@@ -369,22 +398,3 @@ class TrayController(QObject, AgentActions):
 
     def _parent_widget(self) -> QWidget | None:
         return self.window
-
-
-def _elided(menu: QMenu, text: str, width: int = 460) -> str:
-    """One line no wider than ``width`` pixels (the full text goes in the tooltip)."""
-    line = " ".join(text.split())
-    return QFontMetrics(menu.font()).elidedText(line, Qt.TextElideMode.ElideRight, width)
-
-
-def _answer_text(answer: object) -> str:
-    if isinstance(answer, dict):
-        outcome = answer.get("outcome")
-        if isinstance(outcome, dict):
-            return str(outcome.get("message") or "")
-        decision = answer.get("decision")
-        if isinstance(decision, dict):
-            return str(decision.get("message") or "")
-        if "message" in answer:
-            return str(answer["message"])
-    return "done"

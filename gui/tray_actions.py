@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QAction
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QMenu
 
 from engine.api.client import ApiClient, agent_path
@@ -14,7 +15,7 @@ from gui.feedback import UpdateChoice, update_offer, update_offer_for
 from gui.prompts import Prompts
 from gui.viewmodel import AgentView, Notice, TrayView
 
-__all__ = ["AgentActions"]
+__all__ = ["AgentActions", "elided"]
 
 
 class AgentActions:
@@ -137,3 +138,9 @@ class AgentActions:
 
     def _agent(self, name: str) -> AgentView | None:
         return next((a for a in self.view.agents if a.name == name), None)
+
+
+def elided(menu: QMenu, text: str, width: int = 460) -> str:
+    """One line no wider than ``width`` pixels (the full text goes in the tooltip)."""
+    line = " ".join(text.split())
+    return QFontMetrics(menu.font()).elidedText(line, Qt.TextElideMode.ElideRight, width)

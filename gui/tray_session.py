@@ -74,6 +74,8 @@ class TraySession:
             window.activateWindow()
         elif icon is not None:
             icon.showMessage("Shepherd is running", "Its icon is here in the panel.")
+        else:  # a StatusNotifierItem: say so through the desktop's notifications
+            self._tray._notify(Notice("Shepherd is running", "Its icon is in the panel.", "info"))
 
     def toggle_autostart(self) -> None:
         wanted = not autostart_enabled()

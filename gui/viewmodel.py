@@ -135,6 +135,7 @@ class Notice:
     title: str
     message: str
     level: str  # info, warning, error
+    agent: str | None = None  # the agent it is about, when the daemon names one
 
 
 def agent_view(status: Mapping[str, Any]) -> AgentView:
@@ -332,6 +333,7 @@ def notification_for(event: Mapping[str, Any], host_settings: Mapping[str, Any])
         title=title,
         message=prefix + str(event.get("message") or ""),
         level=str(event.get("level") or "info"),
+        agent=str(agent) if agent else None,
     )
 
 

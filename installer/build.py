@@ -96,6 +96,8 @@ def collect_data() -> list[tuple[str, str]]:
     ``engine/VERSION`` (``engine.about``) is written from pyproject.toml into the work dir
     that ``freeze`` names in ``SHEPHERD_BUILD_WORK``."""
     data = [(str(ROOT / "engine" / "demo_scenario.yaml"), "engine")]
+    symbolic = Path("gui") / "panel_icons" / "hicolor" / "symbolic" / "apps"  # IconThemePath
+    data += [(str(svg), str(symbolic)) for svg in sorted((ROOT / symbolic).glob("*.svg"))]
     work = os.environ.get("SHEPHERD_BUILD_WORK")
     if work:
         version_file = Path(work) / "VERSION"

@@ -18,6 +18,7 @@
     /usr/share/applications/org.agentshepherd.tray.desktop     the menu entry
     /usr/share/metainfo/org.agentshepherd.tray.metainfo.xml    AppStream (software centres)
     /usr/share/icons/hicolor/<size>/apps/agent-shepherd.{png,svg}
+    /usr/share/icons/hicolor/symbolic/apps/agent-shepherd-<state>-symbolic.svg   panel icons
 
 No autostart for every account: each user turns the tray's autostart on or off
 (``gui.autostart``, ``~/.config/autostart``). The static files live in ``installer/deb/``;
@@ -102,6 +103,7 @@ desktop tray for the Teleport agent updater Shepherd
 _FILES = ROOT / "installer" / "deb"
 _POLKIT_ACTIONS = ROOT / "installer" / "polkit" / "org.agentshepherd.policy"
 _ASSETS = ROOT / "assets"
+_SYMBOLIC = ROOT / "gui" / "panel_icons" / "hicolor" / "symbolic" / "apps"
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,8 @@ def stage_tray(app: Path, root: Path) -> Path:
     for size in ICON_SIZES:
         _copy(_ASSETS / f"agent-shepherd-{size}.png", icons / f"{size}x{size}/apps/{PACKAGE}.png")
     _copy(_ASSETS / "agent-shepherd.svg", icons / f"scalable/apps/{PACKAGE}.svg")
+    for symbolic in sorted(_SYMBOLIC.glob("*-symbolic.svg")):  # the panel icons, by state
+        _copy(symbolic, icons / "symbolic/apps" / symbolic.name)
     _docs(root, TRAY_PACKAGE)
     return root
 

@@ -3,13 +3,14 @@ virtual desktop, with a screenshot of each step written to a folder.
 
     python scripts/demo_gui.py [--out demo-shots] [--keep]
 
-Starts Xvfb, a session bus, a notification daemon (dunst) and a tray host (trayer) on a
-free display, the demo's sandbox (cluster emulator, TLS CDN, supervisord agent, the real
+Starts Xvfb, a session bus, a notification daemon (dunst) and a panel on a free display
+(xfce4-panel, which hosts the tray's StatusNotifierItem, when it is installed; else trayer,
+an XEmbed tray), the demo's sandbox (cluster emulator, TLS CDN, supervisord agent, the real
 daemon), and the tray in this process; then tells the story through the daemon's API and
 saves, per step, the whole screen (the panel icon, the open menu, the notification) and
 the windows it opens (history, schedule, settings). Every process it starts is stopped by
-its PID. Needs the Debian packages xvfb, trayer, dunst, dbus-x11 and Qt's xcb libraries
-(the Makefile installs them).
+its PID. Needs the Debian packages xvfb, xfce4-panel (or trayer), dunst, dbus-x11 and Qt's
+xcb libraries (the Makefile installs them).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ X_SOCKETS = Path("/tmp/.X11-unix")  # noqa: S108 - where X servers put their soc
 
 @contextmanager
 def desktop() -> Iterator[dict[str, str]]:
-    """Xvfb + session bus + dunst + trayer; yields the environment to run Qt in."""
+    """Xvfb + session bus + dunst + xfce4-panel (else trayer); yields the environment to run
+    Qt in."""
     number = free_display()
     env = {k: v for k, v in os.environ.items() if k not in {"QT_QPA_PLATFORM", "WAYLAND_DISPLAY"}}
     env["DISPLAY"] = f":{number}"
@@ -51,12 +53,35 @@ def desktop() -> Iterator[dict[str, str]]:
         env["DBUS_SESSION_BUS_ADDRESS"] = address
         if shutil.which("dunst"):
             stack.enter_context(started(["dunst"], env))
+        if shutil.which("xfce4-panel"):
+            stack.enter_context(_xfce_panel(env))
+            yield env
+            return
         trayer = [
             "trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width",
             "160", "--height", "28", "--transparent", "false", "--tint", "0x888888",
         ]  # fmt: skip
         stack.enter_context(started(trayer, env))
         yield env
+
+
+@contextmanager
+def _xfce_panel(env: dict[str, str]) -> Iterator[None]:
+    """xfce4-panel with Debian's default panels (no window manager here: skip that check),
+    up once its notification area owns the StatusNotifierWatcher."""
+    with started(["xfce4-panel", "--disable-wm-check"], env):
+        wait_for(lambda: _watcher_up(env), "xfce4-panel's StatusNotifierWatcher", 60)
+        yield
+
+
+def _watcher_up(env: dict[str, str]) -> bool:
+    asked = subprocess.run(
+        ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+         "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
+         "string:org.kde.StatusNotifierWatcher"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    return "boolean true" in asked.stdout
 
 
 def _kill(pid: int) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from engine.api.client import ApiClient
 from gui.tray import TrayController
-from gui.viewmodel import TrayView
+from gui.viewmodel import Notice, TrayView
 from gui.worker import ApiWorker
 from sandbox.demo import Demo
 from sandbox.emulator import ClusterEmulator
@@ -33,6 +33,16 @@ class GuiDemo(Demo):
         wait_for(self._pump_until(QSystemTrayIcon.isSystemTrayAvailable), "the tray host")
         self.worker = ApiWorker(self.socket, retry_seconds=0.5)
         self.tray = TrayController(self.worker, use_tray=True)
+        self.shown: list[str] = []  # the titles of the notifications on screen
+        desktop = self.tray.desktop
+        if desktop is not None:  # the notification server took it
+            desktop.notifier.shown.connect(lambda _id, n: self.shown.append(n.title))
+
+        def by_qt(notice: Notice) -> None:  # no server: Qt's own balloon or the window
+            if desktop is None or not desktop.notifier.available:
+                self.shown.append(notice.title)
+
+        self.tray.notified.connect(by_qt)
         self.api = ApiClient(self.socket, timeout=300)
         self.worker.start()
         self.tray.show()
@@ -57,6 +67,9 @@ class GuiDemo(Demo):
     def _wait_view(self, what: str, predicate: Callable[[TrayView], bool]) -> None:
         self.worker.refresh()
         wait_for(self._pump_until(lambda: predicate(self.tray.view)), what, timeout=300)
+
+    def _wait_notice(self, title: str) -> None:
+        wait_for(self._pump_until(lambda: title in self.shown), f"the {title!r} notice", 120)
 
     def shot(self, name: str, *, menu: bool = False) -> None:
         """The whole screen (panel icon, notification), with the menu open if asked."""
@@ -104,12 +117,14 @@ class GuiDemo(Demo):
         cluster.set_group("default", in_window=True)
         self.api.post("/v1/agents/default/check")
         self._wait_view("17.2.1", lambda v: bool(v.agents) and v.agents[0].version == "17.2.1")
+        self._wait_notice("Agent updated")
         self.shot("updated-notification")
         self.shot("updated-menu", menu=True)
 
         say("3. The admin rolls 17.2.1 back by hand; it is remembered as bad.")
         self.api.post("/v1/agents/default/rollback", {"reason": "demo: roll back by hand"})
         self._wait_view("17.1.0", lambda v: bool(v.agents) and v.agents[0].version == "17.1.0")
+        self._wait_notice("Rolled back")
         self.shot("rolled-back-notification")
         self.shot("rolled-back-menu", menu=True)
 

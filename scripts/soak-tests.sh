@@ -6,13 +6,14 @@
 #   scripts/soak-tests.sh -n 2 --hogs 2           # two runs with two busy loops running
 #   scripts/soak-tests.sh -n 3 -- tests/gui -x    # arguments after -- go to pytest
 #
-# Uses the project's venv as `make test` does ($VENV, default .venv; `make apt venv` first
-# unless --no-setup). Each run's output goes to $LOG_DIR/run-<i>.log (default: a new temp
-# dir). Prints every run's wall time and result, then a summary; exits 1 if any run failed.
+# Uses the project's venv and test workers as `make test` does ($VENV, default .venv;
+# $TEST_WORKERS, default 4; `make apt debtools venv` first unless --no-setup). Each run's
+# output goes to $LOG_DIR/run-<i>.log (default: a new temp dir). Prints every run's wall
+# time and result, then a summary; exits 1 if any run failed.
 set -euo pipefail
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     echo "options: -n N (runs, default 1)  --hogs K (busy loops, default 0)  --no-setup"
     echo "         --log-dir DIR  -h|--help"
 }
@@ -33,7 +34,7 @@ while (($#)); do
         *) echo "soak-tests: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
-for value in "$runs" "$hogs"; do
+for value in "$runs" "$hogs" "${TEST_WORKERS:-4}"; do
     if ! [[ "$value" =~ ^[0-9]+$ ]]; then
         echo "soak-tests: '$value' is not a whole number" >&2
         exit 2
@@ -47,8 +48,9 @@ fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 venv="${VENV:-.venv}"
+workers="${TEST_WORKERS:-4}"
 if ((setup)); then
-    make --no-print-directory apt venv VENV="$venv"
+    make --no-print-directory apt debtools venv VENV="$venv"
 fi
 python="$venv/bin/python"
 if [[ ! -x "$python" ]]; then
@@ -92,7 +94,8 @@ for ((i = 0; i < hogs; i++)); do
     bash -c 'while :; do :; done' &
     hog_pids+=("$!")
 done
-echo "soak-tests: $runs run(s), $hogs CPU hog(s) on $(nproc) core(s), logs in $log_dir"
+echo "soak-tests: $runs run(s) of $workers test worker(s), $hogs CPU hog(s) on $(nproc) core(s)," \
+    "logs in $log_dir"
 
 results=()
 failed=0
@@ -105,7 +108,8 @@ for ((run = 1; run <= runs; run++)); do
     # it into a KeyboardInterrupt (and tears down) even when this script was started with
     # SIGINT ignored (as a background job of another shell).
     PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" env --default-signal=INT \
-        "$python" -m pytest -q -p no:cacheprovider "${pytest_args[@]}" >"$log" 2>&1 </dev/null &
+        "$python" -m pytest -q -p no:cacheprovider -n "$workers" --dist load \
+        "${pytest_args[@]}" >"$log" 2>&1 </dev/null &
     test_pid=$!
     code=0
     wait "$test_pid" || code=$?

@@ -5,6 +5,10 @@ vanishing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.network",
     "tests.fixtures.artifacts",
@@ -16,4 +20,23 @@ pytest_plugins = [
     "tests.fixtures.polkit",
     "tests.fixtures.notify",
     "tests.fixtures.debbuild",
+    "tests.fixtures.desktop",
 ]
+
+
+# The slowest tests first (booted systemd hosts, the package build and its checks, then the
+# real-daemon tests), so that pytest-xdist's workers (`make test` runs several) start the
+# long ones at once and the quick unit tests fill the end; the order within a folder stays.
+_FOLDERS_SLOWEST_FIRST = ("systemd", "installer", "integration", "gui", "unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        folder = Path(item.path).relative_to(tests).parts[0]
+        if folder in _FOLDERS_SLOWEST_FIRST:
+            return _FOLDERS_SLOWEST_FIRST.index(folder)
+        return len(_FOLDERS_SLOWEST_FIRST)
+
+    items.sort(key=rank)

@@ -7,7 +7,7 @@ logic lives in the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -105,10 +105,14 @@ class ServiceManager(Protocol):
         """Undo ``enable`` (systemd ``disable``; supervisord: unload the stopped program).
         Idempotent: an unknown unit is fine. Raises ServiceError naming the unit."""
 
-    def write_unit(self, unit: AgentUnit) -> None:
+    def write_unit(self, unit: AgentUnit) -> Callable[[], None]:
         """Make the manager know ``unit`` (systemd: its unit file must already be in place;
         this reloads systemd. supervisord: writes the program section into the include
-        directory its config reads and rereads it). Idempotent. Raises ServiceError."""
+        directory its config reads and rereads it). Idempotent. Raises ServiceError.
+
+        Returns what puts the manager back as it was before: systemd reloads (whoever put
+        the unit file in place puts the old one back first); supervisord writes back the
+        program section that was there, or removes the program it added."""
 
     def remove_unit(self, unit: AgentUnit) -> None:
         """Forget ``unit``: remove its unit file or program section and tell the manager.

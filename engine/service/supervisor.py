@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,14 +241,40 @@ class Supervisord:
         self.stop(unit)
         self._manage("remove", unit, ok=("no such process", "no such group"))
 
-    def write_unit(self, unit: AgentUnit) -> None:
+    def write_unit(self, unit: AgentUnit) -> Callable[[], None]:
         path = program_file(self._config, unit.name)
         try:
+            previous: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            previous = None
+        except OSError as e:
+            raise ServiceError(f"cannot read the supervisord program {path}: {e}") from e
+
+        def put_back() -> None:
+            if previous is None:
+                self.remove_unit(unit)
+                return
+            self._write_program(path, previous)
+            self._manage("reread")
+            if self.is_enabled(unit.name):  # loaded with the new section: load the old one
+                self._manage("update", unit.name)
+
+        self._write_program(path, program_section(unit).encode())
+        try:
+            self._manage("reread")
+        except ServiceError:
+            with contextlib.suppress(ServiceError):
+                put_back()
+            raise
+        return put_back
+
+    @staticmethod
+    def _write_program(path: Path, text: bytes) -> None:
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, program_section(unit).encode(), mode=0o644)
+            atomic_write(path, text, mode=0o644)
         except OSError as e:
             raise ServiceError(f"cannot write the supervisord program {path}: {e}") from e
-        self._manage("reread")
 
     def remove_unit(self, unit: AgentUnit) -> None:
         self.disable(unit.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import ServiceError
@@ -138,12 +139,13 @@ class Systemd:
             return  # systemd does not know it: nothing is enabled
         self._check("disable", self._unit(unit))
 
-    def write_unit(self, unit: AgentUnit) -> None:
+    def write_unit(self, unit: AgentUnit) -> Callable[[], None]:
         if not unit.unit_file.is_file():
             raise ServiceError(
                 f"cannot set up {self._unit(unit.name)}: {unit.unit_file} is missing"
             )
         self.daemon_reload()
+        return self.daemon_reload
 
     def remove_unit(self, unit: AgentUnit) -> None:
         try:

@@ -279,14 +279,15 @@ class Installer:
         )
         undo.add(f"unlinking {layout.link_dir}", revert_links)
         unit = agent_unit(layout)
-        known = service.is_enabled(unit.name)
+        manager_reverts: list[Callable[[], None]] = []
+        # registered first so that it runs after the unit file is back as it was
+        undo.add(
+            f"putting {unit.name} back in {service.name} as it was",
+            lambda: [revert() for revert in manager_reverts],
+        )
         revert_unit = copy_unit(unit_source(version_dir), layout, revision=target)
         undo.add(f"restoring {layout.unit_file}", revert_unit)
-        undo.add(
-            f"removing {unit.name} from {service.name}",
-            service.daemon_reload if known else lambda: service.remove_unit(unit),
-        )
-        service.write_unit(unit)
+        manager_reverts.append(service.write_unit(unit))
 
     def _start(
         self, ctx: UpdateContext, layout: Layout, service: ServiceManager, undo: _Undo

@@ -73,12 +73,14 @@ def start_tray_process(
     become: Callable[[], None] | None = None,
     env: dict[str, str] | None = None,
     name: str = "tray",
+    window: bool = True,
 ) -> TrayProcess:
     """``python -m gui.app --socket SOCKET --window`` with its state and config under
     ``home`` (``name`` tells the logs of several apart); ``become`` runs in the child
-    before it starts (to change user). Another user may not reach this interpreter (a venv
-    can link into root's home): then the system's Python of the same version runs it,
-    with this interpreter's packages on its path."""
+    before it starts (to change user); ``window=False`` lets it pick a panel icon where
+    ``env`` names a session bus with a StatusNotifierWatcher. Another user may not reach
+    this interpreter (a venv can link into root's home): then the system's Python of the
+    same version runs it, with this interpreter's packages on its path."""
     home.mkdir(parents=True, exist_ok=True)
     if become is None:  # its own runtime dir: else the single-instance socket is
         # /tmp/shepherd-tray-<uid>.sock, shared with any other tray of root on the machine
@@ -108,7 +110,7 @@ def start_tray_process(
         "gui.app",
         "--socket",
         str(socket),
-        "--window",
+        *(["--window"] if window else []),
         "--log-file",
         str(log),
         *args,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gui.viewmodel import IconState
 from tests.installer.conftest import ROOT, Package
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
@@ -134,6 +135,10 @@ TRAY_FILES = [
     "/usr/share/icons/hicolor/scalable/apps/agent-shepherd.svg",
     "/usr/share/doc/agent-shepherd-tray/copyright",
     *(f"/usr/share/icons/hicolor/{n}x{n}/apps/agent-shepherd.png" for n in ICON_SIZES),
+    *(
+        f"/usr/share/icons/hicolor/symbolic/apps/agent-shepherd-{state.value}-symbolic.svg"
+        for state in IconState
+    ),
 ]
 
 
@@ -187,6 +192,10 @@ def test_frozen_trees_hold_what_is_loaded_at_run_time(package: Package) -> None:
     assert (platforms / "libqxcb.so").is_file()
     assert (platforms / "libqwayland.so").is_file()
     assert (platforms / "libqoffscreen.so").is_file()
+    panel_icons = package.tray_app / "_internal" / "gui" / "panel_icons" / "hicolor"
+    for state in IconState:  # the StatusNotifierItem's IconThemePath, frozen
+        name = f"agent-shepherd-{state.value}-symbolic.svg"
+        assert (panel_icons / "symbolic" / "apps" / name).is_file()
     for app in (package.app, package.tray_app):
         assert (app / "_internal" / "engine" / "demo_scenario.yaml").is_file()
         assert (app / "_internal" / "engine" / "VERSION").read_text().strip() == (

@@ -30,6 +30,7 @@ from sandbox.agentbuild import Behaviour
 from sandbox.ports import wait_until
 from tests.fixtures.daemon import RunningDaemon, spawn, start_daemon
 from tests.fixtures.sandboxhost import SandboxHost, readyz_pid
+from tests.fixtures.users import ensure_user
 
 pytestmark = pytest.mark.integration
 
@@ -221,23 +222,10 @@ def test_events_stream_progress_and_the_result_to_a_second_client(
 
 
 # ---- who may call -------------------------------------------------------------------------
-def _ensure_user(name: str, *groups: str) -> None:
-    if subprocess.run(["id", name], capture_output=True, check=False).returncode != 0:
-        subprocess.run(["useradd", "--no-create-home", name], check=True)
-    if groups:
-        subprocess.run(["usermod", "-a", "-G", ",".join(groups), name], check=True)
-
-
 @pytest.fixture(scope="session")
 def api_users() -> Iterator[None]:
-    assert os.getuid() == 0, "the authorization tests create users: run the suite as root"
-    if (
-        subprocess.run(["getent", "group", API_GROUP], capture_output=True, check=False).returncode
-        != 0
-    ):
-        subprocess.run(["groupadd", API_GROUP], check=True)
-    _ensure_user(MEMBER, API_GROUP)
-    _ensure_user(OUTSIDER)
+    ensure_user(MEMBER, API_GROUP)
+    ensure_user(OUTSIDER)
     yield
 
 

@@ -165,3 +165,28 @@ def test_uninstall_hands_the_default_agent_back_to_the_package(
     assert not layout.update_yaml.exists() and not layout.versions_dir.exists()
     assert "default" not in daemon.api.get("/v1")["agents"]
     assert History(layout.state_dir).query()[0].reason == "handed-back"
+
+
+def test_a_forced_install_that_fails_puts_the_old_installation_back(
+    shepherd_daemon: RunningDaemon,
+) -> None:
+    daemon = shepherd_daemon
+    layout = _fresh(daemon)
+    assert daemon.cli("install", "fresh").returncode == 0
+    program = _program(daemon, layout).read_bytes() + b"; the admin's own note\n"
+    _program(daemon, layout).write_bytes(program)
+    config = layout.update_yaml.read_bytes()
+    daemon.host.publish("17.3.0", Behaviour(crash_at_start=True))
+    daemon.cluster.set_group("default", version="17.3.0", in_window=False, jitter=0)
+
+    result = daemon.cli("install", "fresh", "--force")
+    assert result.returncode == 1, result.stdout
+    assert "health check" in result.stderr and "everything it did was undone" in result.stderr
+    assert _program(daemon, layout).read_bytes() == program
+    assert layout.update_yaml.read_bytes() == config
+    assert [str(r) for r in list_revisions(layout.versions_dir)] == ["17.2.1"]
+    linked = (layout.link_dir / "teleport").resolve()
+    assert linked.is_relative_to(layout.version_dir(Revision.of("17.2.1")))
+    daemon.host.wait_healthy(layout)
+    assert daemon.host.running_version(layout) == "17.2.1"
+    assert daemon.host.supervisor.state(layout.unit_name) == "RUNNING"
