@@ -1,10 +1,11 @@
 """Benchmark: how fast root's ``GET /v1/agents`` (``shepherd status``) answers while the API
 is crowded, against the same call on an idle daemon.
 
-A sandbox host with one agent under supervisord and the cluster emulator; the real
-``shepherd daemon``. First ``--runs`` status calls on the idle daemon (the baseline), then
-the same with ``--streams`` event streams and ``--idle`` idle sockets (half of them with
-half a request head) held open. Prints the median and worst latency of each.
+A sandbox host (``bench.sandbox_host.BenchHost``) with one agent under supervisord and the
+cluster emulator; the real ``shepherd daemon``. First ``--runs`` status calls on the idle
+daemon (the baseline), then the same with ``--streams`` event streams and ``--idle`` idle
+sockets (half of them with half a request head) held open. Prints the median and worst
+latency of each.
 
 Target: crowded worst < 200 ms.
 
@@ -14,25 +15,17 @@ Target: crowded worst < 200 ms.
 from __future__ import annotations
 
 import argparse
-import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.api.client import ApiClient, DaemonUnavailable  # noqa: E402
-from sandbox.certs import SandboxCA  # noqa: E402
-from sandbox.emulator import ClusterEmulator  # noqa: E402
-from sandbox.hostlayout import lay_out_teleport_update_host  # noqa: E402
-from sandbox.ports import wait_until  # noqa: E402
-from sandbox.supervisor import Supervisor  # noqa: E402
+from bench.sandbox_host import BenchHost  # noqa: E402
+from engine.api.client import ApiClient  # noqa: E402
 
 
 def latencies(api: ApiClient, runs: int) -> list[float]:
@@ -73,48 +66,14 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=500)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="shb-"))
-    ca = SandboxCA.create(work / "ca")
-    root = work / "host"
-    with ClusterEmulator(ca.server_pair("server")) as cluster, Supervisor(work / "sv") as sv:
-        cluster.set_cluster(edition="community")
-        cluster.set_group("default", version="17.1.0", in_window=False)
-        layout = lay_out_teleport_update_host(
-            root, work / "artifacts", namespace="default", proxy=cluster.proxy_addr
-        )
-        sv.add_program(
-            layout.unit_name,
-            [str(layout.link_dir / "teleport"), "start", "--config",
-             str(layout.agent_config), "--pid-file", str(layout.pid_file)],
-        )  # fmt: skip
-        path = work / "api.sock"
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "--socket", str(path), "daemon",
-             "--root", str(root), "--service", "supervisord",
-             "--supervisor-config", str(sv.config_path), "--ca-bundle", str(ca.ca_path)],
-            cwd=REPO, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+    with BenchHost(1, production_cadence=True) as host:
+        idle = latencies(host.api, args.runs)
+        sockets = crowd(host.socket, args.streams, args.idle)
         try:
-            api = ApiClient(path)
-
-            def answers() -> bool:
-                try:
-                    return bool(api.get("/v1"))
-                except DaemonUnavailable:
-                    return False
-
-            wait_until(answers, 30, "the daemon")
-            idle = latencies(api, args.runs)
-            sockets = crowd(path, args.streams, args.idle)
-            try:
-                crowded = latencies(api, args.runs)
-            finally:
-                for sock in sockets:
-                    sock.close()
+            crowded = latencies(host.api, args.runs)
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(60)
-    shutil.rmtree(work, ignore_errors=True)
+            for sock in sockets:
+                sock.close()
     for name, seconds in (("idle daemon", idle), ("crowded daemon", crowded)):
         print(
             f"{name:16} median {statistics.median(seconds) * 1000:6.1f} ms"

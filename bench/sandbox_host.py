@@ -1,9 +1,10 @@
 """A sandbox host for the benchmarks: N agents laid out like teleport-update leaves them and
-run by a real supervisord, the cluster emulator, the nginx CDN, and the real daemon.
+run by a real supervisord, the cluster emulator, the nginx CDN, and the real daemon; and
+the sampling every benchmark of a process does (its RSS and CPU time from /proc).
 
     with BenchHost(agents=10) as host:
         host.api.get("/v1/agents")
-        host.daemon.pid
+        mean_mb, peak_mb, cpu_percent = sample(host.daemon.pid, seconds=60)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -32,7 +34,32 @@ from sandbox.hostlayout import lay_out_teleport_update_host  # noqa: E402
 from sandbox.ports import wait_until  # noqa: E402
 from sandbox.supervisor import Supervisor  # noqa: E402
 
-__all__ = ["BenchHost"]
+__all__ = ["BenchHost", "cpu_seconds", "rss_mb", "sample"]
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def sample(pid: int, seconds: float) -> tuple[float, float, float]:
+    """(mean RSS MB, peak RSS MB, CPU %) of ``pid`` over ``seconds``, RSS read every second."""
+    cpu_start, start = cpu_seconds(pid), time.monotonic()
+    samples = []
+    while time.monotonic() - start < seconds:
+        samples.append(rss_mb(pid))
+        time.sleep(1)
+    cpu = (cpu_seconds(pid) - cpu_start) / (time.monotonic() - start) * 100
+    return sum(samples) / len(samples), max(samples), cpu
 
 
 def namespace_names(count: int) -> list[str]:
@@ -40,12 +67,24 @@ def namespace_names(count: int) -> list[str]:
 
 
 class BenchHost:
-    """``health_poll`` 2.0 is the protocol's (6 stable polls: ~12 s of health check)."""
+    """``health_poll`` 2.0 is the protocol's (6 stable polls: ~12 s of health check).
+    ``in_window``: the cluster's maintenance window is open. ``production_cadence``: the
+    daemon's own first check (after 60 s) and poll interval (5 min), not an hour's."""
 
-    def __init__(self, agents: int, *, health_poll: float = 2.0, daemon: bool = True) -> None:
+    def __init__(
+        self,
+        agents: int,
+        *,
+        health_poll: float = 2.0,
+        daemon: bool = True,
+        in_window: bool = False,
+        production_cadence: bool = False,
+    ) -> None:
         self.count = agents
         self.health_poll = health_poll
         self.with_daemon = daemon
+        self.in_window = in_window
+        self.production_cadence = production_cadence
         self.work = Path(tempfile.mkdtemp(prefix="shb-"))  # short: unix socket paths
         self.root = self.work / "host"
         self.layouts: dict[str, Layout] = {}
@@ -73,7 +112,7 @@ class BenchHost:
         pair = self.ca.server_pair("server")
         self.cluster = self._stack.enter_context(ClusterEmulator(pair))
         self.cluster.set_cluster(edition="community", server_version="17.2.1")
-        self.cluster.set_group("default", version="17.1.0", in_window=False, jitter=0)
+        self.cluster.set_group("default", version="17.1.0", in_window=self.in_window, jitter=0)
         (self.work / "cdn").mkdir()
         self.cdn = self._stack.enter_context(Cdn(self.work / "cdn", pair, workdir=self.work / "ng"))
         self.supervisor = self._stack.enter_context(Supervisor(self.work / "sv"))
@@ -95,13 +134,15 @@ class BenchHost:
 
     def start_daemon(self) -> None:
         self.socket = self.work / "api.sock"
+        cadence = (
+            [] if self.production_cadence else ["--first-check", "3600", "--poll-interval", "3600"]
+        )
         self.daemon = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "--socket", str(self.socket), "daemon",
              "--root", str(self.root), "--service", "supervisord",
              "--supervisor-config", str(self.supervisor.config_path),
              "--ca-bundle", str(self.ca.ca_path), "--base-url", self.cdn.base_url,
-             "--arch", "amd64", "--first-check", "3600", "--poll-interval", "3600",
-             "--health-poll", str(self.health_poll)],
+             "--arch", "amd64", *cadence, "--health-poll", str(self.health_poll)],
             cwd=REPO, stderr=(self.work / "daemon.log").open("wb"),
         )  # fmt: skip
         self.api = ApiClient(self.socket)

@@ -12,7 +12,6 @@ run, is the daemon's CPU per ``GET /v1`` (a request that reads no agent). Target
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -20,15 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.figures import Figure, print_table  # noqa: E402
-from bench.sandbox_host import BenchHost  # noqa: E402
+from bench.sandbox_host import BenchHost, cpu_seconds  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_MS = 0.5
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def cpu_per_request(host: BenchHost, path: str, requests: int) -> float:

@@ -1,96 +1,40 @@
-"""HTTP over a Unix socket with httpx: the daemon's API, an agent's debug socket.
+"""HTTP over a Unix socket with the standard library: an agent's debug socket (``/readyz``).
 
-httpx speaks HTTP over a Unix socket (``httpx.HTTPTransport(uds=...)``). This module only
-gives that transport's connection pool a socket backend of its own, which closes a socket
-whose ``connect()`` failed (httpcore's backend leaves it to the garbage collector, a
-``ResourceWarning``).
+``http.client`` speaks the HTTP; this module only gives it a Unix socket for a transport,
+and closes a socket whose ``connect()`` failed (instead of leaving it to the garbage
+collector, a ``ResourceWarning``). The standard library and not httpx: an httpx client
+costs the daemon ~1 ms to build for each ``/readyz`` probe (issue 17). The daemon's own API
+client is ``engine.api.wire``'s, lighter still (no ``http.client``, no ``ssl``).
 
-    with httpx.Client(transport=unix_transport(path), timeout=2) as client:
-        client.get("http://agent/readyz")
+    connection = UnixHTTPConnection(path, timeout=2)
+    connection.request("GET", "/readyz")
+    body = connection.getresponse().read(65536)
+    connection.close()
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import httpcore
-import httpx
-
-__all__ = ["unix_transport"]
-
-SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
+__all__ = ["UnixHTTPConnection"]
 
 
-def unix_transport(path: Path) -> httpx.HTTPTransport:
-    """A transport to the HTTP server on the Unix socket ``path``; one connection per
-    request (nothing kept alive)."""
-    transport = httpx.HTTPTransport(
-        uds=str(path),
-        verify=False,  # no TLS on a Unix socket, and loading the CAs costs ~45 ms
-        limits=httpx.Limits(max_keepalive_connections=0),
-    )
-    # the pool httpx would build, with our backend (httpcore's public NetworkBackend API)
-    transport._pool = httpcore.ConnectionPool(
-        uds=str(path), max_keepalive_connections=0, network_backend=_UnixBackend()
-    )
-    return transport
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """``http.client.HTTPConnection`` whose transport is the Unix socket at ``path``; ``host``
+    is only what the ``Host`` header says."""
 
+    def __init__(self, path: Path, timeout: float | None, *, host: str = "localhost") -> None:
+        super().__init__(host, timeout=timeout)
+        self.path = path
 
-class _UnixBackend(httpcore.NetworkBackend):
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.NetworkStream:
+    def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
-            sock.connect(path)
-        except TimeoutError as e:
+            sock.settimeout(self.timeout)
+            sock.connect(str(self.path))
+        except OSError:
             sock.close()
-            raise httpcore.ConnectTimeout(e) from e
-        except OSError as e:
-            sock.close()
-            raise httpcore.ConnectError(e) from e
-        return _UnixStream(sock)
-
-    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("this transport only speaks to a Unix socket")
-
-    def sleep(self, seconds: float) -> None:  # pragma: no cover - only for retries
-        httpcore.SyncBackend().sleep(seconds)
-
-
-class _UnixStream(httpcore.NetworkStream):
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            self._sock.settimeout(timeout)
-            return self._sock.recv(max_bytes)
-        except TimeoutError as e:
-            raise httpcore.ReadTimeout(e) from e
-        except OSError as e:
-            raise httpcore.ReadError(e) from e
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        try:
-            self._sock.settimeout(timeout)
-            self._sock.sendall(buffer)
-        except TimeoutError as e:
-            raise httpcore.WriteTimeout(e) from e
-        except OSError as e:
-            raise httpcore.WriteError(e) from e
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._sock if info == "socket" else None
+            raise
+        self.sock = sock

@@ -125,7 +125,7 @@ class FailedVersionAnswer(TypedDict):
 class HealthAnswer(TypedDict):
     running: bool
     pid: int | None
-    ready: bool | None  # None: the agent is not running or has no debug socket
+    ready: bool | None  # None: not running, no debug socket, or a new process not probed yet
 
 
 class ProgressAnswer(TypedDict):

@@ -8,33 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.api.paths import default_socket
-from engine.cli.agents import agents_add_command, agents_list_command, agents_remove_command
-from engine.cli.daemon import daemon_command
 from engine.cli.exits import EPILOG
-from engine.cli.explain import explain_command
-from engine.cli.history import history_command
 from engine.cli.host import add_host_options
-from engine.cli.install import install_command, uninstall_command
-from engine.cli.notify import notify_status_command, notify_test_command
-from engine.cli.operate import (
-    check_command,
-    clear_bad_command,
-    rollback_command,
-    spec_change_command,
-    update_command,
-)
+from engine.cli.lazy import Lazy, VersionAction
 from engine.cli.records import add_local_option
-from engine.cli.settings import (
-    secret_delete_command,
-    secret_list_command,
-    secret_set_command,
-    settings_describe_command,
-    settings_get_command,
-    settings_set_command,
-    settings_unset_command,
-)
-from engine.cli.status import status_command
-from engine.cli.version import version_command, version_text
 
 __all__ = ["build_parser"]
 
@@ -68,17 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"the daemon's API socket (default: $SHEPHERD_SOCKET or {default_socket()})",
     )
-    parser.add_argument("--version", action="version", version=version_text())
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action=VersionAction)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", prog=parser.prog
+    )
 
     status = _command(
-        commands, "status", "show each agent: versions, health, why and when", status_command
+        commands,
+        "status",
+        "show each agent: versions, health, why and when",
+        Lazy("status", "status_command"),
     )
     status.add_argument("agent", nargs="?", help="one agent (namespace); default: all")
     status.add_argument("--json", action="store_true", help="print JSON")
 
     check = _command(
-        commands, "check", "ask the cluster now and act as the policy says", check_command
+        commands,
+        "check",
+        "ask the cluster now and act as the policy says",
+        Lazy("operate", "check_command"),
     )
     check.add_argument("agent", nargs="?", help="one agent; default: all")
     check.add_argument("--json", action="store_true", help="print JSON")
@@ -87,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "update",
         "update an agent now if the policy allows (--now: without waiting for the window)",
-        update_command,
+        Lazy("operate", "update_command"),
     )
     update.add_argument("agent", nargs="?", help="one agent; default: all")
     update.add_argument(
@@ -142,7 +127,7 @@ def _add_install_commands(commands: Any) -> None:
         commands,
         "install",
         "set up a fresh agent from its cluster's target version, start and health-check it",
-        install_command,
+        Lazy("install", "install_command"),
     )
     install.description = _INSTALL_HELP
     install.add_argument(
@@ -166,7 +151,7 @@ def _add_install_commands(commands: Any) -> None:
         commands,
         "uninstall",
         "remove an agent's installation, handing it back to a package if there is one",
-        uninstall_command,
+        Lazy("install", "uninstall_command"),
     )
     uninstall.description = _UNINSTALL_HELP
     uninstall.add_argument("agent", help="the agent's namespace")
@@ -184,18 +169,21 @@ def _add_notify_command(commands: Any) -> None:
         "notify",
         "where notices go (webhook, e-mail: the notifications.* settings) and which are "
         "still queued for delivery",
-        notify_status_command,
+        Lazy("notify", "notify_status_command"),
     )
     notify.add_argument("--json", action="store_true", help="print JSON")
-    sub = notify.add_subparsers(dest="notify_command", metavar="ACTION")
+    sub = notify.add_subparsers(dest="notify_command", metavar="ACTION", prog=notify.prog)
     test = sub.add_parser("test", help="send one test notice to every channel now (admin)")
     test.add_argument("--json", action="store_true", help="print JSON")
-    test.set_defaults(handler=notify_test_command)
+    test.set_defaults(handler=Lazy("notify", "notify_test_command"))
 
 
 def _add_change_commands(commands: Any) -> None:
     rollback = _command(
-        commands, "rollback", "switch an agent back to its backup version", rollback_command
+        commands,
+        "rollback",
+        "switch an agent back to its backup version",
+        Lazy("operate", "rollback_command"),
     )
     rollback.add_argument("agent", nargs="?", help="the agent (default: the only one)")
     rollback.add_argument(
@@ -209,7 +197,7 @@ def _add_change_commands(commands: Any) -> None:
         ("enable", "enable updates of an agent"),
         ("disable", "disable updates of an agent (nothing is asked or changed)"),
     ):
-        command = _command(commands, name, help_text, spec_change_command)
+        command = _command(commands, name, help_text, Lazy("operate", "spec_change_command"))
         command.add_argument("agent", nargs="?", help="the agent (default: the only one)")
         add_local_option(command)
         command.set_defaults(action=name)
@@ -218,7 +206,7 @@ def _add_change_commands(commands: Any) -> None:
         commands,
         "clear-bad",
         "allow a version that failed or was rolled back again",
-        clear_bad_command,
+        Lazy("operate", "clear_bad_command"),
     )
     clear.add_argument("agent", help="the agent")
     clear.add_argument("version", help="the version, e.g. 17.2.1")
@@ -230,12 +218,15 @@ def _add_read_commands(commands: Any) -> None:
         commands,
         "version",
         "show this Shepherd's version, the daemon's, and a newer one apt offers",
-        version_command,
+        Lazy("version", "version_command"),
     )
     version.add_argument("--json", action="store_true", help="print JSON")
 
     history = _command(
-        commands, "history", "what Shepherd changed, and every failure", history_command
+        commands,
+        "history",
+        "what Shepherd changed, and every failure",
+        Lazy("history", "history_command"),
     )
     history.add_argument("agent", nargs="?", help="one agent; default: all")
     fmt = history.add_mutually_exclusive_group()
@@ -246,24 +237,27 @@ def _add_read_commands(commands: Any) -> None:
     history.add_argument("--event", help="only this event (update, rollback, settings, ...)")
 
     agents = _command(
-        commands, "agents", "list, adopt or stop managing agents", agents_list_command
+        commands,
+        "agents",
+        "list, adopt or stop managing agents",
+        Lazy("agents", "agents_list_command"),
     )
-    agents_sub = agents.add_subparsers(dest="agents_command", metavar="ACTION")
+    agents_sub = agents.add_subparsers(dest="agents_command", metavar="ACTION", prog=agents.prog)
     agents_list = agents_sub.add_parser("list", help="list the managed agents")
     agents_list.add_argument("--json", action="store_true", help="print JSON")
-    agents_list.set_defaults(handler=agents_list_command)
+    agents_list.set_defaults(handler=Lazy("agents", "agents_list_command"))
     agents_add = agents_sub.add_parser(
         "add", help="adopt an agent namespace set up by teleport-update (nothing reinstalled)"
     )
     agents_add.add_argument("agent", help="namespace (default for the main agent)")
     add_local_option(agents_add)
-    agents_add.set_defaults(handler=agents_add_command)
+    agents_add.set_defaults(handler=Lazy("agents", "agents_add_command"))
     agents_remove = agents_sub.add_parser(
         "remove", help="stop managing an agent (its files and service are untouched)"
     )
     agents_remove.add_argument("agent", help="namespace")
     add_local_option(agents_remove)
-    agents_remove.set_defaults(handler=agents_remove_command)
+    agents_remove.set_defaults(handler=Lazy("agents", "agents_remove_command"))
     agents.add_argument("--json", action="store_true", help="print JSON")
 
     explain = _command(
@@ -271,7 +265,7 @@ def _add_read_commands(commands: Any) -> None:
         "explain",
         "show what Shepherd would decide, and why: for a managed agent (asks the daemon) or "
         "for a scenario file (no cluster needed; format in docs/scenarios.md)",
-        explain_command,
+        Lazy("explain", "explain_command"),
     )
     source = explain.add_mutually_exclusive_group(required=True)
     source.add_argument("scenario", nargs="?", type=Path, help="scenario file (YAML or JSON)")
@@ -287,13 +281,13 @@ def _add_settings_commands(commands: Any) -> None:
         "settings",
         "show or change the host settings (cluster proxy, group, CDN, CA bundle, HTTP proxy, "
         "windows, canary, ...)",
-        settings_get_command,
+        Lazy("settings", "settings_get_command"),
     )
-    sub = settings.add_subparsers(dest="settings_command", metavar="ACTION")
+    sub = settings.add_subparsers(dest="settings_command", metavar="ACTION", prog=settings.prog)
     get = sub.add_parser("get", help="show the settings (or one key)")
     get.add_argument("key", nargs="?", help="e.g. network.http_proxy or agents.staging.group")
     get.add_argument("--json", action="store_true", help="print JSON")
-    get.set_defaults(handler=settings_get_command)
+    get.set_defaults(handler=Lazy("settings", "settings_get_command"))
     change = sub.add_parser(
         "set",
         help="set KEY=VALUE (several at once: all or nothing)",
@@ -302,15 +296,15 @@ def _add_settings_commands(commands: Any) -> None:
         "'agents.default.windows=sat 02:00 3h Europe/Berlin'",
     )
     change.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
-    change.set_defaults(handler=settings_set_command)
+    change.set_defaults(handler=Lazy("settings", "settings_set_command"))
     unset = sub.add_parser("unset", help="back to the default")
     unset.add_argument("keys", nargs="+", metavar="KEY")
-    unset.set_defaults(handler=settings_unset_command)
+    unset.set_defaults(handler=Lazy("settings", "settings_unset_command"))
     options = sub.add_parser("describe", help="every setting: type, default and meaning")
     options.add_argument(
         "--json", action="store_true", help="print JSON (what GET /v1/settings/schema serves)"
     )
-    options.set_defaults(handler=settings_describe_command)
+    options.set_defaults(handler=Lazy("settings", "settings_describe_command"))
     settings.add_argument("--json", action="store_true", help="print JSON")
     settings.set_defaults(key=None)
 
@@ -319,7 +313,7 @@ def _add_settings_commands(commands: Any) -> None:
         "secret",
         "store or delete a secret in the keyring (proxy-password, mirror-token, "
         "mirror-token:AGENT, webhook-secret, smtp-password); secrets are write-only",
-        secret_list_command,
+        Lazy("settings", "secret_list_command"),
     )
     secret.epilog = (
         "names:\n"
@@ -333,7 +327,7 @@ def _add_settings_commands(commands: Any) -> None:
         "  smtp-password        password of notifications.smtp_user for e-mail notices\n"
         "Only mirror-token has a per-agent form; the others are host-wide.\n\n" + EPILOG
     )
-    sub = secret.add_subparsers(dest="secret_command", metavar="ACTION")
+    sub = secret.add_subparsers(dest="secret_command", metavar="ACTION", prog=secret.prog)
     store = sub.add_parser(
         "set",
         help="store a secret, read from standard input or a prompt (never from arguments)",
@@ -342,16 +336,16 @@ def _add_settings_commands(commands: Any) -> None:
         "name",
         help="proxy-password, mirror-token, mirror-token:AGENT, webhook-secret or smtp-password",
     )
-    store.set_defaults(handler=secret_set_command)
+    store.set_defaults(handler=Lazy("settings", "secret_set_command"))
     delete = sub.add_parser("delete", help="delete a secret")
     delete.add_argument("name")
-    delete.set_defaults(handler=secret_delete_command)
+    delete.set_defaults(handler=Lazy("settings", "secret_delete_command"))
     listing = sub.add_parser(
         "list",
         help="which secrets are stored (never their values): the host-wide ones, then "
         "mirror-token:AGENT for each managed agent",
     )
-    listing.set_defaults(handler=secret_list_command)
+    listing.set_defaults(handler=Lazy("settings", "secret_list_command"))
 
 
 def _add_daemon_command(commands: Any) -> None:
@@ -359,7 +353,7 @@ def _add_daemon_command(commands: Any) -> None:
         commands,
         "daemon",
         "run the Shepherd daemon (root): poll loops per agent and the local API",
-        daemon_command,
+        Lazy("daemon", "daemon_command"),
     )
     add_host_options(daemon)
     daemon.add_argument("--group", default="shepherd", help="group allowed to use the API")

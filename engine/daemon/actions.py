@@ -18,9 +18,11 @@ from engine.daemon.events import EventBus
 from engine.daemon.health_watch import HealthWatch
 from engine.daemon.host_settings import HostSettings
 from engine.daemon.install_actions import InstallActions
+from engine.daemon.memory import release_free_memory
 from engine.daemon.notices import DaemonNotices
 from engine.daemon.runtime import AgentRuntime, jitter_sleeper, progress_reporter
-from engine.daemon.status import agent_health, agent_status, package_status
+from engine.daemon.snapshot import StatusReader
+from engine.daemon.status import agent_health
 from engine.errors import InvalidInput, ShepherdError, StateError
 from engine.names import validate_namespace
 from engine.policy.decision import Action
@@ -57,6 +59,9 @@ class DaemonActions(InstallActions):
         self._stopping = stopping
         self._start_agent = start_agent
         self.records = RecordCache()
+        self.reader = StatusReader(
+            settings, self.records, package_agent=self._package_agent, bus=bus
+        )
         self.notices = DaemonNotices(settings, bus)
         self.notify = self.notices.send  # (namespace, kind, message): tray, webhook, e-mail
         self.health = HealthWatch(bus, self.agents, lambda name: agent_health(self.host, name))
@@ -83,13 +88,21 @@ class DaemonActions(InstallActions):
             raise ShepherdError("the daemon is stopping; try again when it is back")
 
     async def exclusive(self, agent: AgentRuntime, what: str, work: Callable[[], T]) -> T:
-        """Run ``work`` in the agent's own thread while holding its operation lock."""
+        """Run ``work`` in the agent's own thread while holding its operation lock (and hand
+        the memory it freed back to the system)."""
         self._refuse_when_stopping()
+
+        def then_release() -> T:
+            try:
+                return work()
+            finally:
+                release_free_memory()
+
         async with agent.lock:
             agent.busy = what
             self.bus.publish("state", agent=agent.namespace, busy=what)
             try:
-                return await agent.run_in_worker(work)
+                return await agent.run_in_worker(then_release)
             finally:
                 agent.busy = agent.progress = None
                 self.bus.publish("state", agent=agent.namespace, busy=None)
@@ -287,7 +300,7 @@ class DaemonActions(InstallActions):
     async def found_agents(self) -> list[dict[str, Any]]:
         """Agents on this host that Shepherd does not manage, with the foreign updater
         timers that are on for each."""
-        found = await asyncio.to_thread(ManagedAgents(self.host).found, set(self.agents))
+        found = await self.reader.found(set(self.agents))
         return [{"agent": n, "foreign_updaters": t} for n, t in sorted(found.items())]
 
     async def _add_package_agent(self, uid: int | None) -> dict[str, Any]:
@@ -359,28 +372,16 @@ class DaemonActions(InstallActions):
     # ---- reads -------------------------------------------------------------------------
     async def status(self, namespace: str) -> dict[str, Any]:
         agent = self.agent(namespace)
-        return await asyncio.to_thread(self._status, agent, set(self.agents))
-
-    async def statuses(self) -> list[dict[str, Any]]:
-        """Every agent's status, each in a worker thread of its own: an agent in the middle
-        of its re-exec holds its ``/readyz`` probe until the new process answers, and during
-        a wave of updates those waits must overlap, not add up."""
-        agents, managed = [self.agents[n] for n in self.agent_names()], set(self.agents)
-        return list(
-            await asyncio.gather(*(asyncio.to_thread(self._status, a, managed) for a in agents))
-        )
-
-    def _status(self, agent: AgentRuntime, managed: set[str]) -> dict[str, Any]:
-        """Blocking: one agent's status answer."""
-        problem, records = self.settings.problem, self.records
-        answer = agent_status(
-            self.host, agent, managed=managed, settings_problem=problem, records=records
-        )
-        package = self._package_agent(agent.namespace)
-        if package is not None:  # its version, lock and repository; no update.yaml
-            package_status(answer, self.host, agent, package)
+        answer = await self.reader.status(agent, set(self.agents))
         self.health.observe(agent.namespace, answer["health"])
         return answer
+
+    async def statuses(self) -> list[dict[str, Any]]:
+        agents = [self.agents[n] for n in self.agent_names()]
+        answers = await self.reader.statuses(agents, set(self.agents))
+        for agent, answer in zip(agents, answers, strict=True):
+            self.health.observe(agent.namespace, answer["health"])
+        return answers
 
     def history(self, namespace: str | None) -> list[History]:
         if namespace:

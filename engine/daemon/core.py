@@ -146,13 +146,21 @@ class Daemon:
         if self.settings.host.adopt_found:
             await self._adopt_found()
         _log.info("serving %d agent(s) on %s", len(self._actions.agents), self.options.socket_path)
+        warm = asyncio.create_task(self._warm_statuses())
         _sd_notify("READY=1\nSTATUS=serving")
         watchdog = asyncio.create_task(self._watchdog())
         try:
             await self._done.wait()
         finally:
             watchdog.cancel()
+            warm.cancel()
             await self._shutdown()
+
+    async def _warm_statuses(self) -> None:
+        """Read every agent's status once, so that a wave's first answer is a kept one."""
+        if self._actions is not None:
+            with contextlib.suppress(ShepherdError, OSError):
+                await self._actions.statuses()
 
     async def _adopt_found(self) -> None:
         """``discovery.adopt_found``: take over the agents found on this host."""
@@ -235,6 +243,7 @@ class Daemon:
             task.cancel()
         for agent in agents:
             agent.stop_worker()
+        self.actions.reader.close()
         await asyncio.to_thread(self.actions.notices.stop)  # the rest stays queued on disk
         if pending:
             _log.warning("an operation did not finish in time; the journal repairs it on start")

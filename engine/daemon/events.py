@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 __all__ = ["EventBus"]
@@ -25,9 +25,17 @@ class EventBus:
         self.loop = loop
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._ids = itertools.count(1)
+        self._listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
+
+    def listen(self, listener: Callable[[str, Mapping[str, Any]], None]) -> None:
+        """Call ``listener(kind, data)`` at every publish, in the publishing thread: it must
+        be quick and never raise (the status reader forgets what an event changed)."""
+        self._listeners.append(listener)
 
     def publish(self, kind: str, **data: Any) -> None:
         """Safe to call from any thread."""
+        for listener in self._listeners:
+            listener(kind, data)
         event = {"id": next(self._ids), "type": kind, "time": time.time(), **data}
         try:
             running = asyncio.get_running_loop()

@@ -3,6 +3,7 @@ effective settings with their sources, its health now, and the problems worth sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +24,19 @@ from engine.update.report import decision_json, offer_json, revision_json
 from engine.update.update_pass import failed_versions
 
 __all__ = [
+    "RUNTIME_KEYS",
+    "HealthOf",
     "agent_health",
     "agent_status",
     "exported_windows",
     "health_now",
     "offer_now",
     "package_status",
+    "runtime_fields",
 ]
+
+
+HealthOf = Callable[[Path, Path], dict[str, Any]]  # (pid_file, debug_socket) -> health
 
 
 def agent_status(
@@ -39,8 +46,11 @@ def agent_status(
     managed: set[str],
     settings_problem: str | None,
     records: RecordCache,
+    health: HealthOf | None = None,
 ) -> dict[str, Any]:
-    """Blocking (reads files, probes the agent); the records parsed once per file change."""
+    """Blocking (reads files, probes the agent); the records parsed once per file change.
+    ``health(pid_file, debug_socket)``: the agent's health (default: ``health_now``)."""
+    health = health or health_now
     layout = records.layout(host.root, agent.namespace)
     problems: list[str] = []
     try:
@@ -118,16 +128,29 @@ def agent_status(
             }
             for version, failed in failed_versions(record).items()
         },
-        "health": health_now(layout.pid_file, layout.debug_socket),
+        "health": health(layout.pid_file, layout.debug_socket),
+        "exported_windows": exported_windows(layout.schedule_file),
+        "problems": problems,
+        **runtime_fields(agent, revision_json(status.active if status else None)),
+    }
+
+
+RUNTIME_KEYS = frozenset(
+    ("busy", "progress", "last_check", "next_check", "decision", "offer", "last_result")
+)
+
+
+def runtime_fields(agent: AgentRuntime, active: str | None) -> dict[str, Any]:
+    """The part of an agent's status the daemon holds in memory (no file is read): what it
+    is doing, its last and next check, decision, offer (seen from ``active``) and result."""
+    return {
         "busy": agent.busy,
         "progress": agent.progress,
         "last_check": agent.last_check.isoformat() if agent.last_check else None,
         "next_check": agent.next_check.isoformat() if agent.next_check else None,
         "decision": _decision(agent),
-        "offer": offer_now(agent, revision_json(status.active if status else None)),
-        "exported_windows": exported_windows(layout.schedule_file),
+        "offer": offer_now(agent, active),
         "last_result": agent.last_result,
-        "problems": problems,
     }
 
 
@@ -146,7 +169,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def package_status(
-    answer: dict[str, Any], host: HostConfig, agent: AgentRuntime, package: PackageAgentRunner
+    answer: dict[str, Any],
+    host: HostConfig,
+    agent: AgentRuntime,
+    package: PackageAgentRunner,
+    *,
+    health: HealthOf | None = None,
 ) -> None:
     """Turn ``answer`` into a package agent's: its version, lock and repository, its spec
     (kept in Shepherd's own file: it has no update.yaml), its health, and the offer seen
@@ -156,7 +184,7 @@ def package_status(
     source = answer.pop("spec_source")
     for name in ("enabled", "pinned"):
         answer["effective"][name] = {"value": answer[name], "from": source}
-    answer["health"] = health_now(*agent_files(host))
+    answer["health"] = (health or health_now)(*agent_files(host))
     answer["backup_installed"] = answer["backup"] is not None  # in the repository
     answer["offer"] = offer_now(agent, package.installed_revision)
 

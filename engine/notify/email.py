@@ -7,7 +7,6 @@ nor the ``smtp-password`` secret is ever sent in the clear.
 
 from __future__ import annotations
 
-import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -28,6 +27,8 @@ def send_email(config: NotifyConfig, notice: Notice) -> None:
         NotifyError: not delivered; ``permanent`` when retrying cannot help (no STARTTLS,
             login refused, no password stored, a recipient refused).
     """
+    import smtplib  # noqa: PLC0415 - only when a notice is sent: not in the idle daemon
+
     channel = config.email
     if channel is None:
         raise NotifyError("no e-mail is configured (notifications.smtp_server)", permanent=True)

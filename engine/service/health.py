@@ -28,6 +28,7 @@ A lost cluster connection is never a failure: readiness is about the local proce
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -35,11 +36,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-import httpx
-
 from engine.clock import SYSTEM_CLOCK, Clock
 from engine.errors import ServiceError
-from engine.unixhttp import unix_transport
+from engine.unixhttp import UnixHTTPConnection
 
 __all__ = ["HealthCheck", "HealthConfig", "HealthResult", "UnitStatus", "read_pid"]
 
@@ -105,24 +104,20 @@ def readyz(socket_path: Path, timeout: float) -> tuple[int, dict[str, object] | 
         OSError: nothing answers on the socket, or the answer broke off or took longer
             than ``timeout``.
     """
-    transport = unix_transport(socket_path)
+    connection = UnixHTTPConnection(socket_path, timeout, host="teleport")
     try:
-        with (
-            httpx.Client(transport=transport, timeout=timeout) as client,
-            client.stream("GET", "http://teleport/readyz") as response,
-        ):
-            body = b""
-            for chunk in response.iter_raw():
-                body += chunk
-                if len(body) >= 65536:
-                    break
-    except httpx.TransportError as e:
+        connection.request("GET", "/readyz")
+        response = connection.getresponse()
+        body = response.read(65536)
+    except http.client.HTTPException as e:
         raise OSError(f"GET /readyz on {socket_path}: {e}") from e
+    finally:
+        connection.close()
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return response.status_code, None
-    return response.status_code, data if isinstance(data, dict) else None
+        return response.status, None
+    return response.status, data if isinstance(data, dict) else None
 
 
 @dataclass

@@ -72,11 +72,17 @@ class RecordCache:
         self._configs = FileCache(load_config)
         self._states = FileCache(lambda path: load_agent_record(path.parent))
         self._layouts: dict[tuple[Path, str], tuple[tuple[_Key | None, _Key | None], Layout]] = {}
+        self._bases: dict[tuple[Path, str], Layout] = {}  # the default paths, to stat them
         self._lock = threading.Lock()
 
     def layout(self, root: Path, namespace: str) -> Layout:
         """As ``Layout.resolve``: re-resolved when update.yaml or the agent config change."""
-        base = Layout(root, namespace)
+        with self._lock:
+            base = self._bases.get((root, namespace))
+        if base is None:
+            base = Layout(root, namespace)
+            with self._lock:
+                self._bases[(root, namespace)] = base
         key = (_key(base.update_yaml), _key(base.agent_config))
         with self._lock:
             entry = self._layouts.get((root, base.namespace))

@@ -16,6 +16,7 @@ and gives the layout a real pass must use; ``Layout(root, namespace)`` alone has
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -79,7 +80,7 @@ class Layout:
     def suffix(self) -> str:
         return "" if self.is_default else f"_{self.namespace}"
 
-    @property
+    @functools.cached_property  # most paths start here; a status answer asks for many
     def namespace_dir(self) -> Path:
         return self.under_root(f"/opt/teleport/{self.namespace}")
 

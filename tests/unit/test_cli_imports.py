@@ -1,6 +1,7 @@
-"""``shepherd --help`` starts fast: the parser and the help text load none of the heavy
-libraries (HTTP, YAML, the keyring backends, asyncio, the daemon); each command imports its
-implementation when it runs (issue 17)."""
+"""``shepherd --help`` and the commands that ask the daemon start fast: the parser, the help
+text and the API client load none of the heavy libraries (httpx, YAML, the keyring backends,
+asyncio, the daemon): the client speaks HTTP over the socket with the standard library, and
+each command imports its implementation when it runs (issue 17)."""
 
 from __future__ import annotations
 
@@ -63,15 +64,42 @@ def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     assert heavy(loaded) == []
 
 
-def test_a_command_still_loads_what_it_needs() -> None:
-    """The lazy imports happen: ``status`` reaches for the API client (and says the daemon is
-    not running when nothing listens). The client speaks HTTP with the standard library:
-    httpx (and ssl) stay unloaded."""
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["status", "default"],
+        ["explain", "--agent", "default"],
+        ["pin", "default"],
+        ["update", "default", "--now"],
+        ["history"],
+        ["settings", "get"],
+        ["agents"],
+    ],
+    ids=lambda argv: "shepherd " + " ".join(argv),
+)
+def test_a_command_that_asks_the_daemon_loads_no_heavy_library(argv: list[str]) -> None:
+    """The command runs (it reaches for the API client and says the daemon is not running
+    when nothing listens), without httpx or any other heavy module: the client speaks HTTP
+    with the standard library (engine.api.wire), and not even ssl is loaded."""
     code = (
         "from engine.cli.main import main\n"
-        "assert main(['--socket', '/nonexistent/shepherd.sock', 'status']) != 0\n"
+        f"assert main(['--socket', '/nonexistent/shepherd.sock', *{argv!r}]) == 3\n"
     )
     loaded = modules_after(code)
     assert "engine.api.client" in loaded and "engine.api.wire" in loaded
     assert "httpx" not in loaded and "ssl" not in loaded
     assert "rich" not in loaded  # httpx's own command line stays unloaded (engine/__init__)
+    assert "engine.api.client" in loaded
+    assert heavy(loaded) == []
+
+
+def test_only_the_command_that_runs_is_imported() -> None:
+    loaded = modules_after(
+        "from engine.cli.main import main\nmain(['--socket', '/nonexistent/s.sock', 'status'])"
+    )
+    assert "engine.cli.status" in loaded
+    others = ("operate", "settings", "notify", "agents", "history", "explain", "daemon", "local")
+    assert [
+        m for m in loaded if m.rsplit(".", 1)[-1] in others and m.startswith("engine.cli")
+    ] == []
