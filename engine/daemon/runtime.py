@@ -126,10 +126,15 @@ def progress_reporter(bus: EventBus, agent: AgentRuntime) -> Callable[[Progress]
 def jitter_sleeper(agent: AgentRuntime, stopping: threading.Event) -> Callable[[float], bool]:
     """The jitter wait: cut short by a stop (then False: do not update) or by a change
     of the agent's spec (then True: the transaction re-checks update.yaml under the
-    lock and cancels if it must)."""
+    lock and cancels if it must).
+
+    Made at the start of a pass, before it reads the spec: a change from then on, also one
+    made while the pass still decides, ends the wait (clearing the interrupt only when the
+    wait begins would lose it, and the pass would sit out the whole jitter)."""
+    agent.interrupt.clear()
 
     def sleep(seconds: float) -> bool:
-        agent.interrupt.clear()
+        _log.info("agent %s: waiting up to %.0f s (the cluster's jitter)", agent.namespace, seconds)
         agent.interrupt.wait(seconds)
         return not stopping.is_set()
 

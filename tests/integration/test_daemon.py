@@ -441,10 +441,11 @@ def test_pin_during_the_jitter_answers_at_once_and_cancels_the_update(
     )
     checking.start()
     wait_until(
-        lambda: shepherd_daemon.api.get("/v1/agents/default")["busy"] == "checking",
+        lambda: "(the cluster's jitter)" in shepherd_daemon.log_text(),
         30,
         "the pass to wait out its jitter",
     )
+    assert shepherd_daemon.api.get("/v1/agents/default")["busy"] == "checking"
     pinned = shepherd_daemon.cli("pin")
     assert pinned.returncode == 0, pinned.stderr
     checking.join(60)
