@@ -271,13 +271,31 @@ class HealthCheck:
                     now - start,
                 )
 
-    def wait_until_ready(self, socket_path: Path, pid: int, started: float) -> HealthResult:
-        """Step 2: ``/readyz`` says the new PID is up; a missing socket skips the step."""
+    def wait_until_ready(
+        self, socket_path: Path, pid: int, started: float, pid_file: Path | None = None
+    ) -> HealthResult:
+        """Step 2: ``/readyz`` says the new PID is up; a missing socket skips the step.
+        With ``pid_file``: the PID dying (or the manager restarting it) meanwhile fails the
+        check at once, instead of at the deadline."""
         cfg = self.config
         deadline = started + cfg.timeout_seconds
         last = "no answer"
         while True:
             now = self.clock.monotonic()
+            current = read_pid(pid_file) if pid_file is not None else pid
+            if current != pid:
+                reason, what = (
+                    ("agent-not-running", "is not running any more")
+                    if current is None
+                    else ("agent-crashing", f"was restarted as PID {current}")
+                )
+                return HealthResult(
+                    False,
+                    reason,
+                    f"the agent crashed while its readiness was checked: PID {pid} {what}",
+                    current,
+                    now - started,
+                )
             if not socket_path.exists():
                 return HealthResult(
                     True,
@@ -323,4 +341,4 @@ class HealthCheck:
         stable = self.wait_for_new_pid(pid_file, before, service=service, unit=unit)
         if not stable.ok or stable.pid is None:
             return stable
-        return self.wait_until_ready(socket_path, stable.pid, started)
+        return self.wait_until_ready(socket_path, stable.pid, started, pid_file)

@@ -71,6 +71,9 @@ class Behaviour:
 
     crash_at_start: bool = False
     crash_after: float | None = None  # seconds after start
+    # crashes when asked /readyz for the N-th time: a crash after start (its PID has been
+    # stable) that the health check is sure to be watching, however loaded the machine
+    crash_at_readyz: int | None = None
     never_ready: bool = False
     ready_after: float = 0.0  # seconds until /readyz says ok
     ignore_sighup: bool = False
@@ -82,12 +85,14 @@ class Behaviour:
 
     @classmethod
     def named(cls, name: str) -> Behaviour:
-        """good, crash-at-start, crash-after-N, never-ready, slow-ready-N, ignores-sighup,
-        no-debug-socket."""
+        """good, crash-at-start, crash-after-N, crash-at-readyz-N, never-ready,
+        slow-ready-N, ignores-sighup, no-debug-socket."""
         if name == "good":
             return cls()
         if name == "crash-at-start":
             return cls(crash_at_start=True)
+        if name.startswith("crash-at-readyz-"):
+            return cls(crash_at_readyz=int(name.removeprefix("crash-at-readyz-")))
         if name.startswith("crash-after-"):
             return cls(crash_after=float(name.removeprefix("crash-after-")))
         if name == "never-ready":

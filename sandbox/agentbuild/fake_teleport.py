@@ -138,6 +138,7 @@ def _write_locked_pid_file(pid_file: Path, pid: int) -> None:
 
 class _ReadyHandler(BaseHTTPRequestHandler):
     ready_at = 0.0
+    asked = 0  # /readyz requests so far
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -150,6 +151,11 @@ class _ReadyHandler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
+        crash_at = BEHAVIOUR.get("crash_at_readyz")
+        _ReadyHandler.asked += 1
+        if crash_at is not None and _ReadyHandler.asked >= int(crash_at):
+            print(f"teleport {VERSION}: crashed (sandbox behaviour)", file=sys.stderr)
+            os._exit(2)
         ready = not BEHAVIOUR.get("never_ready") and time.monotonic() >= self.ready_at
         body = json.dumps(
             {"status": "ok" if ready else "initializing", "pid": os.getpid()}

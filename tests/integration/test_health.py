@@ -42,7 +42,7 @@ CASES = [
         "readiness-skipped",
     ),
     ("crash at start", Behaviour(), Behaviour(crash_at_start=True), False, "crash"),
-    ("crash after start", Behaviour(), Behaviour(crash_after=0.2), False, "crash"),
+    ("crash after start", Behaviour(), Behaviour(crash_at_readyz=1), False, "crash"),
     ("never ready", Behaviour(), Behaviour(never_ready=True), False, "not-ready"),
     ("ignores SIGHUP", Behaviour(ignore_sighup=True), Behaviour(), False, "pid-unchanged"),
 ]

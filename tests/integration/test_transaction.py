@@ -69,7 +69,7 @@ def test_an_update_records_the_id_file_as_teleport_update_does(sandbox_host: San
 
 BROKEN = [
     ("crash at start", {"17.2.1": Behaviour(crash_at_start=True)}, {}),
-    ("crash after start", {"17.2.1": Behaviour(crash_after=0.3)}, {}),
+    ("crash after start", {"17.2.1": Behaviour(crash_at_readyz=1)}, {}),
     ("never ready", {"17.2.1": Behaviour(never_ready=True)}, {}),
     ("running agent ignores SIGHUP", {}, {"17.1.0": Behaviour(ignore_sighup=True)}),
 ]
