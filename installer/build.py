@@ -90,14 +90,17 @@ CLI_EXCLUDES = [*_NEVER, "PySide6", "shiboken6", "gui"]
 TRAY_EXCLUDES = _NEVER
 
 
-def collect_data() -> list[tuple[str, str]]:
-    """Package data the frozen code reads with importlib.resources: (source, dest dir).
+def collect_data(*, tray: bool) -> list[tuple[str, str]]:
+    """Package data the frozen code reads with importlib.resources: (source, dest dir). The
+    tray's symbolic panel icons only in the tray's folder (the server package holds nothing
+    of the tray).
 
     ``engine/VERSION`` (``engine.about``) is written from pyproject.toml into the work dir
     that ``freeze`` names in ``SHEPHERD_BUILD_WORK``."""
     data = [(str(ROOT / "engine" / "demo_scenario.yaml"), "engine")]
-    symbolic = Path("gui") / "panel_icons" / "hicolor" / "symbolic" / "apps"  # IconThemePath
-    data += [(str(svg), str(symbolic)) for svg in sorted((ROOT / symbolic).glob("*.svg"))]
+    if tray:
+        symbolic = Path("gui") / "panel_icons" / "hicolor" / "symbolic" / "apps"  # IconThemePath
+        data += [(str(svg), str(symbolic)) for svg in sorted((ROOT / symbolic).glob("*.svg"))]
     work = os.environ.get("SHEPHERD_BUILD_WORK")
     if work:
         version_file = Path(work) / "VERSION"
