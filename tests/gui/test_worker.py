@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from engine.api.client import DaemonUnavailable
@@ -59,7 +60,11 @@ def test_no_daemon_shows_daemon_down_and_stop_joins_every_thread(
 def test_without_a_daemon_the_retries_back_off_up_to_the_cap(qtbot: QtBot, tmp_path: Path) -> None:
     worker = ApiWorker(tmp_path / "absent.sock", retry_seconds=0.05, max_retry_seconds=0.4)
     seen: list[float] = []
-    worker.daemon_down.connect(lambda _message: seen.append(time.monotonic()))
+    # noted in the worker's thread as it reports (a queued delivery to this thread could be
+    # late for one report and so make the next gap look shorter than the worker waited)
+    worker.daemon_down.connect(
+        lambda _message: seen.append(time.monotonic()), Qt.ConnectionType.DirectConnection
+    )
     try:
         worker.start()
         qtbot.waitUntil(lambda: len(seen) >= 6, timeout=30_000)
