@@ -11,7 +11,10 @@ daemon. The story is told by running the real ``shepherd`` CLI:
     4  the cluster moves to 17.3.0, a build that crashes at start: automatic rollback
     5  the history of it all
 
-    python -m sandbox.demo [--keep] [--workdir DIR]
+With a desktop (DISPLAY or WAYLAND_DISPLAY set), the tray app runs beside it against the
+same daemon (``sandbox.demo_tray``) and the demo waits for Enter before it ends.
+
+    python -m sandbox.demo [--keep] [--workdir DIR] [--no-tray]
     python -m sandbox.demo --systemd   # the same story on a booted systemd host (root)
     python -m sandbox.demo --package     # as root: a package agent updated by apt (demo_package)
 """
@@ -31,6 +34,7 @@ from sandbox.agentbuild import Behaviour, build_artifact
 from sandbox.cdn import Cdn
 from sandbox.certs import SandboxCA
 from sandbox.demo_package import PackageDemo
+from sandbox.demo_tray import demo_tray
 from sandbox.emulator import ClusterEmulator
 from sandbox.hostlayout import lay_out_teleport_update_host
 from sandbox.narration import say
@@ -41,8 +45,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Demo:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, tray: bool = True) -> None:
         self.work = work
+        self.tray = tray  # show the tray app too when there is a desktop
         self.root = work / "host"
         self.socket = work / "api.sock"
         self.failures = 0
@@ -83,7 +88,10 @@ class Demo:
                 build_artifact(cdn_root, version, behaviour=behaviour, padding_bytes=24 << 20)
             daemon = self._start_daemon(ca.ca_path, cdn.base_url, supervisor.config_path)
             try:
-                self._story(cluster)
+                with demo_tray(self.socket, self.work, wanted=self.tray) as tray_log:
+                    self._story(cluster)
+                    if tray_log is not None and sys.stdin.isatty():
+                        input("\nPress Enter to end the demo (the tray app closes with it) ")
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 daemon.wait(120)
@@ -174,6 +182,11 @@ def main() -> None:
         help="tell the story on a booted systemd host (needs root; builds its root once)",
     )
     parser.add_argument(
+        "--no-tray",
+        action="store_true",
+        help="do not start the tray app, even when a desktop is there (DISPLAY/WAYLAND_DISPLAY)",
+    )
+    parser.add_argument(
         "--package",
         action="store_true",
         help="the package-agent story instead (root: apt in a Debian root; sandbox.demo_package)",
@@ -187,7 +200,7 @@ def main() -> None:
 
             code = SystemdDemo(work).run()
         else:
-            demo = Demo(work)
+            demo = Demo(work, tray=not args.no_tray)
             code = demo.run_package() if args.package else demo.run()
     finally:
         if args.keep:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,10 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _without_a_desktop() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
+
+
 def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     work = Path("/tmp") / f"shd-{tmp_path.name[-12:]}"
     done = subprocess.run(
@@ -24,6 +29,7 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
         timeout=600,
         check=False,
         cwd=REPO,
+        env=_without_a_desktop(),
     )
     try:
         assert done.returncode == 0, done.stdout + done.stderr
@@ -36,6 +42,30 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
         assert config is not None
         assert str(config.status.active) == "17.1.0"
         assert str(config.status.skip) == "17.3.0"
+        assert "tray app" not in out and not (work / "tray.log").exists()  # no desktop
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_with_a_desktop_the_demo_shows_the_tray_app_beside_it(tmp_path: Path) -> None:
+    """Xvfb (no panel: the tray shows its window) stands in for the newcomer's desktop."""
+    from scripts.tray_screenshot import xvfb  # noqa: PLC0415 - imports Qt
+
+    work = Path("/tmp") / f"sht-{tmp_path.name[-12:]}"
+    env = {**_without_a_desktop(), "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("QT_QPA_PLATFORM", None)
+    try:
+        with xvfb(env) as display:
+            done = subprocess.run(
+                [sys.executable, "-m", "sandbox.demo", "--keep", "--workdir", str(work)],
+                capture_output=True, text=True, timeout=600, check=False, cwd=REPO,
+                env={**env, "DISPLAY": display},
+            )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "The tray app tells the same story on your desktop" in done.stdout
+        log = (work / "tray.log").read_text()
+        assert "showing" in log, log  # it reached the demo's daemon and showed its state
+        assert not list((work / "tray-runtime").glob("*.sock"))  # stopped with the demo
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
