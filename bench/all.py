@@ -47,22 +47,27 @@ def cli_startup(runs: int = 7) -> list[Figure]:
     pass``, alternating. ``status`` asks a socket nothing listens on: its start-up and the
     API client's imports, without a daemon's answer."""
 
-    def median(argv: list[str]) -> float:
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            subprocess.run(argv, cwd=REPO, capture_output=True, check=False)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+    def seconds(argv: list[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=REPO, capture_output=True, check=False)
+        return time.perf_counter() - start
 
     cli = [sys.executable, "-m", "engine.cli"]
-    bare = median([sys.executable, "-c", "pass"])
+    commands = {
+        "shepherd --help": [*cli, "--help"],
+        "shepherd status, no daemon listening": [*cli, "--socket", "/nonexistent.sock", "status"],
+    }
+    # one round runs the baseline and each command once, so that a change of load hits all
+    # of them alike
+    times: dict[str, list[float]] = {"bare": [], **{label: [] for label in commands}}
+    for _ in range(runs):
+        times["bare"].append(seconds([sys.executable, "-c", "pass"]))
+        for label, argv in commands.items():
+            times[label].append(seconds(argv))
+    bare = statistics.median(times["bare"])
     figures = []
-    for label, argv in (
-        ("shepherd --help", ["--help"]),
-        ("shepherd status, no daemon listening", ["--socket", "/nonexistent.sock", "status"]),
-    ):
-        ours = median(cli + argv)
+    for label in commands:
+        ours = statistics.median(times[label])
         figures.append(
             Figure(
                 f"{label} (median of {runs})",
