@@ -25,7 +25,10 @@ from typing import Any
 
 class _KeepNothing(dict[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
-        pass
+        # a lazy loader's entry (a 1-tuple) is read back at once by linecache (in a frozen
+        # build, where no source file is on disk): keep those, drop the lines themselves
+        if isinstance(value, tuple) and len(value) == 1:
+            super().__setitem__(key, value)
 
 
 # PySide6 reads the source of each module imported after it (inspect.getsource, looking for

@@ -80,7 +80,13 @@ _SECRETS_IMPORTS = [
     "cryptography.hazmat.bindings._rust",
     "cryptography.hazmat.primitives.ciphers.aead",
 ]
-CLI_HIDDEN_IMPORTS = [*_SECRETS_IMPORTS, "engine.daemon", "engine.service.systemd"]
+# every command's module: the parser imports them by name only when the command runs
+# (engine/cli/lazy.py), which PyInstaller's analysis cannot see
+_CLI_COMMANDS = sorted(
+    f"engine.cli.{path.stem}" for path in (ROOT / "engine" / "cli").glob("*.py")
+    if path.stem not in {"__init__", "__main__"}
+)  # fmt: skip
+CLI_HIDDEN_IMPORTS = [*_SECRETS_IMPORTS, *_CLI_COMMANDS, "engine.daemon", "engine.service.systemd"]
 # The tray talks to the daemon only; Qt's platform plugins (xcb, offscreen, wayland) come
 # with PyInstaller's PySide6 hooks for QtGui.
 TRAY_HIDDEN_IMPORTS = ["engine.api.client", "PySide6.QtGui", "PySide6.QtWidgets"]
