@@ -76,3 +76,9 @@ def test_list_namespaces_finds_those_with_update_yaml(tmp_path: Path) -> None:
 def test_namespaces_with_stray_whitespace_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput, match="invalid agent namespace"):
         validate_namespace(name)
+
+
+def test_a_namespace_too_long_for_a_directory_or_unit_name_is_refused_naming_its_length() -> None:
+    assert validate_namespace("a" * 100) == "a" * 100
+    with pytest.raises(InvalidInput, match=r"\(101 characters\): at most 100"):
+        validate_namespace("a" * 101)
