@@ -18,8 +18,6 @@ one this machine's apt uses (``/etc/apt/sources.list*``).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -28,11 +26,11 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from installer.debpkg import DEPENDS as DEB_DEPENDS
+from sandbox.filelock import exclusive_lock
 
 __all__ = [
     "CACHE_DIR",
@@ -148,7 +146,7 @@ def ensure_root(recipe: RootRecipe, cache: Path = CACHE_DIR) -> Path:
     if (root / ".complete").is_file():
         return root
     cache.mkdir(parents=True, exist_ok=True)
-    with _locked(cache / ".lock"):
+    with exclusive_lock(cache / ".lock"):
         if (root / ".complete").is_file():  # another session built it while we waited
             return root
         _say(
@@ -170,16 +168,6 @@ def ensure_root(recipe: RootRecipe, cache: Path = CACHE_DIR) -> Path:
 
 def _say(message: str) -> None:
     print(f"[systemd test host] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(argv: list[str], what: str, timeout: float = 1800) -> str:
