@@ -52,6 +52,16 @@ __all__ = ["build", "main"]
 _log = logging.getLogger("shepherd.tray")
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``, finding the version only when asked (not at every start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"shepherd-tray {shepherd_version()}\n")
+
+
 def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """Our options, and the rest for Qt (``-style fusion``, ``-platform xcb``, ...)."""
     parser = argparse.ArgumentParser(
@@ -60,9 +70,7 @@ def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
         "showing this host's Teleport agents, with check, update, pause and rollback. "
         "Options Qt knows (-style fusion, -platform xcb, ...) are passed to Qt.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"shepherd-tray {shepherd_version()}"
-    )
+    parser.add_argument("--version", action=_PrintVersion, help="show the version and exit")
     parser.add_argument("--socket", type=Path, default=None, help="the daemon's API socket")
     parser.add_argument(
         "--window", action="store_true", help="show a window even when a system tray exists"

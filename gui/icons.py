@@ -5,8 +5,9 @@
 - monochrome symbolic icons for a StatusNotifierItem panel: ``symbolic_name(state)`` names
   an SVG shipped under ``gui/panel_icons/hicolor/symbolic/apps`` (the package installs the
   same files under /usr/share/icons), which a panel recolours to its theme;
-  ``symbolic_pixmap`` renders one in the palette's text colour for panels that only take
-  pixels, so it is light on a dark panel and dark on a light one.
+  ``symbolic_image`` draws the same glyph in the palette's text colour for panels that only
+  take pixels, so it is light on a dark panel and dark on a light one (with QPainter, as
+  the discs: QtSvg would cost the tray ~1 MB resident).
 
 Needs a QGuiApplication."""
 
@@ -16,7 +17,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPainterPath, QPalette, QPen, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 from gui.viewmodel import IconState
 
@@ -74,12 +74,15 @@ def symbolic_image(state: IconState, size: int, palette: QPalette) -> QImage:
     """The symbolic icon in ``palette``'s window text colour, ARGB32, ``size`` square."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
+    colour = palette.color(QPalette.ColorRole.WindowText)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        QSvgRenderer(str(symbolic_file(state))).render(painter, QRectF(0, 0, size, size))
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        painter.fillRect(image.rect(), palette.color(QPalette.ColorRole.WindowText))
+        painter.scale(size / 64, size / 64)
+        painter.setPen(QPen(colour, 6))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QPointF(32, 32), 27, 27)
+        _glyph(painter, state, colour)
     finally:
         painter.end()
     return image.convertToFormat(QImage.Format.Format_ARGB32)
@@ -95,18 +98,19 @@ def _draw(state: IconState, size: int) -> QPixmap:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(COLOURS[state])
         painter.drawEllipse(QRectF(2, 2, 60, 60))
-        pen = QPen(QColor("white"), 7)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        _glyph(painter, state)
+        _glyph(painter, state, QColor("white"))
     finally:
         painter.end()
     return pixmap
 
 
-def _glyph(painter: QPainter, state: IconState) -> None:
+def _glyph(painter: QPainter, state: IconState, colour: QColor) -> None:
+    """The state's glyph in 64 x 64 units, stroked in ``colour``."""
+    pen = QPen(colour, 7)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
     if state is IconState.OK:  # a tick
         path = QPainterPath(QPointF(18, 33))
         path.lineTo(28, 43)

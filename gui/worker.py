@@ -15,7 +15,8 @@ an event says it changed (or ``refresh()`` asks: an action finished, the menu op
 When the stream cannot be opened or drops (the daemon stops or restarts) the follower
 reports the daemon down and tries again after ``retry_seconds``, doubling the wait up to
 ``max_retry_seconds``. A second thread reads the status, so a slow answer never holds up
-the stream. One-off calls run in a small pool. ``stop()`` shuts down the sockets of
+the stream. Each one-off call runs in a thread of its own (concurrent.futures would cost the
+tray ~0.6 MB resident). ``stop()`` shuts down the sockets of
 requests in flight, so no thread is left waiting on a daemon that never answers.
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,7 +68,8 @@ class ApiWorker(QObject):
         self._downs = 0  # times the daemon was seen gone (an int: atomic enough to compare)
         self._fetches = 0  # status reads done (for tests and the bench: no polling)
         self._greet = False  # ask GET /v1 (who am I, what may I do) with the next status read
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shepherd-tray-call")
+        self._calls: set[threading.Thread] = set()
+        self._calls_lock = threading.Lock()
         self._deliver.connect(self._on_deliver)
 
     # ---- life cycle ---------------------------------------------------------------------
@@ -86,7 +87,10 @@ class ApiWorker(QObject):
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._calls_lock:
+            calls = list(self._calls)
+        for thread in calls:
+            thread.join()
 
     @property
     def stopped(self) -> bool:
@@ -114,16 +118,25 @@ class ApiWorker(QObject):
         if self._stop.is_set():
             return
 
-        def finished(future: Future[T]) -> None:
-            error = future.exception() if not future.cancelled() else None
-            if future.cancelled() or self._stop.is_set():
-                return
-            if error is None:
-                self._deliver.emit(on_done, future.result())
-            else:  # ApiError, DaemonUnavailable, or a bug: the GUI says so either way
-                self._deliver.emit(on_error, error)
+        def run() -> None:
+            try:
+                result = work(self.client)
+            except Exception as error:  # ApiError, DaemonUnavailable, or a bug: shown either way
+                if not self._stop.is_set():
+                    self._deliver.emit(on_error, error)
+            else:
+                if not self._stop.is_set():
+                    self._deliver.emit(on_done, result)
+            finally:
+                with self._calls_lock:
+                    self._calls.discard(threading.current_thread())
 
-        self._pool.submit(work, self.client).add_done_callback(finished)
+        thread = threading.Thread(target=run, name="shepherd-tray-call")
+        with self._calls_lock:
+            if self._stop.is_set():
+                return
+            self._calls.add(thread)
+            thread.start()
 
     @Slot(object, object)
     def _on_deliver(self, callback: Callable[[Any], None], value: Any) -> None:

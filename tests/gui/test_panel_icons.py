@@ -7,7 +7,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
 from gui.icons import SYMBOLIC_THEME_PATH, symbolic_file, symbolic_image, symbolic_name
@@ -42,6 +44,26 @@ def test_the_pixel_fallback_follows_a_dark_or_light_palette(
     assert dark and light  # the glyph is drawn
     assert min(dark) > 200  # light strokes on a dark panel
     assert max(light) < 60  # dark strokes on a light panel
+
+
+def _drawn(image: QImage) -> set[tuple[int, int]]:
+    points = [(x, y) for x in range(image.width()) for y in range(image.height())]
+    return {(x, y) for x, y in points if image.pixelColor(x, y).alpha() > 128}
+
+
+@pytest.mark.parametrize("state", list(IconState))
+def test_the_pixels_a_panel_gets_are_the_shipped_svg(qapp: QApplication, state: IconState) -> None:
+    """The tray draws the pixel fallback with QPainter (no QtSvg in the tray); it must be the
+    picture a panel that reads the icon theme shows: the same strokes, pixel for pixel
+    within antialiasing (intersection over union of the drawn pixels at 64 px)."""
+    svg = QImage(64, 64, QImage.Format.Format_ARGB32)
+    svg.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(svg)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    QSvgRenderer(str(symbolic_file(state))).render(painter, QRectF(0, 0, 64, 64))
+    painter.end()
+    drawn, shipped = _drawn(symbolic_image(state, 64, QPalette(QColor("#2b2b2b")))), _drawn(svg)
+    assert len(drawn & shipped) / len(drawn | shipped) > 0.85
 
 
 def test_failures_and_problems_need_attention_the_rest_is_active() -> None:
