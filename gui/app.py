@@ -59,7 +59,8 @@ class _PrintVersion(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.exit(message=f"shepherd-tray {shepherd_version()}\n")
+        print(f"shepherd-tray {shepherd_version()}")  # on stdout, as argparse's own action
+        parser.exit()
 
 
 def _arguments(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
