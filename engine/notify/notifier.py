@@ -92,14 +92,15 @@ class Notifier:
         self._wake.set()
 
     def status(self) -> dict[str, Any]:
-        with self._lock:
+        with self._lock:  # the queue and the last error as one settled state
             pending = [e.as_json() for e in self._queue.entries]
+            last_error = self.last_error
         config = self._config()
         return {
             "channels": list(config.channels),
             "problems": list(config.problems),
             "pending": pending,
-            "last_error": self.last_error,
+            "last_error": last_error,
         }
 
     def send_test(self) -> dict[str, Any]:
@@ -170,20 +171,26 @@ class Notifier:
         try:
             self._senders[entry.channel](config, notice)
         except NotifyError as e:
-            self.last_error = str(e)
             failed = entry.failed(str(e), self._clock() + self._retry.delay(entry.attempts + 1))
             if e.permanent or failed.attempts >= self._retry.max_attempts:
                 why = "not retried" if e.permanent else f"given up after {failed.attempts} tries"
-                self._settle(entry, None, f"{e} ({why})", error=True)
+                self._settle(entry, None, f"{e} ({why})", error=str(e))
             else:
-                self._settle(entry, failed, f"{e} (try {failed.attempts}; retried later)")
+                self._settle(entry, failed, f"{e} (try {failed.attempts}; retried later)", str(e))
             return
         self._settle(entry, None, "delivered")
 
-    def _settle(self, entry: Pending, new: Pending | None, words: str, error: bool = False) -> None:
+    def _settle(
+        self, entry: Pending, new: Pending | None, words: str, error: str | None = None
+    ) -> None:
+        """``entry`` becomes ``new`` (None: done with it); ``error``: why this try failed,
+        the status's ``last_error`` from the same moment the queue shows it settled."""
         with self._lock:
             self._queue.replace(entry, new)
-        level = logging.ERROR if error else logging.WARNING if new is not None else logging.INFO
+            if error is not None:
+                self.last_error = error
+        gave_up = error is not None and new is None
+        level = logging.ERROR if gave_up else logging.WARNING if new is not None else logging.INFO
         notice = entry.notice
         _log.log(
             level,
