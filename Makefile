@@ -71,11 +71,14 @@ debtools:
 	@bash scripts/ensure-apt.sh $(DEB_PKGS)
 
 # the suite's workers (pytest-xdist): most tests wait on real servers and processes, so
-# more workers than cores; `--dist load` hands the slowest tests (ordered first) out one each
+# more workers than cores; `--dist load --maxschedchunk 1` hands the tests out one at a time,
+# slowest first (tests/conftest.py orders them): without it xdist gives each worker a block
+# of consecutive tests at start, and one worker got every booted-systemd-host test in a row
 TEST_WORKERS ?= 4
+XDIST = -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 
 test: apt debtools venv lint typecheck
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
+	$(BIN)/pytest $(XDIST)
 
 demo: apt venv
 	$(BIN)/python -m sandbox.demo

@@ -108,7 +108,7 @@ for ((run = 1; run <= runs; run++)); do
     # it into a KeyboardInterrupt (and tears down) even when this script was started with
     # SIGINT ignored (as a background job of another shell).
     PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" env --default-signal=INT \
-        "$python" -m pytest -q -p no:cacheprovider -n "$workers" --dist load \
+        "$python" -m pytest -q -p no:cacheprovider -n "$workers" --dist load --maxschedchunk 1 \
         "${pytest_args[@]}" >"$log" 2>&1 </dev/null &
     test_pid=$!
     code=0

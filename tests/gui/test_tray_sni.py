@@ -163,8 +163,7 @@ def test_the_program_with_its_panel_item_quits_cleanly_ten_times(
             shepherd_daemon.socket, tmp_path / f"cycle{cycle % 2}", env=desktop.env, window=False
         )
         try:
-            tray.wait_for_log("registered org.kde.StatusNotifierItem-")
-            tray.wait_for_log("default — 17.1.0 · ")
+            tray.wait_for_logs("registered org.kde.StatusNotifierItem-", "default — 17.1.0 · ")
             api.post("/v1/agents/default/pin")
             tray.wait_for_log("paused (pinned)")
             api.post("/v1/agents/default/unpin")

@@ -52,6 +52,18 @@ class TrayProcess:
             raise AssertionError(f"{e}; the tray's log and stderr:\n{self.output()}") from e
         return found[0]
 
+    def wait_for_logs(self, *texts: str, timeout: float = WAIT_S) -> None:
+        """Each of ``texts`` logged after those earlier waits matched, in any order (for
+        things that happen independently, as the panel's registration and the first
+        status read)."""
+        start = self._seen
+        ends = []
+        for text in texts:
+            self._seen = start
+            self.wait_for_log(text, timeout)
+            ends.append(self._seen)
+        self._seen = max(ends, default=start)
+
     def output(self) -> str:
         return self.log_text() + self.stderr.read_text(errors="replace")
 
