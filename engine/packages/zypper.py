@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.errors import PackageError, RepositoryRefused
-from engine.packages.base import PackageState
+from engine.packages.base import CommandResult, PackageState
 from engine.packages.dnf import rpm_check, rpm_installed, rpm_lock_file
 from engine.packages.exact import ExactInstaller
 
@@ -37,6 +39,13 @@ class ZypperBackend(ExactInstaller):
         if self.runner.root.as_posix() != "/":
             argv += ["--root", str(self.runner.root)]
         return argv
+
+    def _zypper(self, args: list[str], **options: Any) -> CommandResult:
+        """``zypper ARGS`` waiting up to ``lock_wait`` for zypp's lock (``ZYPP_LOCK_TIMEOUT``):
+        another zypper may take it between ``wait_until_free`` and this command, and zypper
+        would otherwise fail at once ("System management is locked")."""
+        wait = {"ZYPP_LOCK_TIMEOUT": str(int(self.lock_wait))}
+        return self.runner.run([*self._base(), *args], extra_env=wait, **options)
 
     def _rpm(self) -> list[str]:
         root = self.runner.root.as_posix()
@@ -64,16 +73,15 @@ class ZypperBackend(ExactInstaller):
         self.runner.run([*self._rpm(), "--import", str(self.repo.key_file)])
 
     def refresh(self) -> None:
-        result = self.runner.run([*self._base(), "refresh", "--force", self.key_name], check=False)
+        result = self._zypper(["refresh", "--force", self.key_name], check=False)
         if not result.ok:
             raise RepositoryRefused(
                 f"zypper refused {self.described}: {result.tail(800)}; nothing was changed"
             )
 
     def versions_offered(self, package: str) -> list[str]:
-        result = self.runner.run(
+        result = self._zypper(
             [
-                *self._base(),
                 "--xmlout",
                 "search",
                 "--details",
@@ -100,9 +108,8 @@ class ZypperBackend(ExactInstaller):
         return sorted(v for v in versions if v)
 
     def install(self, package: str, version: str, *, downgrade: bool) -> None:
-        self.runner.run(
+        self._zypper(
             [
-                *self._base(),
                 "install",
                 "--oldpackage",
                 "--no-recommends",
@@ -116,7 +123,7 @@ class ZypperBackend(ExactInstaller):
         return rpm_installed(self, package)
 
     def is_locked(self, package: str) -> bool:
-        result = self.runner.run([*self._base(), "--xmlout", "locks"], check=False, writes=False)
+        result = self._zypper(["--xmlout", "locks"], check=False, writes=False)
         import xml.etree.ElementTree as ET  # noqa: PLC0415 - only on a zypper host
 
         try:
@@ -127,11 +134,11 @@ class ZypperBackend(ExactInstaller):
 
     def lock(self, package: str) -> None:
         if not self.is_locked(package):
-            self.runner.run([*self._base(), "addlock", package])
+            self._zypper(["addlock", package])
 
     def release(self, package: str) -> None:
         if self.is_locked(package):
-            self.runner.run([*self._base(), "removelock", package])
+            self._zypper(["removelock", package])
 
     def repair(self) -> list[str]:
         return rpm_check(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,41 @@ def test_waits_for_the_rpm_lock_then_names_its_holder(
         holder.stdout.close()
     backend.install_exact(PACKAGE, "17.3.0")
     assert _version(backend) == "17.3.0"
+
+
+def test_zypper_waits_for_zypps_lock_taken_after_the_check(
+    package_repos: PackageRepos, tmp_path: Path
+) -> None:
+    """Another zypper (here: a process whose PID is in zypp's lock file, as zypper leaves
+    it) may take the lock between Shepherd's check and its command: zypper then waits for
+    it (``ZYPP_LOCK_TIMEOUT``) instead of failing at once with "System management is
+    locked", which lost the lock of the version (the booted host's test saw it)."""
+    backend = _backend("zypper", package_repos, tmp_path)
+    backend.install_exact(PACKAGE, "17.2.1")
+    pid_file = backend.runner.host_path("run/zypp.pid")
+    holder = subprocess.Popen(  # holds zypp's lock until its stdin closes, then releases it
+        [
+            sys.executable,
+            "-c",
+            "import os,sys; p=sys.argv[1]; open(p,'w').write(str(os.getpid()));"
+            "print('held', flush=True); sys.stdin.read(); os.unlink(p)",
+            str(pid_file),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    releaser = threading.Timer(2.0, holder.stdin.close)  # the other zypper finishes later
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        releaser.start()
+        backend.lock(PACKAGE)  # straight to zypper, as after the check
+        assert backend.is_locked(PACKAGE)
+    finally:
+        releaser.cancel()
+        if not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait(timeout=30)
+        assert holder.stdout is not None
+        holder.stdout.close()
