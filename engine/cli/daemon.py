@@ -30,7 +30,9 @@ def daemon_command(args: argparse.Namespace) -> int:
         poll_interval=timedelta(seconds=args.poll_interval) if args.poll_interval else None,
         poll_spread=timedelta(seconds=args.poll_spread),
         first_check=timedelta(seconds=args.first_check),
-        limits=Limits(read_timeout_seconds=args.request_timeout),
+        limits=Limits(
+            read_timeout_seconds=args.request_timeout, head_timeout_seconds=args.head_timeout
+        ),
     )
     settings_file = SettingsFile(args.root, args.settings)
     asyncio.run(Daemon(host, options, settings_file=settings_file).run())

@@ -376,5 +376,12 @@ def _add_daemon_command(commands: Any) -> None:
         help="seconds a client may take to send a request (10)",
     )
     daemon.add_argument(
+        "--head-timeout",
+        type=float,
+        default=5.0,
+        help="seconds a client may take to send a request's head, from connecting (5): "
+        "a client that holds a connection without asking is cut off then",
+    )
+    daemon.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON"
     )
