@@ -9,9 +9,11 @@ booted systemd host with Debian's rpm, dnf and zypper: tests/systemd/test_packag
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,29 @@ def test_refuses_a_version_the_repository_does_not_offer(
     assert _version(backend) == "17.2.1"
 
 
+@contextlib.contextmanager
+def _holding(path: Path, take: str, release: str = "") -> Iterator[subprocess.Popen[str]]:
+    """Another process holding a package manager's lock on ``path`` (``take``: Python, with
+    ``p`` the path) until its stdin closes, then doing ``release``; yielded once it holds."""
+    code = f"import fcntl,os,sys; p=sys.argv[1]; {take}; print('held', flush=True); "
+    code += f"sys.stdin.read(); {release}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        if not holder.stdin.closed:
+            holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+
+
 def test_waits_for_the_rpm_lock_then_names_its_holder(
     package_repos: PackageRepos, tmp_path: Path
 ) -> None:
@@ -111,29 +136,11 @@ def test_waits_for_the_rpm_lock_then_names_its_holder(
     backend.install_exact(PACKAGE, "17.2.1")
     lock_file = backend.runner.host_path(rpm_lock_file(backend))
     assert lock_file.exists()
-    holder = subprocess.Popen(  # another process holding rpm's fcntl lock, like a running rpm
-        [
-            sys.executable,
-            "-c",
-            "import fcntl,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); "
-            "print('held', flush=True); sys.stdin.read()",
-            str(lock_file),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    # another process holding rpm's fcntl lock, like a running rpm
+    with _holding(lock_file, "f=open(p,'a'); fcntl.lockf(f, fcntl.LOCK_EX)") as holder:
         with pytest.raises(PackageManagerBusy, match=rf"held by process {holder.pid} \(python"):
             backend.install_exact(PACKAGE, "17.3.0")
         assert _version(backend) == "17.2.1"
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
-        assert holder.stdout is not None
-        holder.stdout.close()
     backend.install_exact(PACKAGE, "17.3.0")
     assert _version(backend) == "17.3.0"
 
@@ -148,29 +155,14 @@ def test_zypper_waits_for_zypps_lock_taken_after_the_check(
     backend = _backend("zypper", package_repos, tmp_path)
     backend.install_exact(PACKAGE, "17.2.1")
     pid_file = backend.runner.host_path("run/zypp.pid")
-    holder = subprocess.Popen(  # holds zypp's lock until its stdin closes, then releases it
-        [
-            sys.executable,
-            "-c",
-            "import os,sys; p=sys.argv[1]; open(p,'w').write(str(os.getpid()));"
-            "print('held', flush=True); sys.stdin.read(); os.unlink(p)",
-            str(pid_file),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdin is not None and holder.stdout is not None
-    releaser = threading.Timer(2.0, holder.stdin.close)  # the other zypper finishes later
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    # zypp's lock as zypper leaves it: its PID in the file, removed when it is done
+    take, release = "open(p,'w').write(str(os.getpid()))", "os.unlink(p)"
+    with _holding(pid_file, take, release) as holder:
+        assert holder.stdin is not None
+        releaser = threading.Timer(2.0, holder.stdin.close)  # the other zypper finishes later
         releaser.start()
-        backend.lock(PACKAGE)  # straight to zypper, as after the check
+        try:
+            backend.lock(PACKAGE)  # straight to zypper, as after the check
+        finally:
+            releaser.cancel()
         assert backend.is_locked(PACKAGE)
-    finally:
-        releaser.cancel()
-        if not holder.stdin.closed:
-            holder.stdin.close()
-        holder.wait(timeout=30)
-        assert holder.stdout is not None
-        holder.stdout.close()
